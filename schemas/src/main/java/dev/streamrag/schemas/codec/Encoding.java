@@ -1,0 +1,9 @@
+package dev.streamrag.schemas.codec;
+
+/** How a message on a topic was encoded; detected per message by {@link RecordCodec#decode}. */
+public enum Encoding {
+  /** Avro single-object encoding: {@code C3 01}, 8-byte schema fingerprint, binary datum. */
+  AVRO,
+  /** A plain JSON object using the schema's field names (or their aliases). */
+  JSON
+}
