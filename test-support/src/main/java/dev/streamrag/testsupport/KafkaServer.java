@@ -1,0 +1,192 @@
+package dev.streamrag.testsupport;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A real Kafka broker in KRaft mode (combined broker and controller, one node), run from the Kafka
+ * jars on the package registry as a child process; or an external cluster named by {@code
+ * STREAMRAG_KAFKA_BOOTSTRAP}.
+ *
+ * <p>Settings are those a single-node cluster needs for consumer groups and transactions to work
+ * (replication factor 1 for internal topics), plus {@code transaction.max.timeout.ms} of one hour
+ * so that Flink's transactional KafkaSink works with its defaults.
+ */
+public final class KafkaServer implements AutoCloseable {
+  public static final String BOOTSTRAP_SETTING = "streamrag.kafka.bootstrap";
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+
+  private final String bootstrapServers;
+  private final ServerProcess process;
+
+  private KafkaServer(String bootstrapServers, ServerProcess process) {
+    this.bootstrapServers = bootstrapServers;
+    this.process = process;
+  }
+
+  /** The external cluster if one is configured, else a new embedded broker under {@code dir}. */
+  public static KafkaServer externalOrStart(Path dir) {
+    return ServerSettings.get(BOOTSTRAP_SETTING)
+        .map(bootstrap -> new KafkaServer(bootstrap, null))
+        .orElseGet(() -> start(dir));
+  }
+
+  public static KafkaServer start(Path baseDir) {
+    ServerDists dists = ServerDists.load();
+    int port = Ports.freePort();
+    int controllerPort = Ports.freePort();
+    Path dir = baseDir.resolve("kafka-" + port);
+    try {
+      Files.createDirectories(dir);
+      Path config = dir.resolve("server.properties");
+      Files.writeString(config, serverProperties(dir, port, controllerPort));
+      Path logConfig = dir.resolve("log4j2.properties");
+      Files.writeString(logConfig, LOG_CONFIG);
+
+      String classpath = dists.kafkaClasspath();
+      List<String> java = javaCommand(classpath, logConfig, dir);
+      List<String> format = new ArrayList<>(java);
+      format.addAll(
+          List.of("kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", config.toString()));
+      runToCompletion(format, dir, dir.resolve("format.log"));
+
+      List<String> serve = new ArrayList<>(java);
+      serve.addAll(List.of("kafka.Kafka", config.toString()));
+      ServerProcess process =
+          ServerProcess.start(
+              "Kafka " + dists.kafkaVersion() + " on 127.0.0.1:" + port,
+              serve,
+              dir,
+              dir.resolve("kafka.log"),
+              Map.of(),
+              Duration.ofSeconds(20));
+      process.awaitReady(
+          START_TIMEOUT,
+          () ->
+              Ports.isListening(port)
+                  && Files.readString(process.log()).contains("Kafka Server started"));
+      return new KafkaServer("127.0.0.1:" + port, process);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot prepare Kafka in " + dir, e);
+    }
+  }
+
+  private static List<String> javaCommand(String classpath, Path logConfig, Path dir) {
+    return new ArrayList<>(
+        List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-Xms256m",
+            "-Xmx512m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            "-Dlog4j2.configurationFile=" + logConfig,
+            "-Dkafka.logs.dir=" + dir.resolve("logs"),
+            "-cp",
+            classpath));
+  }
+
+  private static void runToCompletion(List<String> command, Path dir, Path log) {
+    ServerProcess tool =
+        ServerProcess.start("kafka-storage format", command, dir, log, Map.of(), Duration.ZERO);
+    try {
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (tool.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      if (tool.isAlive()) {
+        tool.close();
+        throw new ServerStartException(
+            "kafka-storage format did not finish in 60 s." + tool.tail());
+      }
+      String output = Files.readString(log);
+      if (!output.contains("Formatting")) {
+        throw new ServerStartException("kafka-storage format failed." + tool.tail());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ServerStartException("interrupted while formatting Kafka storage", e);
+    } finally {
+      tool.close();
+    }
+  }
+
+  private static String serverProperties(Path dir, int port, int controllerPort) {
+    return String.join(
+        "\n",
+        "process.roles=broker,controller",
+        "node.id=1",
+        "controller.quorum.voters=1@127.0.0.1:" + controllerPort,
+        "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort,
+        "advertised.listeners=PLAINTEXT://127.0.0.1:" + port,
+        "controller.listener.names=CONTROLLER",
+        "inter.broker.listener.name=PLAINTEXT",
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "log.dirs=" + dir.resolve("data"),
+        "num.partitions=1",
+        "auto.create.topics.enable=true",
+        // One node: internal topics cannot have more replicas, and few partitions start faster.
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=1",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "transaction.state.log.num.partitions=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        // Flink's KafkaSink defaults to one-hour transactions; the broker's default cap is 15 min.
+        "transaction.max.timeout.ms=3600000",
+        "");
+  }
+
+  /** A random cluster id in Kafka's format (16 bytes, URL-safe base64, no padding). */
+  private static String clusterId() {
+    byte[] bytes = new byte[16];
+    new SecureRandom().nextBytes(bytes);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+  }
+
+  /** Kafka logs to the console, which {@link ServerProcess} writes to kafka.log. */
+  private static final String LOG_CONFIG =
+      """
+      status = warn
+      appender.console.type = Console
+      appender.console.name = console
+      appender.console.layout.type = PatternLayout
+      appender.console.layout.pattern = [%d] %p %m (%c)%n
+      rootLogger.level = info
+      rootLogger.appenderRef.console.ref = console
+      logger.state.name = state.change.logger
+      logger.state.level = warn
+      """;
+
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  /** True when this fixture started the broker (and will stop it). */
+  public boolean isEmbedded() {
+    return process != null;
+  }
+
+  @Override
+  public void close() {
+    if (process != null) {
+      process.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Kafka at " + bootstrapServers + (isEmbedded() ? " (PID " + process.pid() + ")" : "");
+  }
+}
