@@ -20,16 +20,15 @@ import java.util.Map;
  * (replication factor 1 for internal topics), plus {@code transaction.max.timeout.ms} of one hour
  * so that Flink's transactional KafkaSink works with its defaults.
  */
-public final class KafkaServer implements AutoCloseable {
+public final class KafkaServer extends ManagedServer {
   public static final String BOOTSTRAP_SETTING = "streamrag.kafka.bootstrap";
   private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
 
   private final String bootstrapServers;
-  private final ServerProcess process;
 
   private KafkaServer(String bootstrapServers, ServerProcess process) {
+    super("Kafka", process);
     this.bootstrapServers = bootstrapServers;
-    this.process = process;
   }
 
   /** The external cluster if one is configured, else a new embedded broker under {@code dir}. */
@@ -55,7 +54,11 @@ public final class KafkaServer implements AutoCloseable {
       List<String> java = javaCommand(classpath, logConfig, dir);
       List<String> format = new ArrayList<>(java);
       format.addAll(
-          List.of("kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", config.toString()));
+          List.of(
+              "kafka.tools.StorageTool",
+              "format",
+              "--cluster-id=" + clusterId(),
+              "--config=" + config));
       runToCompletion(format, dir, dir.resolve("format.log"));
 
       List<String> serve = new ArrayList<>(java);
@@ -148,11 +151,20 @@ public final class KafkaServer implements AutoCloseable {
         "");
   }
 
-  /** A random cluster id in Kafka's format (16 bytes, URL-safe base64, no padding). */
-  private static String clusterId() {
+  /**
+   * A random cluster id in Kafka's format (16 bytes, URL-safe base64, no padding). Like Kafka's own
+   * {@code Uuid.randomUuid()}, ids starting with '-' are drawn again: command lines read them as
+   * options (one id in 64 would fail the format step).
+   */
+  static String clusterId() {
+    SecureRandom random = new SecureRandom();
     byte[] bytes = new byte[16];
-    new SecureRandom().nextBytes(bytes);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    String id;
+    do {
+      random.nextBytes(bytes);
+      id = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    } while (id.startsWith("-"));
+    return id;
   }
 
   /** Kafka logs to the console, which {@link ServerProcess} writes to kafka.log. */
@@ -173,20 +185,8 @@ public final class KafkaServer implements AutoCloseable {
     return bootstrapServers;
   }
 
-  /** True when this fixture started the broker (and will stop it). */
-  public boolean isEmbedded() {
-    return process != null;
-  }
-
   @Override
-  public void close() {
-    if (process != null) {
-      process.close();
-    }
-  }
-
-  @Override
-  public String toString() {
-    return "Kafka at " + bootstrapServers + (isEmbedded() ? " (PID " + process.pid() + ")" : "");
+  protected String address() {
+    return bootstrapServers;
   }
 }

@@ -32,19 +32,18 @@ import java.util.zip.ZipInputStream;
  * so as root it runs as {@code nobody} from a world-readable folder under the system temp directory
  * (a checkout under a 0700 folder would be unreachable for that user).
  */
-public final class OpenSearchServer implements AutoCloseable {
+public final class OpenSearchServer extends ManagedServer {
   public static final String URL_SETTING = "streamrag.opensearch.url";
   private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   private final URI uri;
-  private final ServerProcess process;
   private final Path instanceDir;
 
   private OpenSearchServer(URI uri, ServerProcess process, Path instanceDir) {
+    super("OpenSearch", process);
     this.uri = uri;
-    this.process = process;
     this.instanceDir = instanceDir;
   }
 
@@ -219,17 +218,13 @@ public final class OpenSearchServer implements AutoCloseable {
     return uri;
   }
 
-  public boolean isEmbedded() {
-    return process != null;
-  }
-
   /** Stops the node and removes its data; the installation stays for the next start. */
   @Override
   public void close() {
-    if (process == null) {
+    super.close();
+    if (!isEmbedded()) {
       return;
     }
-    process.close();
     try {
       deleteRecursively(instanceDir);
     } catch (IOException e) {
@@ -238,7 +233,7 @@ public final class OpenSearchServer implements AutoCloseable {
   }
 
   @Override
-  public String toString() {
-    return "OpenSearch at " + uri + (isEmbedded() ? " (PID " + process.pid() + ")" : "");
+  protected String address() {
+    return uri.toString();
   }
 }

@@ -25,19 +25,18 @@ import java.util.zip.ZipEntry;
  * platform in the {@code embedded-redis} jar on the package registry, {@code redis-server} on the
  * PATH. Persistence is off: a test cache has nothing to keep.
  */
-public final class RedisServer implements AutoCloseable {
+public final class RedisServer extends ManagedServer {
   public static final String URL_SETTING = "streamrag.redis.url";
   public static final String BINARY_SETTING = "streamrag.redis.server";
   private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
   private final String host;
   private final int port;
-  private final ServerProcess process;
 
   private RedisServer(String host, int port, ServerProcess process) {
+    super("Redis", process);
     this.host = host;
     this.port = port;
-    this.process = process;
   }
 
   public static RedisServer externalOrStart(Path dir) {
@@ -159,19 +158,8 @@ public final class RedisServer implements AutoCloseable {
     return "redis://" + host + ":" + port;
   }
 
-  public boolean isEmbedded() {
-    return process != null;
-  }
-
   @Override
-  public void close() {
-    if (process != null) {
-      process.close();
-    }
-  }
-
-  @Override
-  public String toString() {
-    return "Redis at " + uri() + (isEmbedded() ? " (PID " + process.pid() + ")" : "");
+  protected String address() {
+    return uri();
   }
 }

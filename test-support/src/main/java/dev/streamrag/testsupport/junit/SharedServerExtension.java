@@ -1,5 +1,6 @@
 package dev.streamrag.testsupport.junit;
 
+import dev.streamrag.testsupport.ManagedServer;
 import dev.streamrag.testsupport.ServerSettings;
 import java.nio.file.Path;
 import java.util.function.Function;
@@ -11,7 +12,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * the extension. The server lives in the root context's store, which closes it, and so stops the
  * process, when the run ends. Register as {@code @RegisterExtension static final}.
  */
-abstract class SharedServerExtension<S extends AutoCloseable> implements BeforeAllCallback {
+abstract class SharedServerExtension<S extends ManagedServer> implements BeforeAllCallback {
   private static final ExtensionContext.Namespace NAMESPACE =
       ExtensionContext.Namespace.create("dev.streamrag.testsupport");
 
