@@ -1,0 +1,25 @@
+package dev.streamrag.llmsim.server;
+
+import java.util.List;
+
+/**
+ * A validated chat or text completion request.
+ *
+ * @param chat true for /v1/chat/completions, false for /v1/completions
+ * @param contextTexts every text of the conversation except the question
+ * @param question the text answered (last user message's last line, or the prompt)
+ * @param promptTokens tokens of the whole prompt as the model would see it
+ * @param maxTokens upper bound on generated tokens
+ * @param minTokens generation continues at least this long (vLLM's min_tokens)
+ */
+record CompletionRequest(
+    boolean chat,
+    String model,
+    List<String> contextTexts,
+    String question,
+    int[] promptTokens,
+    int maxTokens,
+    int minTokens,
+    long seed,
+    boolean stream,
+    boolean includeUsage) {}

@@ -1,0 +1,145 @@
+package dev.streamrag.llmsim.server;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.streamrag.llmsim.engine.TokenEvent;
+import io.vertx.core.http.HttpServerResponse;
+import java.util.List;
+
+/**
+ * Writes one completion to its client as the engine produces tokens: SSE chunks in vLLM's format
+ * when streaming ({@code data: {...}}, a usage chunk on request, then {@code data: [DONE]}), or one
+ * JSON body after the last token. Runs on the event loop.
+ */
+final class CompletionWriter {
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+  private final HttpServerResponse response;
+  private final CompletionRequest request;
+  private final String id;
+  private final long created;
+  private final List<String> slices;
+  private final String text;
+  private final String finishReason;
+
+  CompletionWriter(
+      HttpServerResponse response,
+      CompletionRequest request,
+      String id,
+      long created,
+      List<String> slices,
+      String text,
+      String finishReason) {
+    this.response = response;
+    this.request = request;
+    this.id = id;
+    this.created = created;
+    this.slices = slices;
+    this.text = text;
+    this.finishReason = finishReason;
+  }
+
+  /** Sends the SSE headers and, for chat, the first chunk that names the assistant role. */
+  void beginStream() {
+    response
+        .setChunked(true)
+        .putHeader("content-type", "text/event-stream")
+        .putHeader("cache-control", "no-cache");
+    if (request.chat()) {
+      ObjectNode delta = NODES.objectNode().put("role", "assistant").put("content", "");
+      writeEvent(chunk(delta, null));
+    }
+  }
+
+  void onToken(TokenEvent event) {
+    if (response.closed() || response.ended()) {
+      return; // the client went away; the engine finishes the request regardless
+    }
+    if (!request.stream()) {
+      if (event.last()) {
+        response.putHeader("content-type", "application/json").end(whole().toString());
+      }
+      return;
+    }
+    String slice = slices.get(event.index());
+    ObjectNode delta = request.chat() ? NODES.objectNode().put("content", slice) : null;
+    ObjectNode chunk =
+        request.chat()
+            ? chunk(delta, event.last() ? finishReason : null)
+            : textChunk(slice, event.last() ? finishReason : null);
+    writeEvent(chunk);
+    if (event.last()) {
+      if (request.includeUsage()) {
+        ObjectNode usage = header(request.chat() ? "chat.completion.chunk" : "text_completion");
+        usage.putArray("choices");
+        usage.set("usage", usage());
+        writeEvent(usage);
+      }
+      response.end("data: [DONE]\n\n");
+    }
+  }
+
+  private void writeEvent(ObjectNode node) {
+    response.write("data: " + node + "\n\n");
+  }
+
+  private ObjectNode header(String object) {
+    ObjectNode node = NODES.objectNode();
+    node.put("id", id);
+    node.put("object", object);
+    node.put("created", created);
+    node.put("model", request.model());
+    return node;
+  }
+
+  private ObjectNode chunk(ObjectNode delta, String finish) {
+    ObjectNode node = header("chat.completion.chunk");
+    ObjectNode choice = node.putArray("choices").addObject();
+    choice.put("index", 0);
+    choice.set("delta", delta);
+    choice.putNull("logprobs");
+    putFinish(choice, finish);
+    return node;
+  }
+
+  private ObjectNode textChunk(String slice, String finish) {
+    ObjectNode node = header("text_completion");
+    ObjectNode choice = node.putArray("choices").addObject();
+    choice.put("index", 0);
+    choice.put("text", slice);
+    choice.putNull("logprobs");
+    putFinish(choice, finish);
+    return node;
+  }
+
+  private ObjectNode whole() {
+    ObjectNode node = header(request.chat() ? "chat.completion" : "text_completion");
+    ObjectNode choice = node.putArray("choices").addObject();
+    choice.put("index", 0);
+    if (request.chat()) {
+      choice.putObject("message").put("role", "assistant").put("content", text);
+    } else {
+      choice.put("text", text);
+    }
+    choice.putNull("logprobs");
+    choice.put("finish_reason", finishReason);
+    node.set("usage", usage());
+    return node;
+  }
+
+  private ObjectNode usage() {
+    ObjectNode usage = NODES.objectNode();
+    usage.put("prompt_tokens", request.promptTokens().length);
+    usage.put("completion_tokens", slices.size());
+    usage.put("total_tokens", request.promptTokens().length + slices.size());
+    return usage;
+  }
+
+  private static void putFinish(ObjectNode choice, String finish) {
+    if (finish == null) {
+      choice.putNull("finish_reason");
+    } else {
+      choice.put("finish_reason", finish);
+    }
+  }
+}

@@ -1,0 +1,210 @@
+package dev.streamrag.llmsim.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.streamrag.llmsim.engine.EngineProfile;
+import dev.streamrag.llmsim.engine.RealTimeEngineDriver;
+import dev.streamrag.llmsim.engine.SequenceRequest;
+import dev.streamrag.llmsim.engine.TokenEvent;
+import dev.streamrag.llmsim.text.AnswerComposer;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.io.IOException;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The simulator's HTTP server: vLLM's OpenAI-compatible API on a Vert.x event loop. A completion
+ * becomes a request to the {@link RealTimeEngineDriver}; each token the engine emits is written to
+ * the client on the event loop (as an SSE chunk when streaming), so no thread waits per stream.
+ */
+public final class SimServer implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Vertx vertx;
+  private final HttpServer server;
+  private final RealTimeEngineDriver driver;
+  private final String servedModel;
+  private final CompletionRequestParser parser;
+
+  private SimServer(EngineProfile profile, String servedModel, int port, long maxBodyBytes) {
+    this.vertx = Vertx.vertx();
+    this.driver = new RealTimeEngineDriver(profile);
+    this.servedModel = servedModel;
+    this.parser = new CompletionRequestParser(servedModel, profile);
+    Router router = Router.router(vertx);
+    router.route().handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes));
+    router.post("/v1/chat/completions").handler(ctx -> complete(ctx, true));
+    router.post("/v1/completions").handler(ctx -> complete(ctx, false));
+    router.get("/v1/models").handler(this::models);
+    router.get("/health").handler(ctx -> ctx.response().setStatusCode(200).end());
+    router.errorHandler(
+        413,
+        ctx ->
+            sendError(
+                ctx.response(),
+                new ApiError(
+                    413,
+                    "RequestEntityTooLarge",
+                    "request body is larger than " + maxBodyBytes + " bytes")));
+    router.errorHandler(
+        404,
+        ctx ->
+            sendError(
+                ctx.response(),
+                new ApiError(404, "NotFoundError", "no route " + ctx.request().path())));
+    router.errorHandler(
+        405,
+        ctx ->
+            sendError(ctx.response(), new ApiError(405, "MethodNotAllowed", "method not allowed")));
+    router.errorHandler(
+        500,
+        ctx ->
+            sendError(
+                ctx.response(),
+                new ApiError(500, "InternalServerError", String.valueOf(ctx.failure()))));
+    this.server =
+        vertx
+            .createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port))
+            .requestHandler(router);
+  }
+
+  /**
+   * Starts a server on 127.0.0.1:{@code port} (0 picks a free port).
+   *
+   * @param servedModel the model name clients must send (vLLM's --served-model-name)
+   * @param maxBodyBytes larger request bodies are refused with 413
+   */
+  public static SimServer start(
+      EngineProfile profile, String servedModel, int port, long maxBodyBytes) {
+    Objects.requireNonNull(profile, "profile");
+    Objects.requireNonNull(servedModel, "servedModel");
+    SimServer sim = new SimServer(profile, servedModel, port, maxBodyBytes);
+    try {
+      sim.server.listen().toCompletionStage().toCompletableFuture().get();
+      return sim;
+    } catch (InterruptedException e) {
+      sim.close();
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while starting llm-sim", e);
+    } catch (ExecutionException e) {
+      sim.close();
+      throw new IllegalStateException(
+          "llm-sim cannot listen on 127.0.0.1:" + port + ": " + e.getCause().getMessage(),
+          e.getCause());
+    }
+  }
+
+  public int port() {
+    return server.actualPort();
+  }
+
+  /** {@code http://127.0.0.1:PORT/v1}, what OpenAI clients take as base URL. */
+  public String baseUrl() {
+    return "http://127.0.0.1:" + port() + "/v1";
+  }
+
+  public RealTimeEngineDriver driver() {
+    return driver;
+  }
+
+  private void complete(RoutingContext ctx, boolean chat) {
+    HttpServerResponse response = ctx.response();
+    CompletionRequest request;
+    try {
+      JsonNode body;
+      try {
+        body = JSON.readTree(ctx.body().asString());
+      } catch (IOException | RuntimeException e) {
+        throw ApiError.badRequest("invalid JSON in request body: " + firstLine(e.getMessage()));
+      }
+      request = parser.parse(body, chat);
+    } catch (ApiError error) {
+      sendError(response, error);
+      return;
+    }
+
+    String answer = AnswerComposer.answer(request.contextTexts(), request.question());
+    answer = AnswerComposer.padToTokens(answer, request.minTokens(), request.seed());
+    String text = AnswerComposer.truncateToTokens(answer, request.maxTokens());
+    String finishReason = text.length() < answer.length() ? "length" : "stop";
+    List<String> slices = TokenSlices.of(text);
+    String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+    long created = System.currentTimeMillis() / 1000;
+    Context context = vertx.getOrCreateContext();
+    CompletionWriter writer =
+        new CompletionWriter(response, request, id, created, slices, text, finishReason);
+    if (request.stream()) {
+      writer.beginStream();
+    }
+    try {
+      driver.submit(
+          new SequenceRequest(id, request.promptTokens(), slices.size()),
+          (TokenEvent event) -> context.runOnContext(v -> writer.onToken(event)));
+    } catch (IllegalArgumentException e) {
+      sendError(response, ApiError.badRequest(e.getMessage()));
+    }
+  }
+
+  private void models(RoutingContext ctx) {
+    ObjectNode model = JSON.createObjectNode();
+    model.put("id", servedModel);
+    model.put("object", "model");
+    model.put("created", System.currentTimeMillis() / 1000);
+    model.put("owned_by", "vllm");
+    model.put("root", servedModel);
+    model.put("max_model_len", driver.profile().contextWindow());
+    ObjectNode list = JSON.createObjectNode();
+    list.put("object", "list");
+    ArrayNode data = list.putArray("data");
+    data.add(model);
+    ctx.response().putHeader("content-type", "application/json").end(list.toString());
+  }
+
+  static void sendError(HttpServerResponse response, ApiError error) {
+    if (response.ended() || response.closed()) {
+      return;
+    }
+    ObjectNode body = JSON.createObjectNode();
+    body.put("object", "error");
+    body.put("message", error.getMessage());
+    body.put("type", error.type());
+    body.putNull("param");
+    body.put("code", error.status());
+    response
+        .setStatusCode(error.status())
+        .putHeader("content-type", "application/json")
+        .end(body.toString());
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "";
+    }
+    int newline = message.indexOf('\n');
+    return newline < 0 ? message : message.substring(0, newline);
+  }
+
+  @Override
+  public void close() {
+    try {
+      server.close().toCompletionStage().toCompletableFuture().get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      // closing anyway
+    }
+    driver.close();
+    vertx.close();
+  }
+}
