@@ -21,6 +21,9 @@ final class CompletionWriter {
   private final List<String> slices;
   private final String text;
   private final String finishReason;
+  private final ServerMetrics metrics;
+  private final long arrivedNanos;
+  private long firstTokenNanos;
 
   CompletionWriter(
       HttpServerResponse response,
@@ -29,7 +32,9 @@ final class CompletionWriter {
       long created,
       List<String> slices,
       String text,
-      String finishReason) {
+      String finishReason,
+      ServerMetrics metrics,
+      long arrivedNanos) {
     this.response = response;
     this.request = request;
     this.id = id;
@@ -37,6 +42,8 @@ final class CompletionWriter {
     this.slices = slices;
     this.text = text;
     this.finishReason = finishReason;
+    this.metrics = metrics;
+    this.arrivedNanos = arrivedNanos;
   }
 
   /** Sends the SSE headers and, for chat, the first chunk that names the assistant role. */
@@ -52,7 +59,11 @@ final class CompletionWriter {
   }
 
   void onToken(TokenEvent event) {
+    record(event);
     if (response.closed() || response.ended()) {
+      if (event.last()) {
+        metrics.abortedByClient.increment();
+      }
       return; // the client went away; the engine finishes the request regardless
     }
     if (!request.stream()) {
@@ -76,6 +87,23 @@ final class CompletionWriter {
         writeEvent(usage);
       }
       response.end("data: [DONE]\n\n");
+    }
+  }
+
+  /** Latencies as the client sees them, from the request's arrival at the server. */
+  private void record(TokenEvent event) {
+    long now = System.nanoTime();
+    metrics.generationTokens.increment();
+    if (event.index() == 0) {
+      firstTokenNanos = now;
+      metrics.timeToFirstToken.record((now - arrivedNanos) / 1e9);
+    }
+    if (event.last()) {
+      if (event.index() > 0) {
+        metrics.timePerOutputToken.record((now - firstTokenNanos) / 1e9 / event.index());
+      }
+      metrics.e2eLatency.record((now - arrivedNanos) / 1e9);
+      (finishReason.equals("length") ? metrics.finishedLength : metrics.finishedStop).increment();
     }
   }
 

@@ -36,18 +36,27 @@ public final class SimServer implements AutoCloseable {
   private final RealTimeEngineDriver driver;
   private final String servedModel;
   private final CompletionRequestParser parser;
+  private final ServerMetrics metrics;
 
   private SimServer(EngineProfile profile, String servedModel, int port, long maxBodyBytes) {
     this.vertx = Vertx.vertx();
     this.driver = new RealTimeEngineDriver(profile);
     this.servedModel = servedModel;
     this.parser = new CompletionRequestParser(servedModel, profile);
+    this.metrics = new ServerMetrics(servedModel, driver);
     Router router = Router.router(vertx);
     router.route().handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes));
     router.post("/v1/chat/completions").handler(ctx -> complete(ctx, true));
     router.post("/v1/completions").handler(ctx -> complete(ctx, false));
     router.get("/v1/models").handler(this::models);
     router.get("/health").handler(ctx -> ctx.response().setStatusCode(200).end());
+    router
+        .get("/metrics")
+        .handler(
+            ctx ->
+                ctx.response()
+                    .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+                    .end(metrics.render()));
     router.errorHandler(
         413,
         ctx ->
@@ -119,6 +128,7 @@ public final class SimServer implements AutoCloseable {
   }
 
   private void complete(RoutingContext ctx, boolean chat) {
+    long arrivedNanos = System.nanoTime();
     HttpServerResponse response = ctx.response();
     CompletionRequest request;
     try {
@@ -143,10 +153,12 @@ public final class SimServer implements AutoCloseable {
     long created = System.currentTimeMillis() / 1000;
     Context context = vertx.getOrCreateContext();
     CompletionWriter writer =
-        new CompletionWriter(response, request, id, created, slices, text, finishReason);
+        new CompletionWriter(
+            response, request, id, created, slices, text, finishReason, metrics, arrivedNanos);
     if (request.stream()) {
       writer.beginStream();
     }
+    metrics.promptTokens.add(request.promptTokens().length);
     try {
       driver.submit(
           new SequenceRequest(id, request.promptTokens(), slices.size()),
