@@ -53,8 +53,7 @@ final class CompletionWriter {
         .putHeader("content-type", "text/event-stream")
         .putHeader("cache-control", "no-cache");
     if (request.chat()) {
-      ObjectNode delta = NODES.objectNode().put("role", "assistant").put("content", "");
-      writeEvent(chunk(delta, null));
+      writeEvent(streamChunk(null, null));
     }
   }
 
@@ -72,13 +71,7 @@ final class CompletionWriter {
       }
       return;
     }
-    String slice = slices.get(event.index());
-    ObjectNode delta = request.chat() ? NODES.objectNode().put("content", slice) : null;
-    ObjectNode chunk =
-        request.chat()
-            ? chunk(delta, event.last() ? finishReason : null)
-            : textChunk(slice, event.last() ? finishReason : null);
-    writeEvent(chunk);
+    writeEvent(streamChunk(slices.get(event.index()), event.last() ? finishReason : null));
     if (event.last()) {
       if (request.includeUsage()) {
         ObjectNode usage = header(request.chat() ? "chat.completion.chunk" : "text_completion");
@@ -120,21 +113,23 @@ final class CompletionWriter {
     return node;
   }
 
-  private ObjectNode chunk(ObjectNode delta, String finish) {
-    ObjectNode node = header("chat.completion.chunk");
+  /**
+   * One streamed chunk: a chat delta or a completion's text. For chat, a null {@code slice} makes
+   * the opening chunk that names the assistant role, as vLLM sends first.
+   */
+  private ObjectNode streamChunk(String slice, String finish) {
+    ObjectNode node = header(request.chat() ? "chat.completion.chunk" : "text_completion");
     ObjectNode choice = node.putArray("choices").addObject();
     choice.put("index", 0);
-    choice.set("delta", delta);
-    choice.putNull("logprobs");
-    putFinish(choice, finish);
-    return node;
-  }
-
-  private ObjectNode textChunk(String slice, String finish) {
-    ObjectNode node = header("text_completion");
-    ObjectNode choice = node.putArray("choices").addObject();
-    choice.put("index", 0);
-    choice.put("text", slice);
+    if (request.chat()) {
+      ObjectNode delta = choice.putObject("delta");
+      if (slice == null) {
+        delta.put("role", "assistant");
+      }
+      delta.put("content", slice == null ? "" : slice);
+    } else {
+      choice.put("text", slice);
+    }
     choice.putNull("logprobs");
     putFinish(choice, finish);
     return node;
