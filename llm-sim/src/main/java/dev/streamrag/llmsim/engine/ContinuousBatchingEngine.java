@@ -38,16 +38,7 @@ public final class ContinuousBatchingEngine {
    * window (a server answers that with HTTP 400 before calling this).
    */
   public void submit(SequenceRequest request) {
-    int total = request.promptTokens().length + request.outputTokens();
-    if (total > profile.contextWindow()) {
-      throw new IllegalArgumentException(
-          "prompt ("
-              + request.promptTokens().length
-              + ") plus output ("
-              + request.outputTokens()
-              + ") tokens exceed the context window of "
-              + profile.contextWindow());
-    }
+    profile.checkFits(request);
     waiting.add(new Sequence(request, profile.blockSize()));
   }
 

@@ -54,6 +54,23 @@ public record EngineProfile(
     }
   }
 
+  /**
+   * Throws {@link IllegalArgumentException} if a request can never fit the context window (a server
+   * answers that with HTTP 400).
+   */
+  void checkFits(SequenceRequest request) {
+    int prompt = request.promptTokens().length;
+    if (prompt + request.outputTokens() > contextWindow) {
+      throw new IllegalArgumentException(
+          "prompt ("
+              + prompt
+              + ") plus output ("
+              + request.outputTokens()
+              + ") tokens exceed the context window of "
+              + contextWindow);
+    }
+  }
+
   /** Blocks needed to hold {@code tokens} tokens. */
   int blocksFor(int tokens) {
     return (tokens + blockSize - 1) / blockSize;

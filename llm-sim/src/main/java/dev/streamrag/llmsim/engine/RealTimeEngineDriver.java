@@ -61,14 +61,7 @@ public final class RealTimeEngineDriver implements AutoCloseable {
    * once if it can never fit the profile's context window.
    */
   public void submit(SequenceRequest request, TokenListener listener) {
-    int total = request.promptTokens().length + request.outputTokens();
-    if (total > engine.profile().contextWindow()) {
-      throw new IllegalArgumentException(
-          "prompt plus output tokens ("
-              + total
-              + ") exceed the context window of "
-              + engine.profile().contextWindow());
-    }
+    engine.profile().checkFits(request);
     if (!running) {
       throw new IllegalStateException("engine driver is closed");
     }
