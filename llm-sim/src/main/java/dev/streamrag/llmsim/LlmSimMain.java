@@ -1,8 +1,11 @@
 package dev.streamrag.llmsim;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamrag.llmsim.engine.EngineProfile;
 import dev.streamrag.llmsim.engine.EngineProfiles;
+import dev.streamrag.llmsim.server.FaultPlan;
 import dev.streamrag.llmsim.server.SimServer;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -50,6 +53,13 @@ public final class LlmSimMain implements Callable<Integer> {
       description = "Larger request bodies get HTTP 413 (default: ${DEFAULT-VALUE}).")
   long maxBodyBytes;
 
+  @Option(
+      names = "--faults",
+      description =
+          "Initial fault plan as JSON, e.g. '{\"rate503\":0.05,\"firstTokenDelayMillis\":200}';"
+              + " change it at run time with PUT /admin/faults.")
+  String faults;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
@@ -69,10 +79,18 @@ public final class LlmSimMain implements Callable<Integer> {
       err.println("llm-sim: " + e.getMessage());
       return 2;
     }
+    FaultPlan faultPlan;
+    try {
+      faultPlan =
+          faults == null ? FaultPlan.NONE : FaultPlan.fromJson(new ObjectMapper().readTree(faults));
+    } catch (IOException | RuntimeException e) {
+      err.println("llm-sim: invalid --faults: " + e.getMessage());
+      return 2;
+    }
     String model = servedModelName != null ? servedModelName : engineProfile.name();
     SimServer server;
     try {
-      server = SimServer.start(engineProfile, model, port, maxBodyBytes);
+      server = SimServer.start(engineProfile, model, port, maxBodyBytes, faultPlan);
     } catch (IllegalStateException e) {
       err.println("llm-sim: " + e.getMessage());
       return 1;

@@ -3,7 +3,9 @@ package dev.streamrag.llmsim.server;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.streamrag.llmsim.engine.TokenEvent;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerResponse;
+import java.util.ArrayDeque;
 import java.util.List;
 
 /**
@@ -23,7 +25,13 @@ final class CompletionWriter {
   private final String finishReason;
   private final ServerMetrics metrics;
   private final long arrivedNanos;
+  private final Vertx vertx;
+  private final long stallMillis;
+  private final boolean drop;
   private long firstTokenNanos;
+  private boolean stallStarted;
+  private ArrayDeque<TokenEvent> held;
+  private boolean dropped;
 
   CompletionWriter(
       HttpServerResponse response,
@@ -34,7 +42,10 @@ final class CompletionWriter {
       String text,
       String finishReason,
       ServerMetrics metrics,
-      long arrivedNanos) {
+      long arrivedNanos,
+      Vertx vertx,
+      long stallMillis,
+      boolean drop) {
     this.response = response;
     this.request = request;
     this.id = id;
@@ -44,6 +55,9 @@ final class CompletionWriter {
     this.finishReason = finishReason;
     this.metrics = metrics;
     this.arrivedNanos = arrivedNanos;
+    this.vertx = vertx;
+    this.stallMillis = stallMillis;
+    this.drop = drop;
   }
 
   /** Sends the SSE headers and, for chat, the first chunk that names the assistant role. */
@@ -57,7 +71,39 @@ final class CompletionWriter {
     }
   }
 
+  /** A token from the engine; injected stalls and drops happen here, halfway through. */
   void onToken(TokenEvent event) {
+    metrics.generationTokens.increment();
+    if (dropped) {
+      return;
+    }
+    boolean halfway = event.index() >= slices.size() / 2;
+    if (drop && halfway) {
+      dropped = true;
+      metrics.injectedDrops.increment();
+      response.reset();
+      return;
+    }
+    if (stallMillis > 0 && halfway && !stallStarted) {
+      stallStarted = true;
+      metrics.injectedStalls.increment();
+      held = new ArrayDeque<>();
+      vertx.setTimer(
+          stallMillis,
+          timer -> {
+            ArrayDeque<TokenEvent> release = held;
+            held = null;
+            release.forEach(this::deliver);
+          });
+    }
+    if (held != null) {
+      held.add(event);
+      return;
+    }
+    deliver(event);
+  }
+
+  private void deliver(TokenEvent event) {
     record(event);
     if (response.closed() || response.ended()) {
       if (event.last()) {
@@ -86,7 +132,6 @@ final class CompletionWriter {
   /** Latencies as the client sees them, from the request's arrival at the server. */
   private void record(TokenEvent event) {
     long now = System.nanoTime();
-    metrics.generationTokens.increment();
     if (event.index() == 0) {
       firstTokenNanos = now;
       metrics.timeToFirstToken.record((now - arrivedNanos) / 1e9);

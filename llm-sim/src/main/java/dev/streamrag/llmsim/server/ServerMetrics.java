@@ -34,6 +34,11 @@ final class ServerMetrics {
   final LongAdder finishedStop = new LongAdder();
   final LongAdder finishedLength = new LongAdder();
   final LongAdder abortedByClient = new LongAdder();
+  private final LongAdder injected429 = new LongAdder();
+  private final LongAdder injected500 = new LongAdder();
+  private final LongAdder injected503 = new LongAdder();
+  final LongAdder injectedStalls = new LongAdder();
+  final LongAdder injectedDrops = new LongAdder();
   final Histogram timeToFirstToken = new Histogram(TTFT_BUCKETS);
   final Histogram timePerOutputToken = new Histogram(TPOT_BUCKETS);
   final Histogram e2eLatency = new Histogram(E2E_BUCKETS);
@@ -41,6 +46,18 @@ final class ServerMetrics {
   ServerMetrics(String model, RealTimeEngineDriver driver) {
     this.model = model;
     this.driver = driver;
+  }
+
+  /** The counter of injected HTTP errors with this status. */
+  LongAdder injectedFaults(int status) {
+    switch (status) {
+      case 429:
+        return injected429;
+      case 500:
+        return injected500;
+      default:
+        return injected503;
+    }
   }
 
   /** Prometheus text exposition format 0.0.4. */
@@ -88,6 +105,13 @@ final class ServerMetrics {
         "llm_sim:client_disconnects_total",
         "Streams whose client went away before the end.",
         abortedByClient.sum());
+    out.append("# HELP llm_sim:injected_faults_total Faults injected by the fault plan.\n");
+    out.append("# TYPE llm_sim:injected_faults_total counter\n");
+    fault(out, "http_429", injected429.sum());
+    fault(out, "http_500", injected500.sum());
+    fault(out, "http_503", injected503.sum());
+    fault(out, "stall", injectedStalls.sum());
+    fault(out, "drop", injectedDrops.sum());
     histogram(out, "vllm:time_to_first_token_seconds", "Time to first token.", timeToFirstToken);
     histogram(
         out,
@@ -96,6 +120,16 @@ final class ServerMetrics {
         timePerOutputToken);
     histogram(out, "vllm:e2e_request_latency_seconds", "End-to-end request latency.", e2eLatency);
     return out.toString();
+  }
+
+  private void fault(StringBuilder out, String kind, long value) {
+    out.append("llm_sim:injected_faults_total{model_name=\"")
+        .append(model)
+        .append("\",kind=\"")
+        .append(kind)
+        .append("\"} ")
+        .append(value)
+        .append('\n');
   }
 
   private void gauge(StringBuilder out, String name, String help, double value) {

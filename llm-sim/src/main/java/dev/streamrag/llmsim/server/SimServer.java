@@ -22,6 +22,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The simulator's HTTP server: vLLM's OpenAI-compatible API on a Vert.x event loop. A completion
@@ -37,9 +39,12 @@ public final class SimServer implements AutoCloseable {
   private final String servedModel;
   private final CompletionRequestParser parser;
   private final ServerMetrics metrics;
+  private final AtomicReference<FaultPlan> faults;
 
-  private SimServer(EngineProfile profile, String servedModel, int port, long maxBodyBytes) {
+  private SimServer(
+      EngineProfile profile, String servedModel, int port, long maxBodyBytes, FaultPlan faultPlan) {
     this.vertx = Vertx.vertx();
+    this.faults = new AtomicReference<>(Objects.requireNonNull(faultPlan, "faultPlan"));
     this.driver = new RealTimeEngineDriver(profile);
     this.servedModel = servedModel;
     this.parser = new CompletionRequestParser(servedModel, profile);
@@ -50,6 +55,15 @@ public final class SimServer implements AutoCloseable {
     router.post("/v1/completions").handler(ctx -> complete(ctx, false));
     router.get("/v1/models").handler(this::models);
     router.get("/health").handler(ctx -> ctx.response().setStatusCode(200).end());
+    router.get("/admin/faults").handler(ctx -> sendFaults(ctx));
+    router.put("/admin/faults").handler(this::replaceFaults);
+    router
+        .delete("/admin/faults")
+        .handler(
+            ctx -> {
+              faults.set(FaultPlan.NONE);
+              sendFaults(ctx);
+            });
     router
         .get("/metrics")
         .handler(
@@ -96,9 +110,17 @@ public final class SimServer implements AutoCloseable {
    */
   public static SimServer start(
       EngineProfile profile, String servedModel, int port, long maxBodyBytes) {
+    return start(profile, servedModel, port, maxBodyBytes, FaultPlan.NONE);
+  }
+
+  /**
+   * As {@link #start(EngineProfile, String, int, long)}, injecting {@code faults} from the start.
+   */
+  public static SimServer start(
+      EngineProfile profile, String servedModel, int port, long maxBodyBytes, FaultPlan faults) {
     Objects.requireNonNull(profile, "profile");
     Objects.requireNonNull(servedModel, "servedModel");
-    SimServer sim = new SimServer(profile, servedModel, port, maxBodyBytes);
+    SimServer sim = new SimServer(profile, servedModel, port, maxBodyBytes, faults);
     try {
       sim.server.listen().toCompletionStage().toCompletableFuture().get();
       return sim;
@@ -144,6 +166,17 @@ public final class SimServer implements AutoCloseable {
       return;
     }
 
+    FaultPlan plan = faults.get();
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    ApiError injected = drawError(plan, random.nextDouble());
+    if (injected != null) {
+      metrics.injectedFaults(injected.status()).increment();
+      sendError(response, injected);
+      return;
+    }
+    boolean stall = random.nextDouble() < plan.stallProbability();
+    boolean drop = random.nextDouble() < plan.dropProbability();
+
     String answer = AnswerComposer.answer(request.contextTexts(), request.question());
     answer = AnswerComposer.padToTokens(answer, request.minTokens(), request.seed());
     String text = AnswerComposer.truncateToTokens(answer, request.maxTokens());
@@ -154,17 +187,65 @@ public final class SimServer implements AutoCloseable {
     Context context = vertx.getOrCreateContext();
     CompletionWriter writer =
         new CompletionWriter(
-            response, request, id, created, slices, text, finishReason, metrics, arrivedNanos);
+            response,
+            request,
+            id,
+            created,
+            slices,
+            text,
+            finishReason,
+            metrics,
+            arrivedNanos,
+            vertx,
+            stall ? plan.stallMillis() : 0,
+            drop);
     if (request.stream()) {
       writer.beginStream();
     }
     metrics.promptTokens.add(request.promptTokens().length);
+    SequenceRequest sequence = new SequenceRequest(id, request.promptTokens(), slices.size());
+    Runnable submit =
+        () -> {
+          try {
+            driver.submit(
+                sequence, (TokenEvent event) -> context.runOnContext(v -> writer.onToken(event)));
+          } catch (IllegalArgumentException e) {
+            sendError(response, ApiError.badRequest(e.getMessage()));
+          }
+        };
+    if (plan.firstTokenDelayMillis() > 0) {
+      vertx.setTimer(plan.firstTokenDelayMillis(), timer -> submit.run());
+    } else {
+      submit.run();
+    }
+  }
+
+  /** The injected HTTP error for a uniform draw in [0, 1), or null for none. */
+  private static ApiError drawError(FaultPlan plan, double draw) {
+    if (draw < plan.rate429()) {
+      return new ApiError(429, "RateLimitError", "injected fault: too many requests");
+    }
+    if (draw < plan.rate429() + plan.rate500()) {
+      return new ApiError(500, "InternalServerError", "injected fault: internal error");
+    }
+    if (draw < plan.rate429() + plan.rate500() + plan.rate503()) {
+      return new ApiError(503, "ServiceUnavailableError", "injected fault: overloaded");
+    }
+    return null;
+  }
+
+  private void sendFaults(RoutingContext ctx) {
+    ctx.response()
+        .putHeader("content-type", "application/json")
+        .end(faults.get().toJson().toString());
+  }
+
+  private void replaceFaults(RoutingContext ctx) {
     try {
-      driver.submit(
-          new SequenceRequest(id, request.promptTokens(), slices.size()),
-          (TokenEvent event) -> context.runOnContext(v -> writer.onToken(event)));
-    } catch (IllegalArgumentException e) {
-      sendError(response, ApiError.badRequest(e.getMessage()));
+      faults.set(FaultPlan.fromJson(JSON.readTree(ctx.body().asString())));
+      sendFaults(ctx);
+    } catch (IOException | RuntimeException e) {
+      sendError(ctx.response(), ApiError.badRequest("invalid fault plan: " + e.getMessage()));
     }
   }
 

@@ -1,0 +1,99 @@
+package dev.streamrag.llmsim.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Iterator;
+import java.util.Set;
+
+/**
+ * Which faults the simulator injects, per request. Later reliability tests use it to produce the
+ * failures a real deployment has: rate limiting and overload (429/503), crashes (500), a slow first
+ * token (e.g. a cold replica), stalls in the middle of a stream, dropped connections.
+ *
+ * @param rate429 share of requests answered 429 at once (0..1)
+ * @param rate500 share answered 500
+ * @param rate503 share answered 503
+ * @param firstTokenDelayMillis extra wait before a request enters the engine (raises TTFT)
+ * @param stallProbability share of streams that pause halfway for {@code stallMillis}
+ * @param stallMillis how long a stall lasts; tokens produced meanwhile arrive together after it
+ * @param dropProbability share of requests whose connection is closed halfway through
+ */
+public record FaultPlan(
+    double rate429,
+    double rate500,
+    double rate503,
+    long firstTokenDelayMillis,
+    double stallProbability,
+    long stallMillis,
+    double dropProbability) {
+
+  public static final FaultPlan NONE = new FaultPlan(0, 0, 0, 0, 0, 0, 0);
+
+  private static final Set<String> KEYS =
+      Set.of(
+          "rate429",
+          "rate500",
+          "rate503",
+          "firstTokenDelayMillis",
+          "stallProbability",
+          "stallMillis",
+          "dropProbability");
+
+  public FaultPlan {
+    share("rate429", rate429);
+    share("rate500", rate500);
+    share("rate503", rate503);
+    share("stallProbability", stallProbability);
+    share("dropProbability", dropProbability);
+    if (rate429 + rate500 + rate503 > 1) {
+      throw new IllegalArgumentException("rate429 + rate500 + rate503 must not exceed 1");
+    }
+    if (firstTokenDelayMillis < 0 || stallMillis < 0) {
+      throw new IllegalArgumentException("delays must not be negative");
+    }
+  }
+
+  /** Reads a plan from JSON; absent keys are 0, unknown keys are refused. */
+  public static FaultPlan fromJson(JsonNode json) {
+    if (json == null || !json.isObject()) {
+      throw new IllegalArgumentException("a fault plan is a JSON object with keys " + KEYS);
+    }
+    Iterator<String> names = json.fieldNames();
+    while (names.hasNext()) {
+      String name = names.next();
+      if (!KEYS.contains(name)) {
+        throw new IllegalArgumentException("unknown fault '" + name + "'; known: " + KEYS);
+      }
+      if (!json.get(name).isNumber()) {
+        throw new IllegalArgumentException(name + " must be a number");
+      }
+    }
+    return new FaultPlan(
+        json.path("rate429").asDouble(0),
+        json.path("rate500").asDouble(0),
+        json.path("rate503").asDouble(0),
+        json.path("firstTokenDelayMillis").asLong(0),
+        json.path("stallProbability").asDouble(0),
+        json.path("stallMillis").asLong(0),
+        json.path("dropProbability").asDouble(0));
+  }
+
+  ObjectNode toJson() {
+    ObjectNode json = JsonNodeFactory.instance.objectNode();
+    json.put("rate429", rate429);
+    json.put("rate500", rate500);
+    json.put("rate503", rate503);
+    json.put("firstTokenDelayMillis", firstTokenDelayMillis);
+    json.put("stallProbability", stallProbability);
+    json.put("stallMillis", stallMillis);
+    json.put("dropProbability", dropProbability);
+    return json;
+  }
+
+  private static void share(String name, double value) {
+    if (!(value >= 0 && value <= 1)) {
+      throw new IllegalArgumentException(name + " must be between 0 and 1, got " + value);
+    }
+  }
+}
