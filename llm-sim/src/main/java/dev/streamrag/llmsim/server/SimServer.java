@@ -98,7 +98,8 @@ public final class SimServer implements AutoCloseable {
                 new ApiError(500, "InternalServerError", String.valueOf(ctx.failure()))));
     this.server =
         vertx
-            .createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port))
+            .createHttpServer(
+                new HttpServerOptions().setHost("127.0.0.1").setPort(port).setTcpNoDelay(true))
             .requestHandler(router);
   }
 
