@@ -11,6 +11,7 @@ import java.util.List;
  * @param promptTokens tokens of the whole prompt as the model would see it
  * @param maxTokens upper bound on generated tokens
  * @param minTokens generation continues at least this long (vLLM's min_tokens)
+ * @param toolCall the tool the model calls instead of answering ({@link ToolCallRule}), or null
  */
 record CompletionRequest(
     boolean chat,
@@ -22,4 +23,5 @@ record CompletionRequest(
     int minTokens,
     long seed,
     boolean stream,
-    boolean includeUsage) {}
+    boolean includeUsage,
+    ToolCallRule.ToolCall toolCall) {}

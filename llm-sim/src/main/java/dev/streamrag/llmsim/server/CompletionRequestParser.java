@@ -39,12 +39,10 @@ final class CompletionRequestParser {
     if (body.hasNonNull("n") && body.get("n").asInt(-1) != 1) {
       throw ApiError.badRequest("only n=1 is supported");
     }
-    if (body.hasNonNull("tools") && body.get("tools").size() > 0) {
-      throw ApiError.badRequest("tool calling is not implemented in llm-sim yet");
-    }
 
     List<String> context = new ArrayList<>();
     String question;
+    String lastRole = "user";
     StringBuilder rendered = new StringBuilder();
     int templateTokens;
     if (chat) {
@@ -67,6 +65,7 @@ final class CompletionRequestParser {
         if (role.equals("user")) {
           lastUser = i;
         }
+        lastRole = role;
       }
       if (lastUser < 0) {
         throw ApiError.badRequest("'messages' must contain a user message");
@@ -131,6 +130,7 @@ final class CompletionRequestParser {
     long seed = body.hasNonNull("seed") ? body.get("seed").asLong() : 0;
     boolean stream = body.path("stream").asBoolean(false);
     boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
+    ToolCallRule.ToolCall toolCall = chat ? ToolCallRule.decide(body, question, lastRole) : null;
     return new CompletionRequest(
         chat,
         servedModel,
@@ -141,7 +141,8 @@ final class CompletionRequestParser {
         minTokens,
         seed,
         stream,
-        includeUsage);
+        includeUsage,
+        toolCall);
   }
 
   private static String content(JsonNode content, int index) throws ApiError {

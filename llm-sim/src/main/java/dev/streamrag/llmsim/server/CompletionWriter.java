@@ -117,7 +117,11 @@ final class CompletionWriter {
       }
       return;
     }
-    writeEvent(streamChunk(slices.get(event.index()), event.last() ? finishReason : null));
+    String finish = event.last() ? finishReason : null;
+    writeEvent(
+        request.toolCall() != null
+            ? toolCallChunk(event.index(), slices.get(event.index()), finish)
+            : streamChunk(slices.get(event.index()), finish));
     if (event.last()) {
       if (request.includeUsage()) {
         ObjectNode usage = header(request.chat() ? "chat.completion.chunk" : "text_completion");
@@ -180,11 +184,43 @@ final class CompletionWriter {
     return node;
   }
 
+  /** A streamed piece of a tool call: the first names the call, each carries argument text. */
+  private ObjectNode toolCallChunk(int index, String slice, String finish) {
+    ObjectNode node = header("chat.completion.chunk");
+    ObjectNode choice = node.putArray("choices").addObject();
+    choice.put("index", 0);
+    ObjectNode call = choice.putObject("delta").putArray("tool_calls").addObject();
+    call.put("index", 0);
+    if (index == 0) {
+      call.put("id", toolCallId());
+      call.put("type", "function");
+      call.putObject("function").put("name", request.toolCall().name()).put("arguments", slice);
+    } else {
+      call.putObject("function").put("arguments", slice);
+    }
+    choice.putNull("logprobs");
+    putFinish(choice, finish);
+    return node;
+  }
+
+  private String toolCallId() {
+    return "call_" + id.substring(id.indexOf('-') + 1, Math.min(id.length(), id.indexOf('-') + 25));
+  }
+
   private ObjectNode whole() {
     ObjectNode node = header(request.chat() ? "chat.completion" : "text_completion");
     ObjectNode choice = node.putArray("choices").addObject();
     choice.put("index", 0);
-    if (request.chat()) {
+    if (request.toolCall() != null) {
+      ObjectNode message = choice.putObject("message").put("role", "assistant");
+      message.putNull("content");
+      ObjectNode call = message.putArray("tool_calls").addObject();
+      call.put("id", toolCallId());
+      call.put("type", "function");
+      call.putObject("function")
+          .put("name", request.toolCall().name())
+          .put("arguments", request.toolCall().arguments());
+    } else if (request.chat()) {
       choice.putObject("message").put("role", "assistant").put("content", text);
     } else {
       choice.put("text", text);

@@ -178,10 +178,18 @@ public final class SimServer implements AutoCloseable {
     boolean stall = random.nextDouble() < plan.stallProbability();
     boolean drop = random.nextDouble() < plan.dropProbability();
 
-    String answer = AnswerComposer.answer(request.contextTexts(), request.question());
-    answer = AnswerComposer.padToTokens(answer, request.minTokens(), request.seed());
-    String text = AnswerComposer.truncateToTokens(answer, request.maxTokens());
-    String finishReason = text.length() < answer.length() ? "length" : "stop";
+    String text;
+    String finishReason;
+    if (request.toolCall() != null) {
+      // A tool call streams its arguments token by token, as a model generates them.
+      text = request.toolCall().arguments();
+      finishReason = "tool_calls";
+    } else {
+      String answer = AnswerComposer.answer(request.contextTexts(), request.question());
+      answer = AnswerComposer.padToTokens(answer, request.minTokens(), request.seed());
+      text = AnswerComposer.truncateToTokens(answer, request.maxTokens());
+      finishReason = text.length() < answer.length() ? "length" : "stop";
+    }
     List<String> slices = TokenSlices.of(text);
     String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
     long created = System.currentTimeMillis() / 1000;

@@ -165,7 +165,8 @@ public final class AnswerComposer {
     return text.substring(0, position);
   }
 
-  static Set<String> contentWords(String text) {
+  /** Lower-cased words of {@code text} without stop words. */
+  public static Set<String> contentWords(String text) {
     Set<String> words = new HashSet<>();
     for (String word : NON_WORD.split(text.toLowerCase(Locale.ROOT))) {
       if (!word.isEmpty() && !STOP_WORDS.contains(word)) {

@@ -199,7 +199,7 @@ class SimServerTest {
     assertError(
         post("/v1/chat/completions", chat("hi", ",\"tools\":[{\"type\":\"function\"}]")),
         400,
-        "tool calling");
+        "tools[0].function.name is required");
     assertError(
         post(
             "/v1/chat/completions",
