@@ -92,16 +92,15 @@ public final class ContinuousBatchingEngine {
       int tokens = prefill ? Math.min(sequence.prefillLength - sequence.computed, budget) : 1;
       int needed =
           Math.max(0, profile.blocksFor(sequence.computed + tokens) - sequence.blocks.size());
-      while (needed > pool.available()) {
+      boolean preemptedItself = false;
+      while (needed > pool.available() && !preemptedItself) {
         Sequence victim = running.get(running.size() - 1);
         preempt(victim);
         preempted = true;
-        if (victim == sequence) {
-          break;
-        }
+        preemptedItself = victim == sequence;
       }
-      if (!running.contains(sequence)) {
-        break; // it preempted itself: everything after it is gone too
+      if (preemptedItself) {
+        break; // everything after it was preempted before it
       }
       sequence.blocks.addAll(pool.allocate(needed));
       slots.add(new Slot(sequence, tokens, prefill));
