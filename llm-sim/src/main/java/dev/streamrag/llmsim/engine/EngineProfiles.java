@@ -2,8 +2,8 @@ package dev.streamrag.llmsim.engine;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.Reader;
-import java.io.StringReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,7 +47,7 @@ public final class EngineProfiles {
         throw new IllegalArgumentException(
             "unknown profile '" + name + "'; bundled profiles: " + BUNDLED);
       }
-      return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), resource);
+      return load(new InputStreamReader(in, StandardCharsets.UTF_8), resource);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -56,17 +56,15 @@ public final class EngineProfiles {
   /** A profile from a properties file. */
   public static EngineProfile fromFile(Path file) {
     try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      Properties properties = new Properties();
-      properties.load(reader);
-      return fromProperties(properties, file.toString());
+      return load(reader, file.toString());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read profile " + file, e);
     }
   }
 
-  private static EngineProfile parse(String text, String origin) throws IOException {
+  private static EngineProfile load(Reader reader, String origin) throws IOException {
     Properties properties = new Properties();
-    properties.load(new StringReader(text));
+    properties.load(reader);
     return fromProperties(properties, origin);
   }
 
