@@ -6,6 +6,7 @@ import dev.streamrag.llmsim.engine.SequenceRequest;
 import dev.streamrag.llmsim.engine.VirtualTimeRun;
 import dev.streamrag.llmsim.server.SimServer;
 import dev.streamrag.llmsim.text.ApproximateTokenizer;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -58,13 +59,7 @@ public final class StreamFidelityBenchmark {
               .connectTimeout(Duration.ofSeconds(30))
               .build();
       warmUp(http, server, content);
-      String warm =
-          http.send(
-                  HttpRequest.newBuilder(
-                          URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString())
-              .body();
+      String warm = scrapeMetrics(http, server);
       double[] warmUpSums = {
         series(warm, "vllm:time_to_first_token_seconds_sum"),
         series(warm, "vllm:time_to_first_token_seconds_count"),
@@ -122,13 +117,7 @@ public final class StreamFidelityBenchmark {
               .sorted()
               .toArray();
 
-      String metrics =
-          http.send(
-                  HttpRequest.newBuilder(
-                          URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString())
-              .body();
+      String metrics = scrapeMetrics(http, server);
       // The server's own view (written to the socket), net of the warm-up streams.
       double serverTtft =
           (histogramMean(metrics, "vllm:time_to_first_token_seconds", warmUpSums[0], warmUpSums[1]))
@@ -242,6 +231,15 @@ public final class StreamFidelityBenchmark {
     for (CompletableFuture<Measured> future : warm) {
       future.get(2, TimeUnit.MINUTES);
     }
+  }
+
+  private static String scrapeMetrics(HttpClient http, SimServer server)
+      throws IOException, InterruptedException {
+    return http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
   }
 
   private static double series(String metrics, String name) {
