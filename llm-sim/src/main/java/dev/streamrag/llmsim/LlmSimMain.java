@@ -60,6 +60,13 @@ public final class LlmSimMain implements Callable<Integer> {
               + " change it at run time with PUT /admin/faults.")
   String faults;
 
+  @Option(
+      names = "--event-loops",
+      description =
+          "HTTP event loops sharing the port (default: one per core). More spreads many streams'"
+              + " writes; the engine has its own thread regardless.")
+  Integer eventLoops;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
@@ -90,8 +97,15 @@ public final class LlmSimMain implements Callable<Integer> {
     String model = servedModelName != null ? servedModelName : engineProfile.name();
     SimServer server;
     try {
-      server = SimServer.start(engineProfile, model, port, maxBodyBytes, faultPlan);
-    } catch (IllegalStateException e) {
+      server =
+          SimServer.start(
+              engineProfile,
+              model,
+              port,
+              maxBodyBytes,
+              faultPlan,
+              eventLoops != null ? eventLoops : SimServer.defaultEventLoops());
+    } catch (IllegalStateException | IllegalArgumentException e) {
       err.println("llm-sim: " + e.getMessage());
       return 1;
     }

@@ -27,6 +27,7 @@ public final class ContinuousBatchingEngine {
   private long prefixQueryTokens;
   private long prefixHitTokens;
   private long preemptions;
+  private long aborted;
 
   public ContinuousBatchingEngine(EngineProfile profile) {
     this.profile = profile;
@@ -40,6 +41,33 @@ public final class ContinuousBatchingEngine {
   public void submit(SequenceRequest request) {
     profile.checkFits(request);
     waiting.add(new Sequence(request, profile.blockSize()));
+  }
+
+  /**
+   * Drops a request that has not finished, as vLLM aborts one whose client disconnected: it leaves
+   * the queue or the running batch and its KV-cache blocks are freed (prefix blocks it registered
+   * stay cached for others). Returns false if the engine does not hold it (finished or unknown).
+   */
+  public boolean abort(String requestId) {
+    for (Sequence sequence : running) {
+      if (sequence.id().equals(requestId)) {
+        running.remove(sequence);
+        pool.release(sequence.blocks);
+        sequence.blocks.clear();
+        aborted++;
+        return true;
+      }
+    }
+    if (waiting.removeIf(sequence -> sequence.id().equals(requestId))) {
+      aborted++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Requests dropped by {@link #abort} so far. */
+  public long aborted() {
+    return aborted;
   }
 
   public boolean hasWork() {

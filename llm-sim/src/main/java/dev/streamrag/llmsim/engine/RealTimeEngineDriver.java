@@ -35,13 +35,15 @@ public final class RealTimeEngineDriver implements AutoCloseable {
       long prefixQueryTokens,
       long prefixHitTokens,
       long preemptions,
+      long aborted,
       long steps) {}
 
   private final ContinuousBatchingEngine engine;
   private final ConcurrentLinkedQueue<Submission> submissions = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<String> cancellations = new ConcurrentLinkedQueue<>();
   private final Map<String, TokenListener> listeners = new HashMap<>();
   private final AtomicReference<Gauges> gauges =
-      new AtomicReference<>(new Gauges(0, 0, 0, 0, 0, 0, 0));
+      new AtomicReference<>(new Gauges(0, 0, 0, 0, 0, 0, 0, 0));
   private final Thread thread;
   private final long originNanos = System.nanoTime();
   private volatile boolean running = true;
@@ -69,6 +71,15 @@ public final class RealTimeEngineDriver implements AutoCloseable {
     LockSupport.unpark(thread);
   }
 
+  /**
+   * Aborts a request whose client went away, freeing its place in the batch and its KV cache at the
+   * next step boundary; no more tokens reach its listener. Unknown or finished ids are ignored.
+   */
+  public void cancel(String requestId) {
+    cancellations.add(requestId);
+    LockSupport.unpark(thread);
+  }
+
   public Gauges gauges() {
     return gauges.get();
   }
@@ -78,15 +89,24 @@ public final class RealTimeEngineDriver implements AutoCloseable {
   }
 
   private void loop() {
+    // When the engine is busy, a step starts where the previous one ended, as on the model's
+    // clock. Starting it at "now" instead would add this thread's own work between steps
+    // (handing out tokens, scheduling, a late wake-up on a busy machine) to every step, and
+    // tokens would drift later and later than the model scheduled them.
+    long previousEnd = Long.MIN_VALUE;
     while (running) {
       drainSubmissions();
       ContinuousBatchingEngine.Step step = engine.schedule();
       if (step == null) {
         publishGauges();
         LockSupport.park(this); // woken by submit() or close()
+        previousEnd = Long.MIN_VALUE;
         continue;
       }
-      long end = System.nanoTime() + step.durationMicros() * 1_000;
+      long now = System.nanoTime();
+      long start = previousEnd == Long.MIN_VALUE ? now : previousEnd;
+      long end = start + step.durationMicros() * 1_000;
+      previousEnd = end;
       waitUntil(end);
       steps++;
       List<TokenEvent> events = engine.complete(step, (System.nanoTime() - originNanos) / 1_000);
@@ -114,6 +134,12 @@ public final class RealTimeEngineDriver implements AutoCloseable {
       listeners.put(submission.request().id(), submission.listener());
       engine.submit(submission.request());
     }
+    // After submissions, so that a request cancelled right after it was submitted is found.
+    for (String id = cancellations.poll(); id != null; id = cancellations.poll()) {
+      if (listeners.remove(id) != null) {
+        engine.abort(id);
+      }
+    }
   }
 
   private static void waitUntil(long deadlineNanos) {
@@ -135,6 +161,7 @@ public final class RealTimeEngineDriver implements AutoCloseable {
             engine.prefixQueryTokens(),
             engine.prefixHitTokens(),
             engine.preemptions(),
+            engine.aborted(),
             steps));
   }
 

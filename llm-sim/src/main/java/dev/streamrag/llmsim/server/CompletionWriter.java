@@ -1,5 +1,6 @@
 package dev.streamrag.llmsim.server;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.streamrag.llmsim.engine.TokenEvent;
@@ -15,6 +16,7 @@ import java.util.List;
  */
 final class CompletionWriter {
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+  private static final JsonStringEncoder JSON_STRINGS = JsonStringEncoder.getInstance();
 
   private final HttpServerResponse response;
   private final CompletionRequest request;
@@ -28,10 +30,15 @@ final class CompletionWriter {
   private final Vertx vertx;
   private final long stallMillis;
   private final boolean drop;
+  private final CompletionTimeline.Observer observer;
+  private long submittedNanos;
+  private volatile long firstEmittedNanos;
   private long firstTokenNanos;
   private boolean stallStarted;
   private ArrayDeque<TokenEvent> held;
   private boolean dropped;
+  private String chunkPrefix;
+  private String chunkSuffix;
 
   CompletionWriter(
       HttpServerResponse response,
@@ -45,7 +52,8 @@ final class CompletionWriter {
       long arrivedNanos,
       Vertx vertx,
       long stallMillis,
-      boolean drop) {
+      boolean drop,
+      CompletionTimeline.Observer observer) {
     this.response = response;
     this.request = request;
     this.id = id;
@@ -58,6 +66,28 @@ final class CompletionWriter {
     this.vertx = vertx;
     this.stallMillis = stallMillis;
     this.drop = drop;
+    this.observer = observer;
+  }
+
+  /**
+   * Marks when the engine handed out the first token, for the timeline. Called on the engine's
+   * thread, before the token is queued to the event loop.
+   */
+  void firstTokenEmitted(long nanos) {
+    firstEmittedNanos = nanos;
+  }
+
+  /**
+   * Whether the connection closed before the answer was complete because of the client, not because
+   * an injected fault dropped it.
+   */
+  boolean abandonedByClient() {
+    return !response.ended() && !dropped;
+  }
+
+  /** Marks the hand-over to the engine, for the timeline. */
+  void submitted() {
+    submittedNanos = System.nanoTime();
   }
 
   /** Sends the SSE headers and, for chat, the first chunk that names the assistant role. */
@@ -106,10 +136,7 @@ final class CompletionWriter {
   private void deliver(TokenEvent event) {
     record(event);
     if (response.closed() || response.ended()) {
-      if (event.last()) {
-        metrics.abortedByClient.increment();
-      }
-      return; // the client went away; the engine finishes the request regardless
+      return; // the client went away; the engine drops the request at its next step
     }
     if (!request.stream()) {
       if (event.last()) {
@@ -118,10 +145,13 @@ final class CompletionWriter {
       return;
     }
     String finish = event.last() ? finishReason : null;
-    writeEvent(
-        request.toolCall() != null
-            ? toolCallChunk(event.index(), slices.get(event.index()), finish)
-            : streamChunk(slices.get(event.index()), finish));
+    if (request.toolCall() != null) {
+      writeEvent(toolCallChunk(event.index(), slices.get(event.index()), finish));
+    } else if (finish == null) {
+      response.write(tokenChunk(slices.get(event.index())));
+    } else {
+      writeEvent(streamChunk(slices.get(event.index()), finish));
+    }
     if (event.last()) {
       if (request.includeUsage()) {
         ObjectNode usage = header(request.chat() ? "chat.completion.chunk" : "text_completion");
@@ -145,8 +175,38 @@ final class CompletionWriter {
         metrics.timePerOutputToken.record((now - firstTokenNanos) / 1e9 / event.index());
       }
       metrics.e2eLatency.record((now - arrivedNanos) / 1e9);
+      if (observer != null) {
+        observer.onFinished(
+            new CompletionTimeline(
+                id,
+                arrivedNanos,
+                submittedNanos,
+                firstEmittedNanos,
+                firstTokenNanos,
+                now,
+                event.index() + 1));
+      }
       (finishReason.equals("length") ? metrics.finishedLength : metrics.finishedStop).increment();
     }
+  }
+
+  /**
+   * A token's chunk, the same bytes as {@link #streamChunk} gives for a non-final token, built by
+   * concatenation: hundreds of streams produce tens of thousands of these per second on the event
+   * loops, and building a JSON tree for each delayed other streams' tokens measurably.
+   */
+  private String tokenChunk(String slice) {
+    if (chunkPrefix == null) {
+      String empty = "data: " + streamChunk("", null) + "\n\n";
+      String marker = request.chat() ? "\"content\":\"\"" : "\"text\":\"\"";
+      int at = empty.indexOf(marker) + marker.length() - 1;
+      chunkPrefix = empty.substring(0, at);
+      chunkSuffix = empty.substring(at);
+    }
+    StringBuilder chunk = new StringBuilder(chunkPrefix.length() + chunkSuffix.length() + 16);
+    chunk.append(chunkPrefix);
+    JSON_STRINGS.quoteAsString(slice, chunk);
+    return chunk.append(chunkSuffix).toString();
   }
 
   private void writeEvent(ObjectNode node) {

@@ -100,10 +100,15 @@ final class ServerMetrics {
         .append("\",finished_reason=\"length\"} ")
         .append(finishedLength.sum())
         .append('\n');
+    out.append("vllm:request_success_total{model_name=\"")
+        .append(model)
+        .append("\",finished_reason=\"abort\"} ")
+        .append(abortedByClient.sum())
+        .append('\n');
     counter(
         out,
         "llm_sim:client_disconnects_total",
-        "Streams whose client went away before the end.",
+        "Requests whose client went away before the end; the engine aborted them.",
         abortedByClient.sum());
     out.append("# HELP llm_sim:injected_faults_total Faults injected by the fault plan.\n");
     out.append("# TYPE llm_sim:injected_faults_total counter\n");

@@ -9,9 +9,10 @@ import dev.streamrag.llmsim.engine.RealTimeEngineDriver;
 import dev.streamrag.llmsim.engine.SequenceRequest;
 import dev.streamrag.llmsim.engine.TokenEvent;
 import dev.streamrag.llmsim.text.AnswerComposer;
-import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
@@ -23,18 +24,27 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The simulator's HTTP server: vLLM's OpenAI-compatible API on a Vert.x event loop. A completion
+ * The simulator's HTTP server: vLLM's OpenAI-compatible API on Vert.x event loops. A completion
  * becomes a request to the {@link RealTimeEngineDriver}; each token the engine emits is written to
- * the client on the event loop (as an SSE chunk when streaming), so no thread waits per stream.
+ * the client on its connection's event loop (as an SSE chunk when streaming), so no thread waits
+ * per stream.
+ *
+ * <p>One HTTP server instance runs per event loop, all sharing the port, so parsing requests and
+ * writing hundreds of streams' chunks is spread over the cores instead of queueing on one thread
+ * and delaying tokens past their modelled times.
  */
 public final class SimServer implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Vertx vertx;
-  private final HttpServer server;
+  private final long maxBodyBytes;
+  private final HttpServerOptions serverOptions;
+  private final AtomicInteger actualPort = new AtomicInteger();
+  private volatile CompletionTimeline.Observer observer;
   private final RealTimeEngineDriver driver;
   private final String servedModel;
   private final CompletionRequestParser parser;
@@ -47,12 +57,20 @@ public final class SimServer implements AutoCloseable {
     this.faults = new AtomicReference<>(Objects.requireNonNull(faultPlan, "faultPlan"));
     this.driver = new RealTimeEngineDriver(profile);
     this.servedModel = servedModel;
+    this.maxBodyBytes = maxBodyBytes;
     this.parser = new CompletionRequestParser(servedModel, profile);
     this.metrics = new ServerMetrics(servedModel, driver);
+    // A negative port makes Vert.x pick one random port and share it among the instances.
+    this.serverOptions =
+        new HttpServerOptions().setHost("127.0.0.1").setPort(port == 0 ? -1 : port);
+  }
+
+  /** The API's routes for one event loop; its completions' tokens go through {@code dispatcher}. */
+  private Router router(TokenDispatcher dispatcher) {
     Router router = Router.router(vertx);
     router.route().handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes));
-    router.post("/v1/chat/completions").handler(ctx -> complete(ctx, true));
-    router.post("/v1/completions").handler(ctx -> complete(ctx, false));
+    router.post("/v1/chat/completions").handler(ctx -> complete(ctx, true, dispatcher));
+    router.post("/v1/completions").handler(ctx -> complete(ctx, false, dispatcher));
     router.get("/v1/models").handler(this::models);
     router.get("/health").handler(ctx -> ctx.response().setStatusCode(200).end());
     router.get("/admin/faults").handler(ctx -> sendFaults(ctx));
@@ -96,11 +114,21 @@ public final class SimServer implements AutoCloseable {
             sendError(
                 ctx.response(),
                 new ApiError(500, "InternalServerError", String.valueOf(ctx.failure()))));
-    this.server =
-        vertx
-            .createHttpServer(
-                new HttpServerOptions().setHost("127.0.0.1").setPort(port).setTcpNoDelay(true))
-            .requestHandler(router);
+    return router;
+  }
+
+  /** One HTTP server on the event loop this verticle instance is deployed to. */
+  private final class HttpVerticle extends VerticleBase {
+    @Override
+    public Future<?> start() {
+      // One dispatcher per event loop, made from the verticle's own context: a request handler's
+      // context is a per-request duplicate, which must not be kept beyond its request.
+      return vertx
+          .createHttpServer(serverOptions)
+          .requestHandler(router(new TokenDispatcher(context)))
+          .listen()
+          .onSuccess(server -> actualPort.set(server.actualPort()));
+    }
   }
 
   /**
@@ -119,11 +147,38 @@ public final class SimServer implements AutoCloseable {
    */
   public static SimServer start(
       EngineProfile profile, String servedModel, int port, long maxBodyBytes, FaultPlan faults) {
+    return start(profile, servedModel, port, maxBodyBytes, faults, defaultEventLoops());
+  }
+
+  /** One event loop per core, as Vert.x sizes its pool, at least one. */
+  public static int defaultEventLoops() {
+    return Math.max(1, Runtime.getRuntime().availableProcessors());
+  }
+
+  /**
+   * As {@link #start(EngineProfile, String, int, long, FaultPlan)} with {@code eventLoops} HTTP
+   * server instances sharing the port.
+   */
+  public static SimServer start(
+      EngineProfile profile,
+      String servedModel,
+      int port,
+      long maxBodyBytes,
+      FaultPlan faults,
+      int eventLoops) {
     Objects.requireNonNull(profile, "profile");
     Objects.requireNonNull(servedModel, "servedModel");
+    if (eventLoops < 1) {
+      throw new IllegalArgumentException("eventLoops must be at least 1, got " + eventLoops);
+    }
     SimServer sim = new SimServer(profile, servedModel, port, maxBodyBytes, faults);
     try {
-      sim.server.listen().toCompletionStage().toCompletableFuture().get();
+      sim.vertx
+          .deployVerticle(
+              () -> sim.new HttpVerticle(), new DeploymentOptions().setInstances(eventLoops))
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get();
       return sim;
     } catch (InterruptedException e) {
       sim.close();
@@ -138,7 +193,7 @@ public final class SimServer implements AutoCloseable {
   }
 
   public int port() {
-    return server.actualPort();
+    return actualPort.get();
   }
 
   /** {@code http://127.0.0.1:PORT/v1}, what OpenAI clients take as base URL. */
@@ -150,7 +205,12 @@ public final class SimServer implements AutoCloseable {
     return driver;
   }
 
-  private void complete(RoutingContext ctx, boolean chat) {
+  /** Receives the timeline of every completion that finishes from now on; null stops it. */
+  public void observeCompletions(CompletionTimeline.Observer observer) {
+    this.observer = observer;
+  }
+
+  private void complete(RoutingContext ctx, boolean chat, TokenDispatcher dispatcher) {
     long arrivedNanos = System.nanoTime();
     HttpServerResponse response = ctx.response();
     CompletionRequest request;
@@ -193,7 +253,6 @@ public final class SimServer implements AutoCloseable {
     List<String> slices = TokenSlices.of(text);
     String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
     long created = System.currentTimeMillis() / 1000;
-    Context context = vertx.getOrCreateContext();
     CompletionWriter writer =
         new CompletionWriter(
             response,
@@ -207,7 +266,17 @@ public final class SimServer implements AutoCloseable {
             arrivedNanos,
             vertx,
             stall ? plan.stallMillis() : 0,
-            drop);
+            drop,
+            observer);
+    // As vLLM does, a request whose client disconnects is aborted: it stops taking a place in
+    // the batch and KV cache, which matters when callers time out under overload.
+    response.closeHandler(
+        closed -> {
+          if (writer.abandonedByClient()) {
+            metrics.abortedByClient.increment();
+            driver.cancel(id);
+          }
+        });
     if (request.stream()) {
       writer.beginStream();
     }
@@ -216,8 +285,15 @@ public final class SimServer implements AutoCloseable {
     Runnable submit =
         () -> {
           try {
+            writer.submitted();
             driver.submit(
-                sequence, (TokenEvent event) -> context.runOnContext(v -> writer.onToken(event)));
+                sequence,
+                (TokenEvent event) -> {
+                  if (event.index() == 0) {
+                    writer.firstTokenEmitted(System.nanoTime());
+                  }
+                  dispatcher.dispatch(() -> writer.onToken(event));
+                });
           } catch (IllegalArgumentException e) {
             sendError(response, ApiError.badRequest(e.getMessage()));
           }
@@ -299,14 +375,14 @@ public final class SimServer implements AutoCloseable {
 
   @Override
   public void close() {
+    driver.close();
     try {
-      server.close().toCompletionStage().toCompletableFuture().get();
+      // Closing Vert.x undeploys the verticles, which closes their servers.
+      vertx.close().toCompletionStage().toCompletableFuture().get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (ExecutionException e) {
       // closing anyway
     }
-    driver.close();
-    vertx.close();
   }
 }

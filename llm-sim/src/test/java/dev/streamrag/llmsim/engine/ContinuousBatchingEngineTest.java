@@ -157,6 +157,36 @@ class ContinuousBatchingEngineTest {
   }
 
   @Test
+  void abortingFreesTheKvCacheAndLetsAWaitingRequestIn() {
+    // Room for one request of 400+100 tokens at a time: the second waits until the first goes.
+    ContinuousBatchingEngine engine = new ContinuousBatchingEngine(profile(8, 40, false, 512));
+    engine.submit(new SequenceRequest("first", prompt(400, 1), 100));
+    engine.submit(new SequenceRequest("second", prompt(400, 2), 100));
+    engine.complete(engine.schedule(), 1);
+    assertThat(engine.running()).isEqualTo(1);
+    assertThat(engine.waiting()).isEqualTo(1);
+
+    assertThat(engine.abort("first")).isTrue();
+    assertThat(engine.kvCacheUsage()).isZero();
+    List<TokenEvent> next = engine.complete(engine.schedule(), 2);
+    assertThat(next).singleElement().satisfies(e -> assertThat(e.requestId()).isEqualTo("second"));
+
+    assertThat(engine.abort("second")).isTrue();
+    assertThat(engine.abort("second")).isFalse();
+    assertThat(engine.abort("unknown")).isFalse();
+    assertThat(engine.hasWork()).isFalse();
+    assertThat(engine.aborted()).isEqualTo(2);
+  }
+
+  @Test
+  void aWaitingRequestCanBeAborted() {
+    ContinuousBatchingEngine engine = new ContinuousBatchingEngine(profile(8, 2000, false));
+    engine.submit(new SequenceRequest("queued", prompt(100, 1), 10));
+    assertThat(engine.abort("queued")).isTrue();
+    assertThat(engine.schedule()).isNull();
+  }
+
+  @Test
   void requestsThatCanNeverFitTheContextWindowAreRefused() {
     ContinuousBatchingEngine engine = new ContinuousBatchingEngine(profile(8, 2000, true));
     assertThatThrownBy(() -> engine.submit(new SequenceRequest("big", prompt(4000, 1), 200)))

@@ -5,20 +5,28 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.InternalServerException;
 import com.openai.errors.NotFoundException;
 import com.openai.errors.RateLimitException;
+import com.openai.models.FunctionDefinition;
+import com.openai.models.FunctionParameters;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionFunctionTool;
+import com.openai.models.chat.completions.ChatCompletionMessage;
+import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
+import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
 import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
 import dev.streamrag.llmsim.engine.EngineProfile;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -148,5 +156,86 @@ class OpenAiClientCompatibilityTest {
           java.net.http.HttpRequest.newBuilder(faults).DELETE().build(),
           java.net.http.HttpResponse.BodyHandlers.discarding());
     }
+  }
+
+  private static final ChatCompletionFunctionTool WEATHER =
+      ChatCompletionFunctionTool.builder()
+          .function(
+              FunctionDefinition.builder()
+                  .name("get_weather")
+                  .description("Current weather for a city")
+                  .parameters(
+                      FunctionParameters.builder()
+                          .putAdditionalProperty("type", JsonValue.from("object"))
+                          .putAdditionalProperty(
+                              "properties",
+                              JsonValue.from(Map.of("city", Map.of("type", "string"))))
+                          .build())
+                  .build())
+          .build();
+
+  private static ChatCompletionCreateParams.Builder weatherQuestion() {
+    return ChatCompletionCreateParams.builder()
+        .model("sim-model")
+        .addUserMessage("What is the weather in Paris?")
+        .addTool(WEATHER);
+  }
+
+  @Test
+  void toolCallThenToolResultRoundTrip() {
+    ChatCompletion first = client.chat().completions().create(weatherQuestion().build());
+    ChatCompletion.Choice choice = first.choices().get(0);
+    assertThat(choice.finishReason()).isEqualTo(ChatCompletion.Choice.FinishReason.TOOL_CALLS);
+    ChatCompletionMessage message = choice.message();
+    ChatCompletionMessageFunctionToolCall call =
+        message.toolCalls().orElseThrow().get(0).asFunction();
+    assertThat(call.function().name()).isEqualTo("get_weather");
+    assertThat(call.function().arguments()).contains("\"city\"");
+
+    // The agent loop: send the call back with the tool's result; the model answers from it.
+    ChatCompletion second =
+        client
+            .chat()
+            .completions()
+            .create(
+                weatherQuestion()
+                    .addMessage(message)
+                    .addMessage(
+                        ChatCompletionToolMessageParam.builder()
+                            .toolCallId(call.id())
+                            .content("Paris weather: sunny, 21 C.")
+                            .build())
+                    .build());
+    assertThat(second.choices().get(0).finishReason())
+        .isEqualTo(ChatCompletion.Choice.FinishReason.STOP);
+    assertThat(second.choices().get(0).message().content())
+        .hasValueSatisfying(text -> assertThat(text).contains("sunny, 21 C"));
+  }
+
+  @Test
+  void streamedToolCallArgumentsAddUpToTheCall() {
+    StringBuilder arguments = new StringBuilder();
+    List<String> names = new ArrayList<>();
+    List<ChatCompletionChunk.Choice.FinishReason> finishes = new ArrayList<>();
+    try (StreamResponse<ChatCompletionChunk> stream =
+        client.chat().completions().createStreaming(weatherQuestion().build())) {
+      stream.stream()
+          .flatMap(chunk -> chunk.choices().stream())
+          .forEach(
+              choice -> {
+                choice.finishReason().ifPresent(finishes::add);
+                choice.delta().toolCalls().stream()
+                    .flatMap(List::stream)
+                    .flatMap(call -> call.function().stream())
+                    .forEach(
+                        function -> {
+                          function.name().ifPresent(names::add);
+                          function.arguments().ifPresent(arguments::append);
+                        });
+              });
+    }
+    assertThat(names).containsExactly("get_weather");
+    assertThat(finishes).containsExactly(ChatCompletionChunk.Choice.FinishReason.TOOL_CALLS);
+    assertThat(arguments.toString()).startsWith("{").endsWith("}").contains("Paris");
   }
 }
