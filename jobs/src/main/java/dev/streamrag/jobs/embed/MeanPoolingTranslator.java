@@ -60,8 +60,16 @@ final class MeanPoolingTranslator implements NoBatchifyTranslator<String[], floa
     int batch = (int) shape.get(0);
     int length = (int) shape.get(1);
     int dims = (int) shape.get(2);
-    float[] values = hidden.toFloatArray();
-    long[] mask = (long[]) ctx.getAttachment(MASK);
+    return pool(hidden.toFloatArray(), (long[]) ctx.getAttachment(MASK), batch, length, dims);
+  }
+
+  /**
+   * Mean of each text's token vectors over its attention mask, scaled to unit length.
+   *
+   * @param values the last hidden state, flattened from [batch, length, dims]
+   * @param mask the attention mask, flattened from [batch, length]
+   */
+  static float[][] pool(float[] values, long[] mask, int batch, int length, int dims) {
     float[][] vectors = new float[batch][dims];
     for (int i = 0; i < batch; i++) {
       float[] vector = vectors[i];
