@@ -2,6 +2,7 @@ package dev.streamrag.jobs.embed;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.CharSpan;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -88,17 +89,39 @@ public final class ModelTokenizer implements AutoCloseable {
   }
 
   /**
-   * Character offsets of each token of {@code text} (without special tokens, not truncated): {@code
-   * [start, end)} pairs, for cutting text at token boundaries.
+   * Where each token of {@code text} is (without special tokens, not truncated), as {@code [start,
+   * end)} indexes into the Java string, for cutting text at token boundaries. The tokenizer reports
+   * code-point positions; they are converted, so text with emoji or other characters outside the
+   * Basic Multilingual Plane is cut correctly.
    */
   public int[][] tokenOffsets(String text) {
     Encoding encoding = plainTokenizer.encode(text, false, false);
-    ai.djl.huggingface.tokenizers.jni.CharSpan[] spans = encoding.getCharTokenSpans();
+    CharSpan[] spans = encoding.getCharTokenSpans();
+    int[] charIndexOfCodePoint = charIndexOfCodePoint(text);
     int[][] offsets = new int[spans.length][];
-    for (int i = 0; i < spans.length; i++) {
-      offsets[i] = spans[i] == null ? null : new int[] {spans[i].getStart(), spans[i].getEnd()};
+    int count = 0;
+    for (CharSpan span : spans) {
+      if (span != null) {
+        offsets[count++] =
+            new int[] {
+              charIndexOfCodePoint[Math.min(span.getStart(), charIndexOfCodePoint.length - 1)],
+              charIndexOfCodePoint[Math.min(span.getEnd(), charIndexOfCodePoint.length - 1)]
+            };
+      }
     }
-    return offsets;
+    return count == offsets.length ? offsets : java.util.Arrays.copyOf(offsets, count);
+  }
+
+  /** For each code point position 0..n, the index of that code point in the UTF-16 string. */
+  private static int[] charIndexOfCodePoint(String text) {
+    int[] index = new int[text.codePointCount(0, text.length()) + 1];
+    int at = 0;
+    for (int cp = 0; cp < index.length - 1; cp++) {
+      index[cp] = at;
+      at += Character.charCount(text.codePointAt(at));
+    }
+    index[index.length - 1] = text.length();
+    return index;
   }
 
   @Override
