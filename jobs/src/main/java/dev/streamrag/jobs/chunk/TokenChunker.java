@@ -21,6 +21,14 @@ public final class TokenChunker {
   private final int overlapTokens;
 
   public TokenChunker(ModelTokenizer tokenizer, int chunkTokens, int overlapTokens) {
+    checkSettings(chunkTokens, overlapTokens);
+    this.tokenizer = tokenizer;
+    this.chunkTokens = chunkTokens;
+    this.overlapTokens = overlapTokens;
+  }
+
+  /** Throws {@link IllegalArgumentException} for a size below 1 or an overlap outside [0, size). */
+  public static void checkSettings(int chunkTokens, int overlapTokens) {
     if (chunkTokens < 1) {
       throw new IllegalArgumentException("chunk size must be at least 1 token, got " + chunkTokens);
     }
@@ -31,9 +39,6 @@ public final class TokenChunker {
               + "), got "
               + overlapTokens);
     }
-    this.tokenizer = tokenizer;
-    this.chunkTokens = chunkTokens;
-    this.overlapTokens = overlapTokens;
   }
 
   /** The chunks of {@code text}; none for empty or whitespace-only text. */

@@ -30,4 +30,32 @@ public final class DeadLetters {
         .setFailedAt(now)
         .build();
   }
+
+  /**
+   * A record that was read fine but refused later (too large, invalid for its purpose).
+   *
+   * @param payload what to keep of the record so it can be inspected or replayed; keep it well
+   *     under the dead-letter topic's message size limit
+   * @param id the record's own id (request or document), if known
+   */
+  public static DeadLetter rejected(
+      String reasonCode,
+      String reason,
+      String stage,
+      String job,
+      byte[] payload,
+      String id,
+      String tenantId,
+      Instant now) {
+    return DeadLetter.newBuilder()
+        .setReasonCode(reasonCode)
+        .setReason(reason)
+        .setStage(stage)
+        .setJob(job)
+        .setPayload(ByteBuffer.wrap(payload))
+        .setRequestId(id)
+        .setTenantId(tenantId)
+        .setFailedAt(now)
+        .build();
+  }
 }
