@@ -34,7 +34,7 @@ public final class EmbedBatchFunction<IN, OUT> implements BatchFunction<IN, OUT>
 
   /**
    * @param device {@code cpu}, {@code gpu}, {@code gpu:N} or {@code auto}
-   * @param text the text to embed of an element
+   * @param text the text to embed of an element, or null to pass it through unembedded
    */
   public EmbedBatchFunction(
       EmbeddingModelSpec spec,
@@ -58,16 +58,22 @@ public final class EmbedBatchFunction<IN, OUT> implements BatchFunction<IN, OUT>
     embedder = SentenceEmbedder.load(spec, EmbeddingDevice.select(device, gpus));
   }
 
+  /** Elements whose text is null are not embedded: {@code attach} gets a null vector for them. */
   @Override
   public List<OUT> apply(List<IN> batch) {
     List<String> texts = new ArrayList<>(batch.size());
-    for (IN element : batch) {
-      texts.add(text.apply(element));
+    int[] position = new int[batch.size()];
+    for (int i = 0; i < batch.size(); i++) {
+      String value = text.apply(batch.get(i));
+      position[i] = value == null ? -1 : texts.size();
+      if (value != null) {
+        texts.add(value);
+      }
     }
     float[][] vectors = embedder.embed(texts, purpose);
     List<OUT> results = new ArrayList<>(batch.size());
-    for (int i = 0; i < vectors.length; i++) {
-      results.add(attach.apply(batch.get(i), vectors[i]));
+    for (int i = 0; i < batch.size(); i++) {
+      results.add(attach.apply(batch.get(i), position[i] < 0 ? null : vectors[position[i]]));
     }
     return results;
   }
