@@ -1,0 +1,133 @@
+package dev.streamrag.ingest;
+
+import dev.streamrag.ingest.index.ChunkIndexEmitter;
+import dev.streamrag.jobs.batch.BatchSettings;
+import dev.streamrag.jobs.batch.MicroBatching;
+import dev.streamrag.jobs.embed.EmbedBatchFunction;
+import dev.streamrag.jobs.embed.EmbeddingModelSpec;
+import dev.streamrag.jobs.embed.EmbeddingPurpose;
+import dev.streamrag.jobs.kafka.AvroRecordSerializer;
+import dev.streamrag.jobs.kafka.DecodingDeserializer;
+import dev.streamrag.jobs.kafka.SplitDeadLetters;
+import dev.streamrag.schemas.DeadLetter;
+import dev.streamrag.schemas.Document;
+import java.net.URI;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.opensearch.sink.Opensearch2SinkBuilder;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.types.Either;
+import org.apache.http.HttpHost;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/**
+ * The ingest pipeline: decoded documents → chunk actions (keyed by tenant and document) →
+ * micro-batched embeddings → OpenSearch bulk writes; every refused record → dead-letter sink.
+ * Sources and sinks are passed in, so tests run the same pipeline on bounded inputs.
+ */
+public final class IngestJob {
+  public static final String NAME = "streamrag-ingest";
+
+  private final Configuration config;
+
+  public IngestJob(Configuration config) {
+    this.config = config;
+  }
+
+  /** Adds the pipeline to {@code documents}' environment. */
+  public void build(
+      DataStream<Either<DeadLetter, Document>> documents,
+      Sink<ChunkAction> index,
+      Sink<DeadLetter> deadLetters) {
+    EmbeddingModelSpec model = EmbeddingModelSpec.bundled(config.get(IngestOptions.MODEL));
+    SingleOutputStreamOperator<Document> decoded =
+        documents.process(new SplitDeadLetters<>()).name("split-dead-letters").uid("split");
+    SingleOutputStreamOperator<ChunkAction> actions =
+        decoded
+            .keyBy(DocumentChunking::key)
+            .process(
+                new DocumentChunking(
+                    model,
+                    config.get(IngestOptions.CHUNK_TOKENS),
+                    config.get(IngestOptions.CHUNK_OVERLAP),
+                    config.get(IngestOptions.MAX_DOCUMENT_CHARS),
+                    NAME),
+                TypeInformation.of(ChunkAction.class))
+            .name("chunk")
+            .uid("chunk");
+    DataStream<ChunkAction> embedded =
+        MicroBatching.apply(
+            actions,
+            "embed",
+            new EmbedBatchFunction<ChunkAction, ChunkAction>(
+                model,
+                config.get(IngestOptions.DEVICE),
+                EmbeddingPurpose.PASSAGE,
+                ChunkAction::embeddingText,
+                IngestJob::withVector),
+            new BatchSettings(
+                config.get(IngestOptions.BATCH_SIZE), config.get(IngestOptions.BATCH_WAIT)),
+            TypeInformation.of(ChunkAction.class));
+    embedded.sinkTo(index).name("index").uid("index");
+    decoded
+        .getSideOutput(SplitDeadLetters.DEAD_LETTERS)
+        .union(actions.getSideOutput(SplitDeadLetters.DEAD_LETTERS))
+        .sinkTo(deadLetters)
+        .name("dead-letters")
+        .uid("dead-letters");
+  }
+
+  private static ChunkAction withVector(ChunkAction action, float[] vector) {
+    action.vector = vector;
+    return action;
+  }
+
+  /** Documents from the configured topic, from the committed offsets (earliest the first time). */
+  public static KafkaSource<Either<DeadLetter, Document>> kafkaSource(Configuration config) {
+    return KafkaSource.<Either<DeadLetter, Document>>builder()
+        .setBootstrapServers(config.get(IngestOptions.KAFKA_BOOTSTRAP))
+        .setTopics(config.get(IngestOptions.DOCUMENTS_TOPIC))
+        .setGroupId(config.get(IngestOptions.CONSUMER_GROUP))
+        .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
+        .setDeserializer(new DecodingDeserializer<>(Document.class, NAME))
+        .build();
+  }
+
+  /** Reads {@code source} with no watermarks: the pipeline is not event-time driven. */
+  public static WatermarkStrategy<Either<DeadLetter, Document>> watermarks() {
+    return WatermarkStrategy.noWatermarks();
+  }
+
+  /**
+   * Chunk writes to OpenSearch. At least once: chunk ids are deterministic, so a replayed write
+   * overwrites itself and the index ends up as with exactly once.
+   */
+  public static Sink<ChunkAction> indexSink(Configuration config) {
+    URI url = URI.create(config.get(IngestOptions.OPENSEARCH_URL));
+    return new Opensearch2SinkBuilder<ChunkAction>()
+        .setHosts(new HttpHost(url.getHost(), url.getPort(), url.getScheme()))
+        .setEmitter(new ChunkIndexEmitter(config.get(IngestOptions.INDEX)))
+        .setBulkFlushMaxActions(config.get(IngestOptions.BULK_ACTIONS))
+        .setBulkFlushInterval(config.get(IngestOptions.BULK_INTERVAL).toMillis())
+        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .build();
+  }
+
+  /** Dead letters to their topic, at least once. */
+  public static Sink<DeadLetter> deadLetterSink(Configuration config) {
+    return KafkaSink.<DeadLetter>builder()
+        .setBootstrapServers(config.get(IngestOptions.KAFKA_BOOTSTRAP))
+        .setRecordSerializer(
+            new AvroRecordSerializer<>(
+                DeadLetter.class, config.get(IngestOptions.DEAD_LETTER_TOPIC), null))
+        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .build();
+  }
+}

@@ -1,0 +1,140 @@
+package dev.streamrag.ingest;
+
+import java.time.Duration;
+import java.util.List;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/** Every setting of the ingest job, with its default and meaning (see {@code JobConfig}). */
+public final class IngestOptions {
+  private IngestOptions() {}
+
+  public static final ConfigOption<String> KAFKA_BOOTSTRAP =
+      ConfigOptions.key("kafka.bootstrap-servers")
+          .stringType()
+          .defaultValue("127.0.0.1:9092")
+          .withDescription("Kafka brokers.");
+
+  public static final ConfigOption<String> DOCUMENTS_TOPIC =
+      ConfigOptions.key("ingest.documents-topic")
+          .stringType()
+          .defaultValue("rag.documents")
+          .withDescription("Topic of Document records (Avro or JSON) to index.");
+
+  public static final ConfigOption<String> DEAD_LETTER_TOPIC =
+      ConfigOptions.key("ingest.dead-letter-topic")
+          .stringType()
+          .defaultValue("rag.dead-letters")
+          .withDescription("Topic for documents that cannot be indexed, with the reason.");
+
+  public static final ConfigOption<String> CONSUMER_GROUP =
+      ConfigOptions.key("ingest.consumer-group")
+          .stringType()
+          .defaultValue("streamrag-ingest")
+          .withDescription("Kafka consumer group (offsets are committed on checkpoints).");
+
+  public static final ConfigOption<String> OPENSEARCH_URL =
+      ConfigOptions.key("opensearch.url")
+          .stringType()
+          .defaultValue("http://127.0.0.1:9200")
+          .withDescription("OpenSearch endpoint.");
+
+  public static final ConfigOption<String> INDEX =
+      ConfigOptions.key("ingest.index")
+          .stringType()
+          .defaultValue("rag-chunks")
+          .withDescription("Index of chunks; created at start if missing.");
+
+  public static final ConfigOption<Integer> INDEX_SHARDS =
+      ConfigOptions.key("ingest.index-shards")
+          .intType()
+          .defaultValue(1)
+          .withDescription("Shards of a newly created index.");
+
+  public static final ConfigOption<Integer> INDEX_REPLICAS =
+      ConfigOptions.key("ingest.index-replicas")
+          .intType()
+          .defaultValue(0)
+          .withDescription("Replicas of a newly created index.");
+
+  public static final ConfigOption<String> MODEL =
+      ConfigOptions.key("embedding.model")
+          .stringType()
+          .defaultValue("all-minilm-l6-v2")
+          .withDescription("Bundled embedding model.");
+
+  public static final ConfigOption<String> DEVICE =
+      ConfigOptions.key("embedding.device")
+          .stringType()
+          .defaultValue("auto")
+          .withDescription("cpu, gpu (Flink's assigned GPU), gpu:N, or auto.");
+
+  public static final ConfigOption<Integer> BATCH_SIZE =
+      ConfigOptions.key("embedding.batch-size")
+          .intType()
+          .defaultValue(32)
+          .withDescription("Most chunks per model call.");
+
+  public static final ConfigOption<Duration> BATCH_WAIT =
+      ConfigOptions.key("embedding.batch-wait")
+          .durationType()
+          .defaultValue(Duration.ofMillis(50))
+          .withDescription("Longest a chunk waits for its batch to fill.");
+
+  public static final ConfigOption<Integer> CHUNK_TOKENS =
+      ConfigOptions.key("ingest.chunk-tokens")
+          .intType()
+          .defaultValue(200)
+          .withDescription("Most model tokens per chunk (the model reads at most 256).");
+
+  public static final ConfigOption<Integer> CHUNK_OVERLAP =
+      ConfigOptions.key("ingest.chunk-overlap")
+          .intType()
+          .defaultValue(40)
+          .withDescription("Tokens each chunk repeats from the previous one.");
+
+  public static final ConfigOption<Integer> MAX_DOCUMENT_CHARS =
+      ConfigOptions.key("ingest.max-document-chars")
+          .intType()
+          .defaultValue(1_000_000)
+          .withDescription("Longer documents go to the dead-letter topic.");
+
+  public static final ConfigOption<Integer> BULK_ACTIONS =
+      ConfigOptions.key("ingest.bulk-flush-actions")
+          .intType()
+          .defaultValue(500)
+          .withDescription("Chunks per OpenSearch bulk request.");
+
+  public static final ConfigOption<Duration> BULK_INTERVAL =
+      ConfigOptions.key("ingest.bulk-flush-interval")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(1))
+          .withDescription("Longest a chunk waits before its bulk request is sent.");
+
+  public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
+      ConfigOptions.key("ingest.checkpoint-interval")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(10))
+          .withDescription("Checkpoint interval; bulk requests are flushed on each checkpoint.");
+
+  public static final List<ConfigOption<?>> ALL =
+      List.of(
+          KAFKA_BOOTSTRAP,
+          DOCUMENTS_TOPIC,
+          DEAD_LETTER_TOPIC,
+          CONSUMER_GROUP,
+          OPENSEARCH_URL,
+          INDEX,
+          INDEX_SHARDS,
+          INDEX_REPLICAS,
+          MODEL,
+          DEVICE,
+          BATCH_SIZE,
+          BATCH_WAIT,
+          CHUNK_TOKENS,
+          CHUNK_OVERLAP,
+          MAX_DOCUMENT_CHARS,
+          BULK_ACTIONS,
+          BULK_INTERVAL,
+          CHECKPOINT_INTERVAL);
+}
