@@ -172,23 +172,6 @@ class IngestJobIT {
     return search(body).at("/hits/total/value").asLong();
   }
 
-  private static List<String> topDocs(float[] vector, String tenant, int k) throws Exception {
-    ObjectNode body = JSON.createObjectNode().put("size", k);
-    ObjectNode knn = body.putObject("query").putObject("knn").putObject(KnnIndex.VECTOR);
-    var array = knn.putArray("vector");
-    for (float v : vector) {
-      array.add(v);
-    }
-    knn.put("k", k);
-    knn.putObject("filter").putObject("term").put(KnnIndex.TENANT, tenant);
-    List<String> docs = new ArrayList<>();
-    for (JsonNode hit : search(body).at("/hits/hits")) {
-      docs.add(hit.at("/_source/" + KnnIndex.DOC_ID).asText());
-      assertThat(hit.at("/_source/" + KnnIndex.TENANT).asText()).isEqualTo(tenant);
-    }
-    return docs;
-  }
-
   @Test
   void documentsBecomeSearchableWithoutDuplicatesDeletesRemoveAndBadInputIsDeadLettered()
       throws Exception {
@@ -214,7 +197,8 @@ class IngestJobIT {
         SentenceEmbedder.load(EmbeddingModelSpec.ALL_MINILM_L6_V2, Device.cpu())) {
       for (QaPair qa : questions) {
         float[] vector = embedder.embed(qa.question(), EmbeddingPurpose.QUERY);
-        if (topDocs(vector, qa.tenantId(), 5).contains(qa.docId())) {
+        if (KnnSearch.topDocIds(opensearch, "chunks-" + suffix, vector, qa.tenantId(), 50, 5)
+            .contains(qa.docId())) {
           found++;
         }
       }

@@ -1,14 +1,12 @@
 package dev.streamrag.ingest.bench;
 
 import ai.djl.Device;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.streamrag.corpus.DemoCorpus;
 import dev.streamrag.corpus.QaPair;
 import dev.streamrag.ingest.IngestJob;
 import dev.streamrag.ingest.IngestOptions;
+import dev.streamrag.ingest.KnnSearch;
 import dev.streamrag.ingest.index.KnnIndex;
 import dev.streamrag.jobs.config.JobConfig;
 import dev.streamrag.jobs.embed.EmbeddingModelSpec;
@@ -105,8 +103,7 @@ public final class IngestBenchmark {
           for (int q = 0; q < questions.size(); q++) {
             QaPair qa = questions.get(q);
             List<String> docs =
-                topDocs(client, index, vectors.get(q), qa.tenantId(), candidates)
-                    .subList(0, Math.min(5, candidates));
+                KnnSearch.topDocIds(client, index, vectors.get(q), qa.tenantId(), candidates, 5);
             top1 += !docs.isEmpty() && docs.get(0).equals(qa.docId()) ? 1 : 0;
             top5 += docs.contains(qa.docId()) ? 1 : 0;
           }
@@ -155,25 +152,5 @@ public final class IngestBenchmark {
     return JSON.readTree(client.performRequest(request).getEntity().getContent())
         .get("count")
         .asLong();
-  }
-
-  private static List<String> topDocs(
-      RestClient client, String index, float[] vector, String tenant, int k) throws Exception {
-    ObjectNode body = JSON.createObjectNode().put("size", k);
-    ObjectNode knn = body.putObject("query").putObject("knn").putObject(KnnIndex.VECTOR);
-    ArrayNode array = knn.putArray("vector");
-    for (float v : vector) {
-      array.add(v);
-    }
-    knn.put("k", k);
-    knn.putObject("filter").putObject("term").put(KnnIndex.TENANT, tenant);
-    Request request = new Request("POST", "/" + index + "/_search");
-    request.setJsonEntity(body.toString());
-    List<String> docs = new ArrayList<>();
-    for (JsonNode hit :
-        JSON.readTree(client.performRequest(request).getEntity().getContent()).at("/hits/hits")) {
-      docs.add(hit.at("/_source/" + KnnIndex.DOC_ID).asText());
-    }
-    return docs;
   }
 }

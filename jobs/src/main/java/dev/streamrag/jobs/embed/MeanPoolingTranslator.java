@@ -1,6 +1,5 @@
 package dev.streamrag.jobs.embed;
 
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -28,24 +27,14 @@ final class MeanPoolingTranslator implements NoBatchifyTranslator<String[], floa
 
   @Override
   public NDList processInput(TranslatorContext ctx, String[] texts) {
-    Encoding[] encodings = tokenizer.encodeBatch(texts);
-    int batch = encodings.length;
-    int length = encodings[0].getIds().length;
-    long[] ids = new long[batch * length];
-    long[] mask = new long[batch * length];
-    long[] types = new long[batch * length];
-    for (int i = 0; i < batch; i++) {
-      System.arraycopy(encodings[i].getIds(), 0, ids, i * length, length);
-      System.arraycopy(encodings[i].getAttentionMask(), 0, mask, i * length, length);
-      System.arraycopy(encodings[i].getTypeIds(), 0, types, i * length, length);
-    }
-    ctx.setAttachment(MASK, mask);
+    TokenBatch tokens = TokenBatch.of(tokenizer, texts);
+    ctx.setAttachment(MASK, tokens.mask());
     NDManager manager = ctx.getNDManager();
-    Shape shape = new Shape(batch, length);
+    Shape shape = new Shape(tokens.batch(), tokens.length());
     return new NDList(
-        named(manager.create(ids, shape), "input_ids"),
-        named(manager.create(mask, shape), "attention_mask"),
-        named(manager.create(types, shape), "token_type_ids"));
+        named(manager.create(tokens.ids(), shape), "input_ids"),
+        named(manager.create(tokens.mask(), shape), "attention_mask"),
+        named(manager.create(tokens.types(), shape), "token_type_ids"));
   }
 
   private static NDArray named(NDArray array, String name) {

@@ -1,7 +1,6 @@
 package dev.streamrag.jobs.embed;
 
 import ai.djl.Device;
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
@@ -244,17 +243,12 @@ public final class EmbeddingThroughputBenchmark {
     }
 
     float[][] embed(List<String> texts) throws Exception {
-      Encoding[] encodings = tokenizer.encodeBatch(texts.toArray(String[]::new));
-      int batch = encodings.length;
-      int length = encodings[0].getIds().length;
-      long[] ids = new long[batch * length];
-      long[] mask = new long[batch * length];
-      long[] types = new long[batch * length];
-      for (int i = 0; i < batch; i++) {
-        System.arraycopy(encodings[i].getIds(), 0, ids, i * length, length);
-        System.arraycopy(encodings[i].getAttentionMask(), 0, mask, i * length, length);
-        System.arraycopy(encodings[i].getTypeIds(), 0, types, i * length, length);
-      }
+      TokenBatch tokens = TokenBatch.of(tokenizer, texts.toArray(String[]::new));
+      int batch = tokens.batch();
+      int length = tokens.length();
+      long[] ids = tokens.ids();
+      long[] mask = tokens.mask();
+      long[] types = tokens.types();
       long[] shape = {batch, length};
       try (OnnxTensor idsTensor = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
           OnnxTensor maskTensor = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
