@@ -1,5 +1,6 @@
 package dev.streamrag.ingest;
 
+import dev.streamrag.ingest.files.DocumentFileFormat;
 import dev.streamrag.ingest.index.ChunkIndexEmitter;
 import dev.streamrag.jobs.batch.BatchSettings;
 import dev.streamrag.jobs.batch.MicroBatching;
@@ -17,10 +18,12 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.file.src.FileSource;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.opensearch.sink.Opensearch2SinkBuilder;
+import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.types.Either;
@@ -97,6 +100,19 @@ public final class IngestJob {
         .setGroupId(config.get(IngestOptions.CONSUMER_GROUP))
         .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
         .setDeserializer(new DecodingDeserializer<>(Document.class, NAME))
+        .build();
+  }
+
+  /** The documents below {@code ingest.files}, read once (a bounded source). */
+  public static FileSource<Either<DeadLetter, Document>> fileSource(Configuration config) {
+    String directory = config.get(IngestOptions.FILES);
+    return FileSource.forBulkFileFormat(
+            new DocumentFileFormat(
+                directory,
+                config.get(IngestOptions.FILES_TENANT),
+                config.get(IngestOptions.MAX_DOCUMENT_CHARS),
+                NAME),
+            new Path(directory))
         .build();
   }
 

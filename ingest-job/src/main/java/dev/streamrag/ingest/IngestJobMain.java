@@ -3,14 +3,18 @@ package dev.streamrag.ingest;
 import dev.streamrag.ingest.index.KnnIndex;
 import dev.streamrag.jobs.config.JobConfig;
 import dev.streamrag.jobs.embed.EmbeddingModelSpec;
+import dev.streamrag.schemas.DeadLetter;
+import dev.streamrag.schemas.Document;
 import java.net.URI;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.types.Either;
 
 /**
- * Runs the ingest job: Kafka documents → OpenSearch chunks. Settings: {@code --key value} flags,
- * {@code STREAMRAG_*} environment variables, or {@code --config file.properties}; {@code --help}
- * lists them.
+ * Runs the ingest job: documents from Kafka and/or a directory of files → OpenSearch chunks.
+ * Settings: {@code --key value} flags, {@code STREAMRAG_*} environment variables, or {@code
+ * --config file.properties}; {@code --help} lists them.
  */
 public final class IngestJobMain {
   private IngestJobMain() {}
@@ -30,14 +34,33 @@ public final class IngestJobMain {
         config.get(IngestOptions.INDEX_SHARDS),
         config.get(IngestOptions.INDEX_REPLICAS));
 
+    boolean kafka = config.get(IngestOptions.KAFKA_ENABLED);
+    if (!kafka && !config.contains(IngestOptions.FILES)) {
+      throw new IllegalArgumentException(
+          "nothing to read: ingest.kafka-enabled is false and ingest.files is not set");
+    }
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.enableCheckpointing(config.get(IngestOptions.CHECKPOINT_INTERVAL).toMillis());
     new IngestJob(config)
-        .build(
-            env.fromSource(IngestJob.kafkaSource(config), IngestJob.watermarks(), "documents")
-                .uid("documents"),
-            IngestJob.indexSink(config),
-            IngestJob.deadLetterSink(config));
+        .build(sources(env, config), IngestJob.indexSink(config), IngestJob.deadLetterSink(config));
     env.execute(IngestJob.NAME);
+  }
+
+  /** The documents topic, the files, or both (unioned). */
+  static DataStream<Either<DeadLetter, Document>> sources(
+      StreamExecutionEnvironment env, Configuration config) {
+    DataStream<Either<DeadLetter, Document>> documents = null;
+    if (config.get(IngestOptions.KAFKA_ENABLED)) {
+      documents =
+          env.fromSource(IngestJob.kafkaSource(config), IngestJob.watermarks(), "documents")
+              .uid("documents");
+    }
+    if (config.contains(IngestOptions.FILES)) {
+      DataStream<Either<DeadLetter, Document>> files =
+          env.fromSource(IngestJob.fileSource(config), IngestJob.watermarks(), "files")
+              .uid("files");
+      documents = documents == null ? files : documents.union(files);
+    }
+    return documents;
   }
 }

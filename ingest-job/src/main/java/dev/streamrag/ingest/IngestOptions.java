@@ -33,6 +33,28 @@ public final class IngestOptions {
           .defaultValue("streamrag-ingest")
           .withDescription("Kafka consumer group (offsets are committed on checkpoints).");
 
+  public static final ConfigOption<Boolean> KAFKA_ENABLED =
+      ConfigOptions.key("ingest.kafka-enabled")
+          .booleanType()
+          .defaultValue(true)
+          .withDescription(
+              "Read the documents topic. Turn off for a bulk load from ingest.files that ends"
+                  + " when the files are done.");
+
+  public static final ConfigOption<String> FILES =
+      ConfigOptions.key("ingest.files")
+          .stringType()
+          .noDefaultValue()
+          .withDescription(
+              "Directory (local path or any Flink file system URI) of .jsonl/.ndjson documents"
+                  + " and .md/.markdown/.txt files to load once.");
+
+  public static final ConfigOption<String> FILES_TENANT =
+      ConfigOptions.key("ingest.files-tenant")
+          .stringType()
+          .defaultValue("default")
+          .withDescription("Tenant of documents read from Markdown and text files.");
+
   public static final ConfigOption<String> OPENSEARCH_URL =
       ConfigOptions.key("opensearch.url")
           .stringType()
@@ -123,6 +145,9 @@ public final class IngestOptions {
           DOCUMENTS_TOPIC,
           DEAD_LETTER_TOPIC,
           CONSUMER_GROUP,
+          KAFKA_ENABLED,
+          FILES,
+          FILES_TENANT,
           OPENSEARCH_URL,
           INDEX,
           INDEX_SHARDS,

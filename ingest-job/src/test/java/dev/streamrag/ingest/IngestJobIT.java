@@ -21,7 +21,6 @@ import dev.streamrag.schemas.codec.RecordCodec;
 import dev.streamrag.testsupport.junit.KafkaExtension;
 import dev.streamrag.testsupport.junit.OpenSearchExtension;
 import java.net.URI;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,12 +35,8 @@ import org.apache.flink.types.Either;
 import org.apache.http.HttpHost;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -221,37 +216,12 @@ class IngestJobIT {
     assertThat(count(null)).isEqualTo(chunks - goneChunks);
 
     // Each run read the whole topic, so each bad record was dead-lettered once per run.
-    List<DeadLetter> dead = readDeadLetters();
+    List<DeadLetter> dead = DeadLetterTopic.read(KAFKA.bootstrapServers(), "dlq-" + suffix, 6);
     assertThat(dead)
         .extracting(d -> d.getReasonCode().toString())
         .contains("decode.malformed_json", "document.too_large");
     assertThat(dead)
         .filteredOn(d -> d.getReasonCode().toString().equals("document.too_large"))
         .allSatisfy(d -> assertThat(d.getRequestId().toString()).isEqualTo("huge"));
-  }
-
-  private static List<DeadLetter> readDeadLetters() {
-    RecordCodec<DeadLetter> codec = RecordCodec.of(DeadLetter.class);
-    List<DeadLetter> letters = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                KAFKA.bootstrapServers(),
-                ConsumerConfig.GROUP_ID_CONFIG,
-                "dlq-reader-" + suffix,
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                "earliest"),
-            new ByteArrayDeserializer(),
-            new ByteArrayDeserializer())) {
-      consumer.subscribe(List.of("dlq-" + suffix));
-      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-      while (letters.size() < 6 && System.nanoTime() < deadline) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-          letters.add(codec.decode(record.value()).value());
-        }
-      }
-    }
-    return letters;
   }
 }
