@@ -2,7 +2,6 @@ package dev.streamrag.jobs.embed;
 
 import java.io.Serializable;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -79,10 +78,5 @@ public record EmbeddingModelSpec(
   public String prefixed(String text, EmbeddingPurpose purpose) {
     String prefix = purpose == EmbeddingPurpose.QUERY ? queryPrefix : passagePrefix;
     return prefix.isEmpty() ? text : prefix + text;
-  }
-
-  @Override
-  public String toString() {
-    return name.toLowerCase(Locale.ROOT) + " (" + dimension + " dims)";
   }
 }
