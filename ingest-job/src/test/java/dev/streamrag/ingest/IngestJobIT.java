@@ -15,6 +15,7 @@ import dev.streamrag.jobs.embed.EmbeddingModelSpec;
 import dev.streamrag.jobs.embed.EmbeddingPurpose;
 import dev.streamrag.jobs.embed.SentenceEmbedder;
 import dev.streamrag.jobs.kafka.DecodingDeserializer;
+import dev.streamrag.jobs.retrieve.ChunkIndex;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.Document;
 import dev.streamrag.schemas.codec.RecordCodec;
@@ -162,7 +163,7 @@ class IngestJobIT {
   private static long count(String docId) throws Exception {
     ObjectNode body = JSON.createObjectNode().put("size", 0).put("track_total_hits", true);
     if (docId != null) {
-      body.putObject("query").putObject("term").put(KnnIndex.DOC_ID, docId);
+      body.putObject("query").putObject("term").put(ChunkIndex.DOC_ID, docId);
     }
     return search(body).at("/hits/total/value").asLong();
   }

@@ -1,6 +1,7 @@
 package dev.streamrag.ingest.index;
 
 import dev.streamrag.ingest.ChunkAction;
+import dev.streamrag.jobs.retrieve.ChunkIndex;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.flink.api.connector.sink2.SinkWriter;
@@ -29,14 +30,14 @@ public final class ChunkIndexEmitter implements OpensearchEmitter<ChunkAction> {
       throw new IllegalStateException("chunk " + action.chunkId + " reached the index unembedded");
     }
     Map<String, Object> source = new HashMap<>();
-    source.put(KnnIndex.VECTOR, action.vector);
-    source.put(KnnIndex.TENANT, action.tenantId);
-    source.put(KnnIndex.DOC_ID, action.docId);
-    source.put(KnnIndex.CHUNK_INDEX, action.chunkIndex);
-    source.put(KnnIndex.TITLE, action.title);
-    source.put(KnnIndex.TEXT, action.text);
-    source.put(KnnIndex.SOURCE, action.source);
-    source.put(KnnIndex.UPDATED_AT, action.updatedAt);
+    source.put(ChunkIndex.VECTOR, action.vector);
+    source.put(ChunkIndex.TENANT, action.tenantId);
+    source.put(ChunkIndex.DOC_ID, action.docId);
+    source.put(ChunkIndex.CHUNK_INDEX, action.chunkIndex);
+    source.put(ChunkIndex.TITLE, action.title);
+    source.put(ChunkIndex.TEXT, action.text);
+    source.put(ChunkIndex.SOURCE, action.source);
+    source.put(ChunkIndex.UPDATED_AT, action.updatedAt);
     indexer.add(new IndexRequest(index).id(action.chunkId).source(source));
   }
 }

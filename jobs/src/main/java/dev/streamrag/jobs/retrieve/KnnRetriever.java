@@ -1,0 +1,160 @@
+package dev.streamrag.jobs.retrieve;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.hc.core5.http.HttpHost;
+import org.apache.hc.core5.util.Timeout;
+import org.opensearch.client.json.jackson.JacksonJsonpMapper;
+import org.opensearch.client.opensearch.OpenSearchAsyncClient;
+import org.opensearch.client.opensearch._types.FieldValue;
+import org.opensearch.client.opensearch._types.query_dsl.Query;
+import org.opensearch.client.opensearch.core.SearchResponse;
+import org.opensearch.client.opensearch.core.search.Hit;
+import org.opensearch.client.transport.httpclient5.ApacheHttpClient5Transport;
+import org.opensearch.client.transport.httpclient5.ApacheHttpClient5TransportBuilder;
+
+/**
+ * Top-k chunks for a query vector from the chunk index, within one tenant, without blocking: the
+ * search runs on the HTTP client's I/O threads and completes a future, which Flink's Async I/O
+ * operator waits on. Every search has a deadline; a late or failed one completes exceptionally.
+ *
+ * <p>k-NN asks for {@code candidates} neighbours and keeps the best k. With a tenant filter,
+ * Lucene's HNSW search misses neighbours when asked for few: on the demo corpus at 10,000
+ * documents, k = 5 found the right document for 92% of questions, 50 candidates for 98.9%
+ * (docs/benchmarks/ingest.md).
+ */
+public final class KnnRetriever implements AutoCloseable {
+  private final OpenSearchAsyncClient client;
+  private final ApacheHttpClient5Transport transport;
+  private final String index;
+  private final int candidates;
+  private final Duration timeout;
+
+  private KnnRetriever(Builder builder) {
+    this.index = builder.index;
+    this.candidates = builder.candidates;
+    this.timeout = builder.timeout;
+    URI url = builder.url;
+    Timeout responseTimeout = Timeout.of(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    this.transport =
+        ApacheHttpClient5TransportBuilder.builder(
+                new HttpHost(url.getScheme(), url.getHost(), url.getPort()))
+            .setMapper(new JacksonJsonpMapper())
+            .setRequestConfigCallback(
+                config ->
+                    config
+                        .setResponseTimeout(responseTimeout)
+                        .setConnectionRequestTimeout(responseTimeout))
+            .build();
+    this.client = new OpenSearchAsyncClient(transport);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Builds a retriever; {@link #build()} checks every setting. */
+  public static final class Builder {
+    private URI url;
+    private String index;
+    private int candidates = 50;
+    private Duration timeout = Duration.ofSeconds(2);
+
+    public Builder url(URI url) {
+      this.url = url;
+      return this;
+    }
+
+    public Builder index(String index) {
+      this.index = index;
+      return this;
+    }
+
+    /** Neighbours k-NN looks for before the best k are kept (default 50). */
+    public Builder candidates(int candidates) {
+      this.candidates = candidates;
+      return this;
+    }
+
+    /** Deadline of one search (default 2 s). */
+    public Builder timeout(Duration timeout) {
+      this.timeout = timeout;
+      return this;
+    }
+
+    public KnnRetriever build() {
+      Objects.requireNonNull(url, "OpenSearch url is required but not provided.");
+      Objects.requireNonNull(index, "index is required but not provided.");
+      Objects.requireNonNull(timeout, "timeout is required but not provided.");
+      if (candidates < 1) {
+        throw new IllegalArgumentException("candidates must be at least 1, got " + candidates);
+      }
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+      }
+      return new KnnRetriever(this);
+    }
+  }
+
+  /** The best {@code k} chunks of {@code tenant} for {@code vector}, best first. */
+  public CompletableFuture<List<RetrievedChunk>> topK(String tenant, float[] vector, int k) {
+    int asked = Math.max(k, candidates);
+    Query tenantFilter =
+        Query.of(q -> q.term(t -> t.field(ChunkIndex.TENANT).value(FieldValue.of(tenant))));
+    CompletableFuture<SearchResponse<ObjectNode>> search;
+    try {
+      search =
+          client.search(
+              s ->
+                  s.index(index)
+                      .size(k)
+                      .query(
+                          q ->
+                              q.knn(
+                                  knn ->
+                                      knn.field(ChunkIndex.VECTOR)
+                                          .vector(vector)
+                                          .k(asked)
+                                          .filter(tenantFilter))),
+              ObjectNode.class);
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return search
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(KnnRetriever::chunks);
+  }
+
+  private static List<RetrievedChunk> chunks(SearchResponse<ObjectNode> response) {
+    List<RetrievedChunk> chunks = new ArrayList<>();
+    for (Hit<ObjectNode> hit : response.hits().hits()) {
+      ObjectNode source = hit.source();
+      chunks.add(
+          new RetrievedChunk(
+              hit.id(),
+              source.path(ChunkIndex.DOC_ID).asText(),
+              source.path(ChunkIndex.CHUNK_INDEX).asInt(),
+              source.path(ChunkIndex.TITLE).asText(null),
+              source.path(ChunkIndex.TEXT).asText(),
+              hit.score() == null ? 0 : hit.score()));
+    }
+    return chunks;
+  }
+
+  @Override
+  public void close() {
+    try {
+      transport.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException("closing the OpenSearch client failed", e);
+    }
+  }
+}
