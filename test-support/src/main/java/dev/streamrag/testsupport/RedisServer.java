@@ -50,6 +50,8 @@ public final class RedisServer extends ManagedServer {
   }
 
   public static RedisServer start(Path baseDir) {
+    // The server runs in its own directory: a relative binary path would not resolve there.
+    baseDir = baseDir.toAbsolutePath();
     int port = Ports.freePort();
     Path dir = baseDir.resolve("redis-" + port);
     try {
