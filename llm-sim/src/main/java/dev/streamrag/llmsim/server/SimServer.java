@@ -62,7 +62,10 @@ public final class SimServer implements AutoCloseable {
     this.metrics = new ServerMetrics(servedModel, driver);
     // A negative port makes Vert.x pick one random port and share it among the instances.
     this.serverOptions =
-        new HttpServerOptions().setHost("127.0.0.1").setPort(port == 0 ? -1 : port);
+        new HttpServerOptions()
+            .setHost("127.0.0.1")
+            .setPort(port == 0 ? -1 : port)
+            .setTcpNoDelay(true);
   }
 
   /** The API's routes for one event loop; its completions' tokens go through {@code dispatcher}. */
