@@ -16,6 +16,8 @@ import dev.streamrag.jobs.embed.EmbeddingPurpose;
 import dev.streamrag.jobs.embed.SentenceEmbedder;
 import dev.streamrag.jobs.kafka.DecodingDeserializer;
 import dev.streamrag.jobs.retrieve.ChunkIndex;
+import dev.streamrag.jobs.retrieve.KnnRetriever;
+import dev.streamrag.jobs.retrieve.RetrievedChunk;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.Document;
 import dev.streamrag.schemas.codec.RecordCodec;
@@ -190,11 +192,14 @@ class IngestJobIT {
     int found = 0;
     List<QaPair> questions = CORPUS.questions().subList(0, 30);
     try (SentenceEmbedder embedder =
-        SentenceEmbedder.load(EmbeddingModelSpec.ALL_MINILM_L6_V2, Device.cpu())) {
+            SentenceEmbedder.load(EmbeddingModelSpec.ALL_MINILM_L6_V2, Device.cpu());
+        KnnRetriever retriever =
+            KnnRetriever.builder().url(OPENSEARCH.uri()).index("chunks-" + suffix).build()) {
       for (QaPair qa : questions) {
         float[] vector = embedder.embed(qa.question(), EmbeddingPurpose.QUERY);
-        if (KnnSearch.topDocIds(opensearch, "chunks-" + suffix, vector, qa.tenantId(), 50, 5)
-            .contains(qa.docId())) {
+        List<RetrievedChunk> top = retriever.topK(qa.tenantId(), vector, 5).get();
+        assertThat(top).allSatisfy(c -> assertThat(c.tenantId()).isEqualTo(qa.tenantId()));
+        if (top.stream().anyMatch(c -> c.docId().equals(qa.docId()))) {
           found++;
         }
       }

@@ -6,17 +6,19 @@ import dev.streamrag.corpus.DemoCorpus;
 import dev.streamrag.corpus.QaPair;
 import dev.streamrag.ingest.IngestJob;
 import dev.streamrag.ingest.IngestOptions;
-import dev.streamrag.ingest.KnnSearch;
 import dev.streamrag.ingest.index.KnnIndex;
 import dev.streamrag.jobs.config.JobConfig;
 import dev.streamrag.jobs.embed.EmbeddingModelSpec;
 import dev.streamrag.jobs.embed.EmbeddingPurpose;
 import dev.streamrag.jobs.embed.SentenceEmbedder;
+import dev.streamrag.jobs.retrieve.KnnRetriever;
+import dev.streamrag.jobs.retrieve.RetrievedChunk;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.Document;
 import dev.streamrag.testsupport.OpenSearchServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -100,12 +102,22 @@ public final class IngestBenchmark {
         for (int candidates : new int[] {5, 50}) {
           int top1 = 0;
           int top5 = 0;
-          for (int q = 0; q < questions.size(); q++) {
-            QaPair qa = questions.get(q);
-            List<String> docs =
-                KnnSearch.topDocIds(client, index, vectors.get(q), qa.tenantId(), candidates, 5);
-            top1 += !docs.isEmpty() && docs.get(0).equals(qa.docId()) ? 1 : 0;
-            top5 += docs.contains(qa.docId()) ? 1 : 0;
+          try (KnnRetriever retriever =
+              KnnRetriever.builder()
+                  .url(server.uri())
+                  .index(index)
+                  .candidates(candidates)
+                  .timeout(Duration.ofSeconds(30))
+                  .build()) {
+            for (int q = 0; q < questions.size(); q++) {
+              QaPair qa = questions.get(q);
+              List<String> docs =
+                  retriever.topK(qa.tenantId(), vectors.get(q), 5).get().stream()
+                      .map(RetrievedChunk::docId)
+                      .toList();
+              top1 += !docs.isEmpty() && docs.get(0).equals(qa.docId()) ? 1 : 0;
+              top5 += docs.contains(qa.docId()) ? 1 : 0;
+            }
           }
           String line =
               String.format(

@@ -140,6 +140,7 @@ public final class KnnRetriever implements AutoCloseable {
       chunks.add(
           new RetrievedChunk(
               hit.id(),
+              source.path(ChunkIndex.TENANT).asText(),
               source.path(ChunkIndex.DOC_ID).asText(),
               source.path(ChunkIndex.CHUNK_INDEX).asInt(),
               source.path(ChunkIndex.TITLE).asText(null),

@@ -6,4 +6,10 @@ package dev.streamrag.jobs.retrieve;
  * @param score OpenSearch's k-NN score (for cosine, (1 + cosine) / 2): higher is closer
  */
 public record RetrievedChunk(
-    String chunkId, String docId, int chunkIndex, String title, String text, double score) {}
+    String chunkId,
+    String tenantId,
+    String docId,
+    int chunkIndex,
+    String title,
+    String text,
+    double score) {}

@@ -89,6 +89,7 @@ class KnnRetrieverIT {
       float[] vector = embedder.embed(qa.question(), EmbeddingPurpose.QUERY);
       List<RetrievedChunk> chunks = retriever.topK(qa.tenantId(), vector, 3).get();
       assertThat(chunks).hasSize(3);
+      assertThat(chunks).allSatisfy(c -> assertThat(c.tenantId()).isEqualTo(qa.tenantId()));
       assertThat(chunks.get(0).docId()).as(qa.question()).isEqualTo(qa.docId());
       assertThat(chunks.get(0).text()).contains(qa.answer());
       assertThat(chunks.get(0).chunkId()).isEqualTo(qa.tenantId() + ":" + qa.docId() + ":0");
