@@ -1,0 +1,142 @@
+package dev.streamrag.jobs.llm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
+
+/**
+ * Reads an OpenAI chat-completion event stream line by line ({@code data: {...}} events, ended by
+ * {@code data: [DONE]}) and completes {@link #result()} with the assembled answer. It notes the
+ * instant of the first non-empty content delta for TTFT. Usage comes from the final chunk that
+ * {@code stream_options.include_usage} asks for; without it the content deltas are counted.
+ */
+final class SseChatParser implements Flow.Subscriber<String> {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String DATA = "data:";
+
+  private final long sentNanos;
+  private final CompletableFuture<ChatCompletion> result = new CompletableFuture<>();
+  private final StringBuilder text = new StringBuilder();
+  private volatile Flow.Subscription subscription;
+  private long firstTokenNanos;
+  private int deltas;
+  private String finishReason;
+  private Integer promptTokens;
+  private Integer completionTokens;
+  private Integer cachedPromptTokens;
+  private boolean done;
+
+  SseChatParser(long sentNanos) {
+    this.sentNanos = sentNanos;
+  }
+
+  CompletableFuture<ChatCompletion> result() {
+    return result;
+  }
+
+  /** Stops reading: the connection is closed, so the server can abort the generation. */
+  void cancel() {
+    Flow.Subscription current = subscription;
+    if (current != null) {
+      current.cancel();
+    }
+  }
+
+  @Override
+  public void onSubscribe(Flow.Subscription subscription) {
+    this.subscription = subscription;
+    subscription.request(Long.MAX_VALUE);
+  }
+
+  @Override
+  public void onNext(String line) {
+    if (done || !line.startsWith(DATA)) {
+      return; // blank separators, comments and other SSE fields carry nothing we need
+    }
+    String data = line.substring(DATA.length()).strip();
+    if (data.equals("[DONE]")) {
+      done = true;
+      finish();
+      return;
+    }
+    try {
+      onChunk(JSON.readTree(data));
+    } catch (IOException | RuntimeException e) {
+      done = true;
+      cancel();
+      result.completeExceptionally(
+          new LlmCallException("llm.stream", "unreadable stream event: " + e.getMessage(), true));
+    }
+  }
+
+  private void onChunk(JsonNode chunk) {
+    JsonNode error = chunk.get("error");
+    if (error != null) {
+      done = true;
+      cancel();
+      String message = error.path("message").asText(error.toString());
+      int status = error.path("code").asInt(500);
+      result.completeExceptionally(LlmCallException.http(status, message));
+      return;
+    }
+    for (JsonNode choice : chunk.path("choices")) {
+      String content = choice.path("delta").path("content").asText("");
+      if (!content.isEmpty()) {
+        if (firstTokenNanos == 0) {
+          firstTokenNanos = System.nanoTime();
+        }
+        deltas++;
+        text.append(content);
+      }
+      JsonNode reason = choice.get("finish_reason");
+      if (reason != null && !reason.isNull()) {
+        finishReason = reason.asText();
+      }
+    }
+    JsonNode usage = chunk.get("usage");
+    if (usage != null && !usage.isNull()) {
+      promptTokens = usage.path("prompt_tokens").asInt();
+      completionTokens = usage.path("completion_tokens").asInt();
+      JsonNode cached = usage.path("prompt_tokens_details").get("cached_tokens");
+      cachedPromptTokens = cached == null || cached.isNull() ? null : cached.asInt();
+    }
+  }
+
+  private void finish() {
+    long end = System.nanoTime();
+    if (finishReason == null) {
+      result.completeExceptionally(
+          new LlmCallException("llm.stream", "the stream ended without a finish reason", true));
+      return;
+    }
+    result.complete(
+        new ChatCompletion(
+            text.toString(),
+            finishReason,
+            promptTokens == null ? 0 : promptTokens,
+            completionTokens == null ? deltas : completionTokens,
+            cachedPromptTokens,
+            sentNanos,
+            firstTokenNanos,
+            end));
+  }
+
+  @Override
+  public void onError(Throwable error) {
+    done = true;
+    result.completeExceptionally(
+        new LlmCallException(
+            "llm.stream", "the stream broke off: " + StreamingChatClient.describe(error), true));
+  }
+
+  @Override
+  public void onComplete() {
+    if (!done) {
+      done = true;
+      result.completeExceptionally(
+          new LlmCallException("llm.stream", "the stream ended before [DONE]", true));
+    }
+  }
+}

@@ -1,0 +1,162 @@
+package dev.streamrag.testsupport;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The simulated vLLM server (module {@code llm-sim}) as a child process, as a real vLLM would be:
+ * its own JVM, reached over HTTP only. Faults can be changed while it runs ({@link #setFaults}),
+ * through the simulator's {@code /admin/faults}.
+ */
+public final class LlmSimServer extends ManagedServer {
+  private static final String CLASSPATH_RESOURCE = "streamrag/llm-sim.classpath";
+  private static final String MAIN = "dev.streamrag.llmsim.LlmSimMain";
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  private final String baseUrl;
+  private final String model;
+
+  private LlmSimServer(String baseUrl, String model, ServerProcess process) {
+    super("llm-sim", process);
+    this.baseUrl = baseUrl;
+    this.model = model;
+  }
+
+  /**
+   * Starts the simulator with a bundled {@code profile}, serving {@code model}.
+   *
+   * @param faultsJson a fault plan as {@code --faults} takes it, or null for none
+   */
+  public static LlmSimServer start(Path baseDir, String profile, String model, String faultsJson) {
+    baseDir = baseDir.toAbsolutePath();
+    int port = Ports.freePort();
+    Path dir = baseDir.resolve("llm-sim-" + port);
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create " + dir, e);
+    }
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xms64m",
+                "-Xmx256m",
+                "-XX:+UseSerialGC",
+                "-cp",
+                classpath(),
+                MAIN,
+                "--profile",
+                profile,
+                "--served-model-name",
+                model,
+                "--port",
+                String.valueOf(port)));
+    if (faultsJson != null) {
+      command.add("--faults");
+      command.add(faultsJson);
+    }
+    ServerProcess process =
+        ServerProcess.start(
+            "llm-sim on 127.0.0.1:" + port,
+            command,
+            dir,
+            dir.resolve("llm-sim.log"),
+            Map.of(),
+            Duration.ofSeconds(5));
+    String baseUrl = "http://127.0.0.1:" + port;
+    process.awaitReady(START_TIMEOUT, () -> get(baseUrl + "/health").statusCode() == 200);
+    return new LlmSimServer(baseUrl, model, process);
+  }
+
+  /** This module's classes plus the runtime classpath the llm-sim build recorded. */
+  private static String classpath() {
+    ClassLoader loader = LlmSimServer.class.getClassLoader();
+    String dependencies;
+    try (InputStream in = loader.getResourceAsStream(CLASSPATH_RESOURCE)) {
+      if (in == null) {
+        throw new ServerStartException(
+            CLASSPATH_RESOURCE + " is not on the classpath: depend on streamrag-llm-sim.");
+      }
+      dependencies = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    try {
+      Class<?> main = Class.forName(MAIN, false, loader);
+      Path own = Path.of(main.getProtectionDomain().getCodeSource().getLocation().toURI());
+      return own + ":" + dependencies;
+    } catch (ClassNotFoundException | URISyntaxException e) {
+      throw new ServerStartException("cannot locate the llm-sim classes: " + e, e);
+    }
+  }
+
+  private static HttpResponse<String> get(String url) throws IOException, InterruptedException {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Replaces the fault plan (JSON, as {@code PUT /admin/faults} takes it); "{}" clears it. */
+  public void setFaults(String faultsJson) {
+    try {
+      HttpResponse<String> response =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(baseUrl + "/admin/faults"))
+                  .timeout(Duration.ofSeconds(5))
+                  .PUT(HttpRequest.BodyPublishers.ofString(faultsJson))
+                  .header("Content-Type", "application/json")
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != 200) {
+        throw new IllegalArgumentException(
+            "llm-sim refused the faults: " + response.statusCode() + " " + response.body());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The text of {@code /metrics} (vLLM's Prometheus names). */
+  public String metrics() {
+    try {
+      return get(baseUrl + "/metrics").body();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** {@code http://127.0.0.1:port}, the OpenAI base URL without {@code /v1}. */
+  public String baseUrl() {
+    return baseUrl;
+  }
+
+  public String model() {
+    return model;
+  }
+
+  @Override
+  protected String address() {
+    return baseUrl;
+  }
+}
