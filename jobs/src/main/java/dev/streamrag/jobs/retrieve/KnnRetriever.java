@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.hc.client5.http.impl.nio.PoolingAsyncClientConnectionManagerBuilder;
 import org.apache.hc.core5.http.HttpHost;
 import org.apache.hc.core5.util.Timeout;
 import org.opensearch.client.json.jackson.JacksonJsonpMapper;
@@ -48,6 +49,13 @@ public final class KnnRetriever implements AutoCloseable {
         ApacheHttpClient5TransportBuilder.builder(
                 new HttpHost(url.getScheme(), url.getHost(), url.getPort()))
             .setMapper(new JacksonJsonpMapper())
+            .setHttpClientConfigCallback(
+                http ->
+                    http.setConnectionManager(
+                        PoolingAsyncClientConnectionManagerBuilder.create()
+                            .setMaxConnPerRoute(builder.maxConnections)
+                            .setMaxConnTotal(builder.maxConnections)
+                            .build()))
             .setRequestConfigCallback(
                 config ->
                     config
@@ -67,6 +75,13 @@ public final class KnnRetriever implements AutoCloseable {
     private String index;
     private int candidates = 50;
     private Duration timeout = Duration.ofSeconds(2);
+    private int maxConnections = 64;
+
+    /** Most searches in flight at once; more wait for a connection (default 64). */
+    public Builder maxConnections(int maxConnections) {
+      this.maxConnections = maxConnections;
+      return this;
+    }
 
     public Builder url(URI url) {
       this.url = url;
@@ -94,6 +109,10 @@ public final class KnnRetriever implements AutoCloseable {
       Objects.requireNonNull(url, "OpenSearch url is required but not provided.");
       Objects.requireNonNull(index, "index is required but not provided.");
       Objects.requireNonNull(timeout, "timeout is required but not provided.");
+      if (maxConnections < 1) {
+        throw new IllegalArgumentException(
+            "maxConnections must be at least 1, got " + maxConnections);
+      }
       if (candidates < 1) {
         throw new IllegalArgumentException("candidates must be at least 1, got " + candidates);
       }
@@ -106,25 +125,47 @@ public final class KnnRetriever implements AutoCloseable {
 
   /** The best {@code k} chunks of {@code tenant} for {@code vector}, best first. */
   public CompletableFuture<List<RetrievedChunk>> topK(String tenant, float[] vector, int k) {
+    return search(index, tenant, vector, null, k);
+  }
+
+  /**
+   * The best {@code k} chunks of {@code tenant} in {@code index} (null: the default index).
+   *
+   * @param keywords when not null, a hybrid search: the chunk's BM25 score for these words on its
+   *     text is added to its vector similarity (a plain sum, so that an exact name in the question
+   *     can lift a passage the embedding ranks low)
+   */
+  public CompletableFuture<List<RetrievedChunk>> search(
+      String index, String tenant, float[] vector, String keywords, int k) {
     int asked = Math.max(k, candidates);
     Query tenantFilter =
         Query.of(q -> q.term(t -> t.field(ChunkIndex.TENANT).value(FieldValue.of(tenant))));
+    Query knnQuery =
+        Query.of(
+            q ->
+                q.knn(
+                    knn ->
+                        knn.field(ChunkIndex.VECTOR).vector(vector).k(asked).filter(tenantFilter)));
+    Query query =
+        keywords == null
+            ? knnQuery
+            : Query.of(
+                q ->
+                    q.bool(
+                        b ->
+                            b.should(knnQuery)
+                                .should(
+                                    s ->
+                                        s.match(
+                                            m ->
+                                                m.field(ChunkIndex.TEXT)
+                                                    .query(FieldValue.of(keywords))))
+                                .filter(tenantFilter)
+                                .minimumShouldMatch("1")));
+    String target = index == null ? this.index : index;
     CompletableFuture<SearchResponse<ObjectNode>> search;
     try {
-      search =
-          client.search(
-              s ->
-                  s.index(index)
-                      .size(k)
-                      .query(
-                          q ->
-                              q.knn(
-                                  knn ->
-                                      knn.field(ChunkIndex.VECTOR)
-                                          .vector(vector)
-                                          .k(asked)
-                                          .filter(tenantFilter))),
-              ObjectNode.class);
+      search = client.search(s -> s.index(target).size(k).query(query), ObjectNode.class);
     } catch (IOException e) {
       return CompletableFuture.failedFuture(e);
     }

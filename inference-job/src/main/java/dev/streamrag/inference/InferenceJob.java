@@ -1,0 +1,285 @@
+package dev.streamrag.inference;
+
+import dev.streamrag.inference.cache.ResponseCacheLookup;
+import dev.streamrag.inference.llm.GenerateAnswer;
+import dev.streamrag.inference.output.FinishResponse;
+import dev.streamrag.inference.prompt.PromptAssembler;
+import dev.streamrag.inference.retrieve.NeedsEmbedding;
+import dev.streamrag.inference.retrieve.QueryEmbedding;
+import dev.streamrag.inference.retrieve.RetrievePassages;
+import dev.streamrag.inference.validate.RequestRules;
+import dev.streamrag.inference.validate.RequestValidator;
+import dev.streamrag.jobs.batch.BatchSettings;
+import dev.streamrag.jobs.batch.MicroBatching;
+import dev.streamrag.jobs.embed.EmbedBatchFunction;
+import dev.streamrag.jobs.embed.EmbeddingModelSpec;
+import dev.streamrag.jobs.embed.EmbeddingPurpose;
+import dev.streamrag.jobs.kafka.AvroRecordSerializer;
+import dev.streamrag.jobs.kafka.DecodingDeserializer;
+import dev.streamrag.jobs.kafka.SplitDeadLetters;
+import dev.streamrag.jobs.llm.RetryPolicy;
+import dev.streamrag.schemas.DeadLetter;
+import dev.streamrag.schemas.InferenceRequest;
+import dev.streamrag.schemas.InferenceResponse;
+import dev.streamrag.schemas.LatencyRecord;
+import dev.streamrag.schemas.internal.InFlightRequest;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.types.Either;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/**
+ * The request path: validate → response cache → micro-batched query embedding → retrieval → prompt
+ * → LLM → finish, with every finished request (rejected, cached, failed, answered) joining the
+ * finish stage once. Sources and sinks are passed in, so tests run the same pipeline.
+ */
+public final class InferenceJob {
+  public static final String NAME = "streamrag-inference";
+
+  private final Configuration config;
+
+  public InferenceJob(Configuration config) {
+    this.config = config;
+  }
+
+  /** Adds the pipeline to {@code requests}' environment. */
+  public void build(
+      DataStream<Either<DeadLetter, InferenceRequest>> requests,
+      Sink<InferenceResponse> responses,
+      Sink<LatencyRecord> latency,
+      Sink<DeadLetter> deadLetters) {
+    TypeInformation<InFlightRequest> type = new AvroTypeInfo<>(InFlightRequest.class);
+    EmbeddingModelSpec model = EmbeddingModelSpec.bundled(config.get(InferenceOptions.MODEL));
+    boolean cacheEnabled = config.get(InferenceOptions.CACHE_ENABLED);
+    String redis = cacheEnabled ? config.get(InferenceOptions.REDIS_URL) : null;
+    Duration cacheTimeout = config.get(InferenceOptions.CACHE_TIMEOUT);
+    int ioCapacity = config.get(InferenceOptions.RETRIEVAL_CAPACITY);
+
+    SingleOutputStreamOperator<InFlightRequest> validated =
+        requests.process(validator(model), type).name("validate").uid("validate");
+
+    DataStream<InFlightRequest> looked = validated;
+    if (cacheEnabled) {
+      looked =
+          AsyncDataStream.unorderedWait(
+                  validated,
+                  new ResponseCacheLookup(redis, cacheTimeout),
+                  cacheTimeout.toMillis() * 4 + 1_000,
+                  TimeUnit.MILLISECONDS,
+                  ioCapacity)
+              .name("cache-lookup")
+              .uid("cache-lookup");
+    }
+    SingleOutputStreamOperator<InFlightRequest> pending =
+        looked.process(new SplitFinished(), type).name("cache-hits").uid("cache-hits");
+
+    DataStream<InFlightRequest> embedded =
+        MicroBatching.apply(
+            pending.filter(NeedsEmbedding.yes()).name("needs-embedding").uid("needs-embedding"),
+            "embed-query",
+            new EmbedBatchFunction<>(
+                model,
+                config.get(InferenceOptions.DEVICE),
+                EmbeddingPurpose.QUERY,
+                QueryEmbedding::text,
+                QueryEmbedding::attach),
+            new BatchSettings(
+                config.get(InferenceOptions.BATCH_SIZE), config.get(InferenceOptions.BATCH_WAIT)),
+            type);
+    DataStream<InFlightRequest> ready =
+        embedded.union(pending.filter(NeedsEmbedding.no()).name("has-vector").uid("has-vector"));
+
+    Duration retrievalTimeout = config.get(InferenceOptions.RETRIEVAL_TIMEOUT);
+    DataStream<InFlightRequest> retrieved =
+        AsyncDataStream.unorderedWait(
+                ready,
+                new RetrievePassages(
+                    config.get(InferenceOptions.OPENSEARCH_URL),
+                    config.get(InferenceOptions.INDEX),
+                    config.get(InferenceOptions.TOP_K),
+                    config.get(InferenceOptions.CANDIDATES),
+                    retrievalTimeout,
+                    ioCapacity),
+                retrievalTimeout.toMillis() * 2 + 1_000,
+                TimeUnit.MILLISECONDS,
+                ioCapacity)
+            .name("retrieve")
+            .uid("retrieve");
+
+    DataStream<InFlightRequest> prompted =
+        retrieved
+            .map(
+                new PromptAssembler(
+                    config.get(InferenceOptions.SYSTEM_PROMPT),
+                    config.get(InferenceOptions.LLM_CONTEXT_WINDOW),
+                    config.get(InferenceOptions.LLM_DEFAULT_MAX_TOKENS),
+                    config.get(InferenceOptions.LLM_CHARS_PER_TOKEN)),
+                type)
+            .name("prompt")
+            .uid("prompt");
+
+    DataStream<InFlightRequest> answered =
+        AsyncDataStream.unorderedWait(
+                prompted,
+                new GenerateAnswer(llmSettings()),
+                llmAsyncTimeout().toMillis(),
+                TimeUnit.MILLISECONDS,
+                config.get(InferenceOptions.LLM_CAPACITY))
+            .name("llm")
+            .uid("llm");
+
+    SingleOutputStreamOperator<InferenceResponse> finished =
+        answered
+            .union(validated.getSideOutput(Stages.FINISHED), pending.getSideOutput(Stages.FINISHED))
+            .process(
+                new FinishResponse(
+                    redis,
+                    cacheTimeout,
+                    config.get(InferenceOptions.CACHE_TTL),
+                    config.get(InferenceOptions.EMBEDDING_CACHE_TTL)),
+                new AvroTypeInfo<>(InferenceResponse.class))
+            .name("finish")
+            .uid("finish");
+
+    finished.sinkTo(responses).name("responses").uid("responses");
+    finished.getSideOutput(FinishResponse.LATENCY).sinkTo(latency).name("latency").uid("latency");
+    validated
+        .getSideOutput(SplitDeadLetters.DEAD_LETTERS)
+        .sinkTo(deadLetters)
+        .name("dead-letters")
+        .uid("dead-letters");
+  }
+
+  private RequestValidator validator(EmbeddingModelSpec model) {
+    return new RequestValidator(
+        new RequestRules(
+            config.get(InferenceOptions.LLM_MODELS),
+            config.get(InferenceOptions.LLM_CONTEXT_WINDOW),
+            config.get(InferenceOptions.LLM_DEFAULT_MAX_TOKENS),
+            config.get(InferenceOptions.MAX_PROMPT_CHARS),
+            config.get(InferenceOptions.MAX_TOP_K)),
+        config.get(InferenceOptions.DEFAULT_TIMEOUT),
+        new RequestValidator.CachePolicy(
+            config.get(InferenceOptions.CACHE_ENABLED),
+            config.get(InferenceOptions.CACHE_NONDETERMINISTIC),
+            config.get(InferenceOptions.INDEX_VERSION),
+            model.name()),
+        NAME);
+  }
+
+  private GenerateAnswer.Settings llmSettings() {
+    return new GenerateAnswer.Settings(
+        config.get(InferenceOptions.LLM_ENDPOINTS),
+        config.get(InferenceOptions.LLM_ROUTING),
+        new RetryPolicy(
+            config.get(InferenceOptions.LLM_MAX_ATTEMPTS),
+            config.get(InferenceOptions.LLM_BACKOFF_BASE),
+            config.get(InferenceOptions.LLM_BACKOFF_MAX)),
+        config.get(InferenceOptions.LLM_ATTEMPT_TIMEOUT),
+        config.getOptional(InferenceOptions.LLM_API_KEY).orElse(null),
+        config.get(InferenceOptions.LLM_DEFAULT_MAX_TOKENS),
+        config.get(InferenceOptions.LLM_CONTEXT_WINDOW));
+  }
+
+  /**
+   * Flink's safety net behind the client's own deadline handling: later than any deadline the
+   * client enforces by itself (the default timeout, or every attempt in full), plus a margin.
+   */
+  Duration llmAsyncTimeout() {
+    Duration attempts =
+        config
+            .get(InferenceOptions.LLM_ATTEMPT_TIMEOUT)
+            .multipliedBy(config.get(InferenceOptions.LLM_MAX_ATTEMPTS));
+    Duration longest =
+        attempts.compareTo(config.get(InferenceOptions.DEFAULT_TIMEOUT)) > 0
+            ? attempts
+            : config.get(InferenceOptions.DEFAULT_TIMEOUT);
+    return longest.plusSeconds(5);
+  }
+
+  /** Requests from the configured topic, from the committed offsets (earliest the first time). */
+  public static KafkaSource<Either<DeadLetter, InferenceRequest>> kafkaSource(
+      Configuration config) {
+    return KafkaSource.<Either<DeadLetter, InferenceRequest>>builder()
+        .setBootstrapServers(config.get(InferenceOptions.KAFKA_BOOTSTRAP))
+        .setTopics(config.get(InferenceOptions.REQUESTS_TOPIC))
+        .setGroupId(config.get(InferenceOptions.CONSUMER_GROUP))
+        .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
+        .setDeserializer(
+            new DecodingDeserializer<>(
+                InferenceRequest.class, config.get(InferenceOptions.MAX_MESSAGE_BYTES), NAME))
+        .build();
+  }
+
+  /** Kafka timestamps are kept as the records' timestamps (createdAt fallback); no watermarks. */
+  public static WatermarkStrategy<Either<DeadLetter, InferenceRequest>> watermarks() {
+    return WatermarkStrategy.noWatermarks();
+  }
+
+  /** Responses, keyed by requestId, in Kafka transactions committed on checkpoints. */
+  public static Sink<InferenceResponse> responseSink(Configuration config) {
+    return KafkaSink.<InferenceResponse>builder()
+        .setBootstrapServers(config.get(InferenceOptions.KAFKA_BOOTSTRAP))
+        .setRecordSerializer(
+            new AvroRecordSerializer<>(
+                InferenceResponse.class,
+                config.get(InferenceOptions.RESPONSES_TOPIC),
+                InferenceResponse::getRequestId))
+        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+        .setTransactionalIdPrefix(
+            config.get(InferenceOptions.TRANSACTIONAL_ID_PREFIX) + "-responses")
+        .setKafkaProducerConfig(transactionalProducer())
+        .build();
+  }
+
+  /** Latency records, exactly once as well, so the latency sink counts each request once. */
+  public static Sink<LatencyRecord> latencySink(Configuration config) {
+    return KafkaSink.<LatencyRecord>builder()
+        .setBootstrapServers(config.get(InferenceOptions.KAFKA_BOOTSTRAP))
+        .setRecordSerializer(
+            new AvroRecordSerializer<>(
+                LatencyRecord.class,
+                config.get(InferenceOptions.LATENCY_TOPIC),
+                LatencyRecord::getRequestId))
+        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+        .setTransactionalIdPrefix(config.get(InferenceOptions.TRANSACTIONAL_ID_PREFIX) + "-latency")
+        .setKafkaProducerConfig(transactionalProducer())
+        .build();
+  }
+
+  /**
+   * Records that are not requests, at least once (they carry their offsets, so duplicates show).
+   */
+  public static Sink<DeadLetter> deadLetterSink(Configuration config) {
+    return KafkaSink.<DeadLetter>builder()
+        .setBootstrapServers(config.get(InferenceOptions.KAFKA_BOOTSTRAP))
+        .setRecordSerializer(
+            new AvroRecordSerializer<>(
+                DeadLetter.class, config.get(InferenceOptions.DEAD_LETTER_TOPIC), null))
+        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .build();
+  }
+
+  /**
+   * Flink's default transaction timeout (1 h) exceeds the brokers' default maximum (15 min) and
+   * would be refused; 10 min still outlasts any checkpoint and restart.
+   */
+  private static Properties transactionalProducer() {
+    Properties properties = new Properties();
+    properties.setProperty("transaction.timeout.ms", String.valueOf(10 * 60 * 1000));
+    return properties;
+  }
+}

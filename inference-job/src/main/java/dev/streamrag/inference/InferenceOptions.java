@@ -1,0 +1,330 @@
+package dev.streamrag.inference;
+
+import dev.streamrag.jobs.llm.RoutingPolicy;
+import java.time.Duration;
+import java.util.List;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * Every setting of the inference job, with its default and meaning (see {@code JobConfig}). The
+ * defaults fit the local stack: everything on 127.0.0.1, llm-sim serving qwen2.5-0.5b-l4.
+ */
+public final class InferenceOptions {
+  private InferenceOptions() {}
+
+  public static final ConfigOption<String> KAFKA_BOOTSTRAP =
+      ConfigOptions.key("kafka.bootstrap-servers")
+          .stringType()
+          .defaultValue("127.0.0.1:9092")
+          .withDescription("Kafka brokers.");
+
+  public static final ConfigOption<String> REQUESTS_TOPIC =
+      ConfigOptions.key("inference.requests-topic")
+          .stringType()
+          .defaultValue("rag.requests")
+          .withDescription("Topic of InferenceRequest records (Avro or JSON).");
+
+  public static final ConfigOption<String> RESPONSES_TOPIC =
+      ConfigOptions.key("inference.responses-topic")
+          .stringType()
+          .defaultValue("rag.responses")
+          .withDescription(
+              "Topic of InferenceResponse records, written exactly once: read it with"
+                  + " isolation.level=read_committed.");
+
+  public static final ConfigOption<String> LATENCY_TOPIC =
+      ConfigOptions.key("inference.latency-topic")
+          .stringType()
+          .defaultValue("rag.latency")
+          .withDescription("Topic of LatencyRecord records, one per response, exactly once.");
+
+  public static final ConfigOption<String> DEAD_LETTER_TOPIC =
+      ConfigOptions.key("inference.dead-letter-topic")
+          .stringType()
+          .defaultValue("rag.dead-letters")
+          .withDescription("Topic for records that are not requests at all, with the reason.");
+
+  public static final ConfigOption<String> CONSUMER_GROUP =
+      ConfigOptions.key("inference.consumer-group")
+          .stringType()
+          .defaultValue("streamrag-inference")
+          .withDescription("Kafka consumer group (offsets are committed on checkpoints).");
+
+  public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX =
+      ConfigOptions.key("inference.transactional-id-prefix")
+          .stringType()
+          .defaultValue("streamrag-inference")
+          .withDescription(
+              "Prefix of the Kafka transactional ids of the exactly-once sinks; unique per job"
+                  + " on a cluster.");
+
+  public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
+      ConfigOptions.key("inference.checkpoint-interval")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(1))
+          .withDescription(
+              "Checkpoint interval. Responses become visible to read_committed consumers when"
+                  + " the checkpoint after them completes, so this adds up to its length to the"
+                  + " latency a client sees.");
+
+  public static final ConfigOption<Integer> MAX_MESSAGE_BYTES =
+      ConfigOptions.key("inference.max-message-bytes")
+          .intType()
+          .defaultValue(1 << 20)
+          .withDescription("Larger request records go to the dead-letter topic.");
+
+  public static final ConfigOption<Integer> MAX_PROMPT_CHARS =
+      ConfigOptions.key("inference.max-prompt-chars")
+          .intType()
+          .defaultValue(100_000)
+          .withDescription("Requests whose messages hold more characters are REJECTED.");
+
+  public static final ConfigOption<Duration> DEFAULT_TIMEOUT =
+      ConfigOptions.key("inference.default-timeout")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(30))
+          .withDescription("Deadline of a request that names none, from its createdAt.");
+
+  public static final ConfigOption<List<String>> LLM_ENDPOINTS =
+      ConfigOptions.key("llm.endpoints")
+          .stringType()
+          .asList()
+          .defaultValues("http://127.0.0.1:8000")
+          .withDescription(
+              "Base URLs of the OpenAI-compatible servers (vLLM, llm-sim), separated by ';'.");
+
+  public static final ConfigOption<List<String>> LLM_MODELS =
+      ConfigOptions.key("llm.models")
+          .stringType()
+          .asList()
+          .defaultValues("qwen2.5-0.5b-l4")
+          .withDescription(
+              "Model names the endpoints serve, separated by ';'; the first answers requests"
+                  + " that name none, other names are REJECTED.");
+
+  public static final ConfigOption<Integer> LLM_CONTEXT_WINDOW =
+      ConfigOptions.key("llm.context-window")
+          .intType()
+          .defaultValue(8192)
+          .withDescription("The models' context window in tokens (vLLM's max_model_len).");
+
+  public static final ConfigOption<Integer> LLM_DEFAULT_MAX_TOKENS =
+      ConfigOptions.key("llm.default-max-tokens")
+          .intType()
+          .defaultValue(256)
+          .withDescription("max_tokens of requests that set none.");
+
+  public static final ConfigOption<Double> LLM_CHARS_PER_TOKEN =
+      ConfigOptions.key("llm.chars-per-token")
+          .doubleType()
+          .defaultValue(3.0)
+          .withDescription(
+              "Characters per token for the prompt budget estimate; lower is safer (English"
+                  + " BPE averages about 4).");
+
+  public static final ConfigOption<RoutingPolicy> LLM_ROUTING =
+      ConfigOptions.key("llm.routing")
+          .enumType(RoutingPolicy.class)
+          .defaultValue(RoutingPolicy.LEAST_OUTSTANDING)
+          .withDescription("How an endpoint is chosen: ROUND_ROBIN or LEAST_OUTSTANDING.");
+
+  public static final ConfigOption<Integer> LLM_CAPACITY =
+      ConfigOptions.key("llm.capacity")
+          .intType()
+          .defaultValue(256)
+          .withDescription("Most LLM calls in flight per task (Async I/O capacity).");
+
+  public static final ConfigOption<Integer> LLM_MAX_ATTEMPTS =
+      ConfigOptions.key("llm.max-attempts")
+          .intType()
+          .defaultValue(3)
+          .withDescription("Attempts per request, the first included, on 429/5xx/lost streams.");
+
+  public static final ConfigOption<Duration> LLM_BACKOFF_BASE =
+      ConfigOptions.key("llm.backoff-base")
+          .durationType()
+          .defaultValue(Duration.ofMillis(100))
+          .withDescription("Backoff before the first retry is random up to this, doubling.");
+
+  public static final ConfigOption<Duration> LLM_BACKOFF_MAX =
+      ConfigOptions.key("llm.backoff-max")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(2))
+          .withDescription("Upper bound of the backoff.");
+
+  public static final ConfigOption<Duration> LLM_ATTEMPT_TIMEOUT =
+      ConfigOptions.key("llm.attempt-timeout")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(60))
+          .withDescription("Longest one attempt may take (the request's deadline also applies).");
+
+  public static final ConfigOption<String> LLM_API_KEY =
+      ConfigOptions.key("llm.api-key")
+          .stringType()
+          .noDefaultValue()
+          .withDescription("Bearer token for the endpoints (vLLM --api-key), if they need one.");
+
+  public static final ConfigOption<String> SYSTEM_PROMPT =
+      ConfigOptions.key("prompt.system")
+          .stringType()
+          .defaultValue(
+              "Answer the question using only the numbered context passages. If they do not"
+                  + " contain the answer, say so.")
+          .withDescription("System message of RAG prompts.");
+
+  public static final ConfigOption<String> REDIS_URL =
+      ConfigOptions.key("redis.url")
+          .stringType()
+          .defaultValue("redis://127.0.0.1:6379")
+          .withDescription("Redis of the response and embedding caches.");
+
+  public static final ConfigOption<Boolean> CACHE_ENABLED =
+      ConfigOptions.key("cache.enabled")
+          .booleanType()
+          .defaultValue(true)
+          .withDescription("Use the Redis caches at all.");
+
+  public static final ConfigOption<Duration> CACHE_TTL =
+      ConfigOptions.key("cache.response-ttl")
+          .durationType()
+          .defaultValue(Duration.ofHours(1))
+          .withDescription("How long a cached answer is served.");
+
+  public static final ConfigOption<Duration> EMBEDDING_CACHE_TTL =
+      ConfigOptions.key("cache.embedding-ttl")
+          .durationType()
+          .defaultValue(Duration.ofHours(24))
+          .withDescription("How long a cached query embedding is used.");
+
+  public static final ConfigOption<Duration> CACHE_TIMEOUT =
+      ConfigOptions.key("cache.timeout")
+          .durationType()
+          .defaultValue(Duration.ofMillis(50))
+          .withDescription("Longest a cache read may take; slower reads count as a miss.");
+
+  public static final ConfigOption<Boolean> CACHE_NONDETERMINISTIC =
+      ConfigOptions.key("cache.nondeterministic")
+          .booleanType()
+          .defaultValue(false)
+          .withDescription(
+              "Also cache answers sampled with temperature > 0 and no seed (not reproducible).");
+
+  public static final ConfigOption<String> MODEL =
+      ConfigOptions.key("embedding.model")
+          .stringType()
+          .defaultValue("all-minilm-l6-v2")
+          .withDescription("Bundled embedding model; must be the one the index was built with.");
+
+  public static final ConfigOption<String> DEVICE =
+      ConfigOptions.key("embedding.device")
+          .stringType()
+          .defaultValue("auto")
+          .withDescription("cpu, gpu (Flink's assigned GPU), gpu:N, or auto.");
+
+  public static final ConfigOption<Integer> BATCH_SIZE =
+      ConfigOptions.key("embedding.batch-size")
+          .intType()
+          .defaultValue(16)
+          .withDescription("Most questions per model call.");
+
+  public static final ConfigOption<Duration> BATCH_WAIT =
+      ConfigOptions.key("embedding.batch-wait")
+          .durationType()
+          .defaultValue(Duration.ofMillis(5))
+          .withDescription("Longest a question waits for its batch to fill.");
+
+  public static final ConfigOption<String> OPENSEARCH_URL =
+      ConfigOptions.key("opensearch.url")
+          .stringType()
+          .defaultValue("http://127.0.0.1:9200")
+          .withDescription("OpenSearch endpoint.");
+
+  public static final ConfigOption<String> INDEX =
+      ConfigOptions.key("retrieval.index")
+          .stringType()
+          .defaultValue("rag-chunks")
+          .withDescription("Index of chunks searched when a request names none.");
+
+  public static final ConfigOption<String> INDEX_VERSION =
+      ConfigOptions.key("retrieval.index-version")
+          .stringType()
+          .defaultValue("1")
+          .withDescription(
+              "Part of every RAG cache key: change it after re-indexing so old answers expire.");
+
+  public static final ConfigOption<Integer> TOP_K =
+      ConfigOptions.key("retrieval.top-k")
+          .intType()
+          .defaultValue(5)
+          .withDescription("Passages per RAG request that names no topK.");
+
+  public static final ConfigOption<Integer> MAX_TOP_K =
+      ConfigOptions.key("retrieval.max-top-k")
+          .intType()
+          .defaultValue(50)
+          .withDescription("Larger topK is REJECTED.");
+
+  public static final ConfigOption<Integer> CANDIDATES =
+      ConfigOptions.key("retrieval.candidates")
+          .intType()
+          .defaultValue(50)
+          .withDescription("k-NN candidates per search (recall under the tenant filter).");
+
+  public static final ConfigOption<Duration> RETRIEVAL_TIMEOUT =
+      ConfigOptions.key("retrieval.timeout")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(2))
+          .withDescription("Longest a search may take; then the request ends as ERROR.");
+
+  public static final ConfigOption<Integer> RETRIEVAL_CAPACITY =
+      ConfigOptions.key("retrieval.capacity")
+          .intType()
+          .defaultValue(64)
+          .withDescription("Most searches (and cache reads) in flight per task.");
+
+  public static final List<ConfigOption<?>> ALL =
+      List.of(
+          KAFKA_BOOTSTRAP,
+          REQUESTS_TOPIC,
+          RESPONSES_TOPIC,
+          LATENCY_TOPIC,
+          DEAD_LETTER_TOPIC,
+          CONSUMER_GROUP,
+          TRANSACTIONAL_ID_PREFIX,
+          CHECKPOINT_INTERVAL,
+          MAX_MESSAGE_BYTES,
+          MAX_PROMPT_CHARS,
+          DEFAULT_TIMEOUT,
+          LLM_ENDPOINTS,
+          LLM_MODELS,
+          LLM_CONTEXT_WINDOW,
+          LLM_DEFAULT_MAX_TOKENS,
+          LLM_CHARS_PER_TOKEN,
+          LLM_ROUTING,
+          LLM_CAPACITY,
+          LLM_MAX_ATTEMPTS,
+          LLM_BACKOFF_BASE,
+          LLM_BACKOFF_MAX,
+          LLM_ATTEMPT_TIMEOUT,
+          LLM_API_KEY,
+          SYSTEM_PROMPT,
+          REDIS_URL,
+          CACHE_ENABLED,
+          CACHE_TTL,
+          EMBEDDING_CACHE_TTL,
+          CACHE_TIMEOUT,
+          CACHE_NONDETERMINISTIC,
+          MODEL,
+          DEVICE,
+          BATCH_SIZE,
+          BATCH_WAIT,
+          OPENSEARCH_URL,
+          INDEX,
+          INDEX_VERSION,
+          TOP_K,
+          MAX_TOP_K,
+          CANDIDATES,
+          RETRIEVAL_TIMEOUT,
+          RETRIEVAL_CAPACITY);
+}

@@ -1,0 +1,213 @@
+package dev.streamrag.inference.output;
+
+import dev.streamrag.inference.Stages;
+import dev.streamrag.inference.cache.CachedValues;
+import dev.streamrag.jobs.cache.RedisCache;
+import dev.streamrag.schemas.CacheHitKind;
+import dev.streamrag.schemas.InferenceRequest;
+import dev.streamrag.schemas.InferenceResponse;
+import dev.streamrag.schemas.LatencyRecord;
+import dev.streamrag.schemas.ResponseStatus;
+import dev.streamrag.schemas.StageTimings;
+import dev.streamrag.schemas.internal.InFlightRequest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Function;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * The last stage, which every request passes exactly once: stamps the response (completion time,
+ * total latency, echoed fields), emits it with its {@link LatencyRecord} (side output {@link
+ * #LATENCY}), writes fresh answers and query vectors back to Redis (fire and forget: the cache is
+ * an optimisation, a failed write is only counted), and records the per-stage metrics.
+ */
+public final class FinishResponse extends ProcessFunction<InFlightRequest, InferenceResponse> {
+  private static final long serialVersionUID = 1L;
+  private static final int HISTOGRAM_WINDOW = 10_000;
+
+  public static final OutputTag<LatencyRecord> LATENCY =
+      new OutputTag<>("latency", new AvroTypeInfo<>(LatencyRecord.class));
+
+  private final String redisUri;
+  private final Duration cacheTimeout;
+  private final Duration responseTtl;
+  private final Duration embeddingTtl;
+  private transient RedisCache cache;
+  private transient Map<String, Histogram> stageMillis;
+  private transient Map<String, Counter> byStatus;
+  private transient Map<String, Counter> byError;
+  private transient MetricGroup metrics;
+  private transient Counter cacheHits;
+  private transient Counter cacheWrites;
+  private transient Counter cacheWriteFailures;
+
+  /**
+   * @param redisUri the cache to write back to, or null to write nothing
+   */
+  public FinishResponse(
+      String redisUri, Duration cacheTimeout, Duration responseTtl, Duration embeddingTtl) {
+    this.redisUri = redisUri;
+    this.cacheTimeout = cacheTimeout;
+    this.responseTtl = responseTtl;
+    this.embeddingTtl = embeddingTtl;
+  }
+
+  @Override
+  public void open(Configuration parameters) {
+    if (redisUri != null) {
+      cache = RedisCache.builder().uri(redisUri).timeout(cacheTimeout).build();
+    }
+    metrics = getRuntimeContext().getMetricGroup().addGroup("requests");
+    stageMillis = new HashMap<>();
+    byStatus = new HashMap<>();
+    byError = new HashMap<>();
+    for (String stage :
+        new String[] {
+          "queue", "cache", "embed", "retrieve", "prompt", "ttft", "tpot", "llm", "total"
+        }) {
+      stageMillis.put(
+          stage,
+          metrics
+              .addGroup("stage", stage)
+              .histogram("micros", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW)));
+    }
+    cacheHits = metrics.counter("cacheHits");
+    cacheWrites = metrics.counter("cacheWrites");
+    cacheWriteFailures = metrics.counter("cacheWriteFailures");
+  }
+
+  @Override
+  public void processElement(
+      InFlightRequest request, Context context, Collector<InferenceResponse> out) {
+    InferenceResponse response = request.getResponse();
+    if (response == null) { // a stage let an unfinished request through: a bug, but answer it
+      response =
+          Stages.fail(
+                  request,
+                  ResponseStatus.ERROR,
+                  "internal.unfinished",
+                  "the request left the pipeline without an answer",
+                  "output",
+                  true)
+              .getResponse();
+    }
+    InferenceRequest r = request.getRequest();
+    long now = System.currentTimeMillis();
+    StageTimings timings = request.getTimings();
+    timings.setTotalMs(Math.max(0, Stages.nowMicros() / 1000.0 - request.getCreatedAt()));
+    response.setTimings(timings);
+    response.setCreatedAt(Instant.ofEpochMilli(request.getCreatedAt()));
+    response.setCompletedAt(Instant.ofEpochMilli(now));
+    response.setTraceId(r.getTraceId());
+    response.setAttributes(r.getAttributes());
+    if (response.getModel() == null) {
+      response.setModel(request.getModel());
+    }
+    writeBack(request, response);
+    out.collect(response);
+    context.output(LATENCY, latency(response));
+    record(response);
+  }
+
+  private void writeBack(InFlightRequest request, InferenceResponse response) {
+    if (cache == null) {
+      return;
+    }
+    if (response.getStatus() == ResponseStatus.OK
+        && response.getCacheHit() == CacheHitKind.NONE
+        && request.getResponseCacheKey() != null) {
+      count(cache.put(request.getResponseCacheKey(), CachedValues.response(response), responseTtl));
+    }
+    if (request.getEmbeddingCacheKey() != null
+        && request.getQueryVector() != null
+        && !request.getEmbeddingFromCache()) {
+      count(
+          cache.put(
+              request.getEmbeddingCacheKey(),
+              CachedValues.vector(request.getQueryVector()),
+              embeddingTtl));
+    }
+  }
+
+  private void count(java.util.concurrent.CompletableFuture<Boolean> write) {
+    // Completes on a Redis thread; Flink's SimpleCounter tolerates the rare lost increment.
+    write.thenAccept(ok -> (ok ? cacheWrites : cacheWriteFailures).inc());
+  }
+
+  static LatencyRecord latency(InferenceResponse response) {
+    return LatencyRecord.newBuilder()
+        .setRequestId(response.getRequestId())
+        .setTenantId(response.getTenantId())
+        .setKind(response.getKind())
+        .setStatus(response.getStatus())
+        .setCacheHit(response.getCacheHit())
+        .setModel(response.getModel())
+        .setLlmEndpoint(response.getLlmEndpoint())
+        .setCreatedAt(response.getCreatedAt())
+        .setCompletedAt(response.getCompletedAt())
+        .setTimings(response.getTimings())
+        .setPromptTokens(response.getUsage() == null ? null : response.getUsage().getPromptTokens())
+        .setCompletionTokens(
+            response.getUsage() == null ? null : response.getUsage().getCompletionTokens())
+        .setRetries(response.getRetries())
+        .setErrorCode(response.getError() == null ? null : response.getError().getCode())
+        .setAttributes(response.getAttributes())
+        .build();
+  }
+
+  private void record(InferenceResponse response) {
+    StageTimings t = response.getTimings();
+    observe("queue", t.getQueueMs());
+    observe("cache", t.getCacheMs());
+    observe("embed", t.getEmbedMs());
+    observe("retrieve", t.getRetrieveMs());
+    observe("prompt", t.getPromptMs());
+    observe("ttft", t.getTtftMs());
+    observe("tpot", t.getTpotMs());
+    observe("llm", t.getLlmMs());
+    observe("total", t.getTotalMs());
+    counter(
+            byStatus,
+            response.getStatus().name(),
+            s -> metrics.addGroup("status", s).counter("count"))
+        .inc();
+    if (response.getError() != null) {
+      counter(
+              byError,
+              response.getError().getCode(),
+              code -> metrics.addGroup("error", code).counter("count"))
+          .inc();
+    }
+    if (response.getCacheHit() != CacheHitKind.NONE) {
+      cacheHits.inc();
+    }
+  }
+
+  private void observe(String stage, Double millis) {
+    if (millis != null) {
+      stageMillis.get(stage).update(Math.round(millis * 1000)); // µs: histograms take longs
+    }
+  }
+
+  private static Counter counter(
+      Map<String, Counter> counters, String key, Function<String, Counter> create) {
+    return counters.computeIfAbsent(key, create);
+  }
+
+  @Override
+  public void close() {
+    if (cache != null) {
+      cache.close();
+    }
+  }
+}

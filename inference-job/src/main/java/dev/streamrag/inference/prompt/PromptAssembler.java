@@ -1,0 +1,148 @@
+package dev.streamrag.inference.prompt;
+
+import dev.streamrag.inference.Stages;
+import dev.streamrag.schemas.ChatMessage;
+import dev.streamrag.schemas.ChatRole;
+import dev.streamrag.schemas.InferenceRequest;
+import dev.streamrag.schemas.ResponseStatus;
+import dev.streamrag.schemas.internal.InFlightRequest;
+import dev.streamrag.schemas.internal.Passage;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.api.common.functions.MapFunction;
+
+/**
+ * Builds the messages sent to the LLM within the token budget: the context window minus the tokens
+ * the answer may take. CHAT requests go as they are. RAG requests get a system message, the earlier
+ * turns, and one user message with the numbered passages and, on its last line, the question;
+ * passages are added best first while they fit, and only those become citations.
+ *
+ * <p>Token counts are estimated from characters ({@code charsPerToken}, conservative by default)
+ * because the served model's own tokenizer is not available to the job; vLLM still refuses a prompt
+ * that does not fit, which then ends as ERROR {@code llm.http_400}.
+ */
+public final class PromptAssembler implements MapFunction<InFlightRequest, InFlightRequest> {
+  private static final long serialVersionUID = 1L;
+
+  /** Tokens a chat template adds around each message (role markers, separators). */
+  static final int TOKENS_PER_MESSAGE = 4;
+
+  private final String systemPrompt;
+  private final int contextWindow;
+  private final int defaultMaxTokens;
+  private final double charsPerToken;
+
+  public PromptAssembler(
+      String systemPrompt, int contextWindow, int defaultMaxTokens, double charsPerToken) {
+    if (charsPerToken <= 0) {
+      throw new IllegalArgumentException("charsPerToken must be positive, got " + charsPerToken);
+    }
+    this.systemPrompt = systemPrompt;
+    this.contextWindow = contextWindow;
+    this.defaultMaxTokens = defaultMaxTokens;
+    this.charsPerToken = charsPerToken;
+  }
+
+  @Override
+  public InFlightRequest map(InFlightRequest request) {
+    if (Stages.isFinished(request)) {
+      return request;
+    }
+    assemble(request);
+    request.getTimings().setPromptMs(Stages.lap(request));
+    return request;
+  }
+
+  /** The answer's token allowance: the request's maxTokens, else the default, within the window. */
+  public int maxTokens(InferenceRequest request) {
+    return request.getMaxTokens() != null
+        ? request.getMaxTokens()
+        : Math.min(defaultMaxTokens, contextWindow / 2);
+  }
+
+  void assemble(InFlightRequest request) {
+    InferenceRequest r = request.getRequest();
+    int budget = contextWindow - maxTokens(r);
+    List<ChatMessage> conversation = new ArrayList<>(r.getMessages());
+    if (conversation.isEmpty()) {
+      conversation.add(new ChatMessage(ChatRole.USER, r.getPrompt(), null, null));
+    }
+    List<ChatMessage> prompt = new ArrayList<>();
+    if (request.getQuestion() == null) {
+      prompt.addAll(conversation);
+    } else {
+      prompt.add(new ChatMessage(ChatRole.SYSTEM, systemPrompt, null, null));
+      int last = lastUserMessage(conversation);
+      for (int i = 0; i < conversation.size(); i++) {
+        if (i != last) {
+          prompt.add(conversation.get(i));
+        }
+      }
+    }
+    int used = estimate(prompt);
+    if (request.getQuestion() != null) {
+      String question = "Question: " + request.getQuestion().strip().replaceAll("\\s+", " ");
+      used += TOKENS_PER_MESSAGE + tokens("Context:\n\n" + question);
+      StringBuilder context = new StringBuilder("Context:\n");
+      List<Passage> cited = new ArrayList<>();
+      for (Passage passage : request.getPassages()) {
+        String entry = entry(cited.size() + 1, passage);
+        int cost = tokens(entry);
+        if (used + cost > budget) {
+          break;
+        }
+        used += cost;
+        context.append(entry);
+        cited.add(passage);
+      }
+      context.append('\n').append(question);
+      prompt.add(new ChatMessage(ChatRole.USER, context.toString(), null, null));
+      request.setPassages(cited);
+    }
+    if (used > budget) {
+      Stages.fail(
+          request,
+          ResponseStatus.REJECTED,
+          "validation.prompt_too_long",
+          "the prompt needs about "
+              + used
+              + " tokens, but only "
+              + budget
+              + " fit the context window of "
+              + contextWindow
+              + " beside maxTokens "
+              + maxTokens(r),
+          "prompt",
+          false);
+      return;
+    }
+    request.setPrompt(prompt);
+    request.setPromptTokensEstimate(used);
+  }
+
+  private static String entry(int number, Passage passage) {
+    String title = passage.getTitle() == null ? "" : passage.getTitle() + ": ";
+    return "[" + number + "] " + title + passage.getText().strip() + "\n";
+  }
+
+  private static int lastUserMessage(List<ChatMessage> conversation) {
+    for (int i = conversation.size() - 1; i >= 0; i--) {
+      if (conversation.get(i).getRole() == ChatRole.USER) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private int estimate(List<ChatMessage> messages) {
+    int total = 0;
+    for (ChatMessage message : messages) {
+      total += TOKENS_PER_MESSAGE + tokens(message.getContent());
+    }
+    return total;
+  }
+
+  int tokens(String text) {
+    return (int) Math.ceil(text.length() / charsPerToken);
+  }
+}

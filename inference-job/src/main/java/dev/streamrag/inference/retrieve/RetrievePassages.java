@@ -1,0 +1,151 @@
+package dev.streamrag.inference.retrieve;
+
+import dev.streamrag.inference.Stages;
+import dev.streamrag.jobs.retrieve.KnnRetriever;
+import dev.streamrag.jobs.retrieve.RetrievedChunk;
+import dev.streamrag.schemas.ResponseStatus;
+import dev.streamrag.schemas.RetrievalOptions;
+import dev.streamrag.schemas.internal.InFlightRequest;
+import dev.streamrag.schemas.internal.Passage;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.async.ResultFuture;
+import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
+
+/**
+ * Retrieves the passages of RAG requests from OpenSearch (k-NN, or hybrid with BM25 when the
+ * request asks), within the request's tenant, without blocking. Requests without a question (CHAT)
+ * pass at once. A failed or late search finishes the request as ERROR ({@code
+ * retrieval.unavailable}), or TIMEOUT if its deadline has passed meanwhile.
+ */
+public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, InFlightRequest> {
+  private static final long serialVersionUID = 1L;
+
+  private final String url;
+  private final String index;
+  private final int defaultTopK;
+  private final int candidates;
+  private final Duration timeout;
+  private final int maxConnections;
+  private transient KnnRetriever retriever;
+  private transient Counter failures;
+
+  public RetrievePassages(
+      String url,
+      String index,
+      int defaultTopK,
+      int candidates,
+      Duration timeout,
+      int maxConnections) {
+    this.url = url;
+    this.index = index;
+    this.defaultTopK = defaultTopK;
+    this.candidates = candidates;
+    this.timeout = timeout;
+    this.maxConnections = maxConnections;
+  }
+
+  @Override
+  public void open(Configuration parameters) {
+    retriever =
+        KnnRetriever.builder()
+            .url(URI.create(url))
+            .index(index)
+            .candidates(candidates)
+            .timeout(timeout)
+            .maxConnections(maxConnections)
+            .build();
+    failures = getRuntimeContext().getMetricGroup().addGroup("retrieval").counter("failures");
+  }
+
+  @Override
+  public void asyncInvoke(InFlightRequest request, ResultFuture<InFlightRequest> result) {
+    if (request.getQuestion() == null || Stages.isFinished(request)) {
+      result.complete(List.of(request));
+      return;
+    }
+    RetrievalOptions options = request.getRequest().getRetrieval();
+    int topK = options == null ? defaultTopK : options.getTopK();
+    String keywords = options != null && options.getHybrid() ? request.getQuestion() : null;
+    Double minScore = options == null ? null : options.getMinScore();
+    retriever
+        .search(
+            options == null ? null : options.getIndex(),
+            request.getRequest().getTenantId(),
+            QueryEmbedding.array(request.getQueryVector()),
+            keywords,
+            topK)
+        .whenComplete(
+            (chunks, error) -> {
+              request.getTimings().setRetrieveMs(Stages.lap(request));
+              if (error != null) {
+                failures.inc();
+                boolean late = System.currentTimeMillis() >= request.getDeadline();
+                Stages.fail(
+                    request,
+                    late ? ResponseStatus.TIMEOUT : ResponseStatus.ERROR,
+                    late ? "retrieval.timeout" : "retrieval.unavailable",
+                    "retrieval failed: " + describe(error),
+                    "retrieve",
+                    true);
+              } else {
+                request.setPassages(passages(chunks, minScore));
+              }
+              result.complete(List.of(request));
+            });
+  }
+
+  /** Never reached while the search's own timeout works; if it is, the request ends as ERROR. */
+  @Override
+  public void timeout(InFlightRequest request, ResultFuture<InFlightRequest> result) {
+    failures.inc();
+    request.getTimings().setRetrieveMs(Stages.lap(request));
+    result.complete(
+        List.of(
+            Stages.fail(
+                request,
+                ResponseStatus.ERROR,
+                "retrieval.timeout",
+                "retrieval outlived the job's async timeout",
+                "retrieve",
+                true)));
+  }
+
+  private static List<Passage> passages(List<RetrievedChunk> chunks, Double minScore) {
+    List<Passage> passages = new ArrayList<>(chunks.size());
+    for (RetrievedChunk chunk : chunks) {
+      if (minScore != null && chunk.score() < minScore) {
+        continue;
+      }
+      passages.add(
+          Passage.newBuilder()
+              .setDocId(chunk.docId())
+              .setChunkId(chunk.chunkId())
+              .setScore(chunk.score())
+              .setTitle(chunk.title())
+              .setText(chunk.text())
+              .build());
+    }
+    return passages;
+  }
+
+  private static String describe(Throwable error) {
+    Throwable cause = error;
+    while (cause.getCause() != null && cause.getCause() != cause) {
+      cause = cause.getCause();
+    }
+    return cause.getClass().getSimpleName()
+        + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+  }
+
+  @Override
+  public void close() {
+    if (retriever != null) {
+      retriever.close();
+    }
+  }
+}

@@ -1,0 +1,157 @@
+package dev.streamrag.inference.validate;
+
+import dev.streamrag.inference.Stages;
+import dev.streamrag.jobs.cache.CacheKeys;
+import dev.streamrag.jobs.kafka.DeadLetters;
+import dev.streamrag.jobs.kafka.SplitDeadLetters;
+import dev.streamrag.schemas.CacheMode;
+import dev.streamrag.schemas.DeadLetter;
+import dev.streamrag.schemas.InferenceRequest;
+import dev.streamrag.schemas.RequestKind;
+import dev.streamrag.schemas.StageTimings;
+import dev.streamrag.schemas.internal.InFlightRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.types.Either;
+import org.apache.flink.util.Collector;
+
+/**
+ * The first stage: turns each decoded request into an {@link InFlightRequest} with its model,
+ * deadline and cache keys resolved, or finishes it at once. A request that breaks a {@link
+ * RequestRules} rule is finished as REJECTED (or TIMEOUT if its deadline already passed). A record
+ * that did not decode goes to the dead-letter output, and, when its requestId and tenant could be
+ * read, also gets a REJECTED response so that its client is not left waiting.
+ */
+public final class RequestValidator
+    extends ProcessFunction<Either<DeadLetter, InferenceRequest>, InFlightRequest> {
+  private static final long serialVersionUID = 1L;
+
+  /** Whether and how answers are cached. */
+  public record CachePolicy(
+      boolean enabled, boolean cacheNondeterministic, String indexVersion, String embeddingModel)
+      implements java.io.Serializable {}
+
+  private final RequestRules rules;
+  private final Duration defaultTimeout;
+  private final CachePolicy cache;
+  private final String job;
+
+  public RequestValidator(
+      RequestRules rules, Duration defaultTimeout, CachePolicy cache, String job) {
+    this.rules = rules;
+    this.defaultTimeout = defaultTimeout;
+    this.cache = cache;
+    this.job = job;
+  }
+
+  @Override
+  public void processElement(
+      Either<DeadLetter, InferenceRequest> element,
+      Context context,
+      Collector<InFlightRequest> out) {
+    long nowMillis = System.currentTimeMillis();
+    Long recordTimestamp = context.timestamp();
+    if (element.isLeft()) {
+      DeadLetter deadLetter = element.left();
+      context.output(SplitDeadLetters.DEAD_LETTERS, deadLetter);
+      if (deadLetter.getRequestId() != null && deadLetter.getTenantId() != null) {
+        InferenceRequest stub =
+            InferenceRequest.newBuilder()
+                .setRequestId(deadLetter.getRequestId())
+                .setTenantId(deadLetter.getTenantId())
+                .build();
+        InFlightRequest request = start(stub, recordTimestamp, nowMillis);
+        context.output(
+            Stages.FINISHED,
+            Stages.fail(
+                request,
+                dev.streamrag.schemas.ResponseStatus.REJECTED,
+                deadLetter.getReasonCode(),
+                deadLetter.getReason(),
+                "validate",
+                false));
+      }
+      return;
+    }
+    InferenceRequest decoded = element.right();
+    if (decoded.getRequestId() == null || decoded.getRequestId().isBlank()) {
+      context.output(
+          SplitDeadLetters.DEAD_LETTERS,
+          DeadLetters.rejected(
+              "validation.missing_request_id",
+              "requestId is empty: a response could not be addressed",
+              "validate",
+              job,
+              decoded.toString().getBytes(StandardCharsets.UTF_8),
+              null,
+              decoded.getTenantId(),
+              Instant.ofEpochMilli(nowMillis)));
+      return;
+    }
+    InFlightRequest request = start(decoded, recordTimestamp, nowMillis);
+    Optional<RequestRules.Violation> violation =
+        rules.check(decoded, request.getDeadline(), nowMillis);
+    if (violation.isPresent()) {
+      RequestRules.Violation v = violation.get();
+      context.output(
+          Stages.FINISHED,
+          Stages.fail(request, v.status(), v.code(), v.message(), "validate", false));
+      return;
+    }
+    planCaching(request);
+    if (decoded.getKind() == RequestKind.RAG) {
+      request.setQuestion(RequestRules.question(decoded));
+      if (cache.enabled()) {
+        request.setEmbeddingCacheKey(
+            CacheKeys.embedding(
+                decoded.getTenantId(), cache.embeddingModel(), request.getQuestion()));
+      }
+    }
+    out.collect(request);
+  }
+
+  private InFlightRequest start(InferenceRequest request, Long recordTimestamp, long nowMillis) {
+    long createdAt =
+        request.getCreatedAt() != null
+            ? request.getCreatedAt().toEpochMilli()
+            : recordTimestamp != null && recordTimestamp > 0 ? recordTimestamp : nowMillis;
+    long deadline =
+        request.getDeadline() != null
+            ? request.getDeadline().toEpochMilli()
+            : createdAt + defaultTimeout.toMillis();
+    long nowMicros = Stages.nowMicros();
+    StageTimings timings = new StageTimings();
+    timings.setQueueMs(Math.max(0, nowMicros / 1000.0 - createdAt));
+    return InFlightRequest.newBuilder()
+        .setRequest(request)
+        .setModel(request.getModel() == null ? rules.defaultModel() : request.getModel())
+        .setCreatedAt(createdAt)
+        .setDeadline(deadline)
+        .setMarkMicros(nowMicros)
+        .setTimings(timings)
+        .setPassages(List.of())
+        .setPrompt(List.of())
+        .build();
+  }
+
+  /** Only reproducible answers are cached unless configured otherwise: greedy or seeded. */
+  private void planCaching(InFlightRequest request) {
+    InferenceRequest r = request.getRequest();
+    if (!cache.enabled() || r.getCacheMode() == CacheMode.BYPASS) {
+      return;
+    }
+    boolean deterministic =
+        (r.getTemperature() != null && r.getTemperature() == 0) || r.getSeed() != null;
+    if (!deterministic && !cache.cacheNondeterministic()) {
+      return;
+    }
+    InferenceRequest keyed = InferenceRequest.newBuilder(r).setModel(request.getModel()).build();
+    String indexVersion = r.getKind() == RequestKind.RAG ? cache.indexVersion() : null;
+    request.setResponseCacheKey(CacheKeys.response(keyed, indexVersion));
+    request.setCacheRead(r.getCacheMode() == CacheMode.DEFAULT);
+  }
+}
