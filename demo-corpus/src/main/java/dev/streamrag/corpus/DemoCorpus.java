@@ -153,7 +153,7 @@ public final class DemoCorpus {
                   "Who founded " + name + "?",
                   founder),
               new Fact(
-                  name + " has its headquarters in " + hq + ".",
+                  name + " is headquartered in " + hq + ".",
                   "Where is " + name + " headquartered?",
                   hq),
               new Fact(

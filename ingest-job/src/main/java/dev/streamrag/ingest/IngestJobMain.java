@@ -47,7 +47,7 @@ public final class IngestJobMain {
   }
 
   /** The documents topic, the files, or both (unioned). */
-  static DataStream<Either<DeadLetter, Document>> sources(
+  public static DataStream<Either<DeadLetter, Document>> sources(
       StreamExecutionEnvironment env, Configuration config) {
     DataStream<Either<DeadLetter, Document>> documents = null;
     if (config.get(IngestOptions.KAFKA_ENABLED)) {

@@ -165,14 +165,23 @@ public final class AnswerComposer {
     return text.substring(0, position);
   }
 
-  /** Lower-cased words of {@code text} without stop words. */
+  /**
+   * Lower-cased words of {@code text} without stop words, a plural or third-person "s" cut off
+   * ("rises" matches the question's "rise").
+   */
   public static Set<String> contentWords(String text) {
     Set<String> words = new HashSet<>();
     for (String word : NON_WORD.split(text.toLowerCase(Locale.ROOT))) {
       if (!word.isEmpty() && !STOP_WORDS.contains(word)) {
-        words.add(word);
+        words.add(singular(word));
       }
     }
     return words;
+  }
+
+  private static String singular(String word) {
+    return word.length() > 3 && word.endsWith("s") && !word.endsWith("ss")
+        ? word.substring(0, word.length() - 1)
+        : word;
   }
 }

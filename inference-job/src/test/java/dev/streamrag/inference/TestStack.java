@@ -1,0 +1,171 @@
+package dev.streamrag.inference;
+
+import dev.streamrag.corpus.CorpusFiles;
+import dev.streamrag.corpus.DemoCorpus;
+import dev.streamrag.ingest.IngestJob;
+import dev.streamrag.ingest.IngestJobMain;
+import dev.streamrag.ingest.IngestOptions;
+import dev.streamrag.ingest.index.KnnIndex;
+import dev.streamrag.jobs.config.JobConfig;
+import dev.streamrag.schemas.DeadLetter;
+import dev.streamrag.schemas.InferenceResponse;
+import dev.streamrag.schemas.codec.RecordCodec;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Predicate;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/** Test plumbing around the inference job: index a corpus, create topics, produce and read. */
+final class TestStack {
+  private TestStack() {}
+
+  /** Indexes {@code corpus} into {@code index} with the real ingest pipeline (a bounded run). */
+  static void ingest(DemoCorpus corpus, Path dir, String opensearch, String kafka, String index)
+      throws Exception {
+    Path files = dir.resolve("corpus-" + index);
+    CorpusFiles.write(corpus, files);
+    Files.delete(files.resolve(CorpusFiles.QUESTIONS));
+    String dlq = "ingest-dlq-" + index;
+    createTopics(kafka, dlq);
+    Configuration config =
+        JobConfig.load(
+            new String[] {
+              "--ingest.kafka-enabled", "false",
+              "--ingest.files", files.toString(),
+              "--opensearch.url", opensearch,
+              "--kafka.bootstrap-servers", kafka,
+              "--ingest.dead-letter-topic", dlq,
+              "--ingest.index", index
+            },
+            Map.of(),
+            IngestOptions.ALL);
+    KnnIndex.createIfMissing(URI.create(opensearch), index, 384, 1, 0);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(1);
+    new IngestJob(config)
+        .build(
+            IngestJobMain.sources(env, config),
+            IngestJob.indexSink(config),
+            IngestJob.deadLetterSink(config));
+    env.execute("ingest-" + index);
+    HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create(opensearch + "/" + index + "/_refresh"))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+  }
+
+  static void createTopics(String kafka, String... topics) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka))) {
+      List<NewTopic> newTopics = new ArrayList<>();
+      for (String topic : topics) {
+        newTopics.add(new NewTopic(topic, 2, (short) 1));
+      }
+      admin.createTopics(newTopics).all().get();
+    }
+  }
+
+  /** Produces raw values (JSON text or anything else) keyed by nothing. */
+  static void produce(String kafka, String topic, List<String> values) {
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            Map.of("bootstrap.servers", kafka, "linger.ms", 0),
+            new ByteArraySerializer(),
+            new ByteArraySerializer())) {
+      for (String value : values) {
+        producer.send(new ProducerRecord<>(topic, value.getBytes(StandardCharsets.UTF_8)));
+      }
+      producer.flush();
+    }
+  }
+
+  /** A read_committed reader of one topic that keeps everything it has seen. */
+  static final class Reader<T extends org.apache.avro.specific.SpecificRecord>
+      implements AutoCloseable {
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final RecordCodec<T> codec;
+    private final List<T> seen = new ArrayList<>();
+
+    Reader(String kafka, String topic, Class<T> type) {
+      this.codec = RecordCodec.of(type);
+      this.consumer =
+          new KafkaConsumer<>(
+              Map.of(
+                  ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                  kafka,
+                  ConsumerConfig.GROUP_ID_CONFIG,
+                  "it-" + UUID.randomUUID(),
+                  ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                  "earliest",
+                  ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                  "read_committed"),
+              new ByteArrayDeserializer(),
+              new ByteArrayDeserializer());
+      consumer.subscribe(List.of(topic));
+    }
+
+    /** Polls until {@code done} holds for what was seen, or fails after {@code timeout}. */
+    List<T> until(Predicate<List<T>> done, Duration timeout) {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (!done.test(seen)) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("timed out after " + timeout + "; seen " + seen.size());
+        }
+        poll(Duration.ofMillis(200));
+      }
+      return List.copyOf(seen);
+    }
+
+    void poll(Duration duration) {
+      for (ConsumerRecord<byte[], byte[]> record : consumer.poll(duration)) {
+        seen.add(codec.decode(record.value()).value());
+      }
+    }
+
+    List<T> seen() {
+      return List.copyOf(seen);
+    }
+
+    @Override
+    public void close() {
+      consumer.close();
+    }
+  }
+
+  /** The responses seen, by requestId (the last one, if some id came twice). */
+  static Map<String, InferenceResponse> byId(List<InferenceResponse> responses) {
+    Map<String, InferenceResponse> map = new LinkedHashMap<>();
+    responses.forEach(r -> map.put(r.getRequestId(), r));
+    return map;
+  }
+
+  static Predicate<List<InferenceResponse>> answered(List<String> ids) {
+    return seen -> byId(seen).keySet().containsAll(ids);
+  }
+
+  static Predicate<List<DeadLetter>> atLeast(int count) {
+    return seen -> seen.size() >= count;
+  }
+}
