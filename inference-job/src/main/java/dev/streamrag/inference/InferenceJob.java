@@ -189,9 +189,7 @@ public final class InferenceJob {
             config.get(InferenceOptions.LLM_BACKOFF_BASE),
             config.get(InferenceOptions.LLM_BACKOFF_MAX)),
         config.get(InferenceOptions.LLM_ATTEMPT_TIMEOUT),
-        config.getOptional(InferenceOptions.LLM_API_KEY).orElse(null),
-        config.get(InferenceOptions.LLM_DEFAULT_MAX_TOKENS),
-        config.get(InferenceOptions.LLM_CONTEXT_WINDOW));
+        config.getOptional(InferenceOptions.LLM_API_KEY).orElse(null));
   }
 
   /**

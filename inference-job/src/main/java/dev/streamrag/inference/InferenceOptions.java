@@ -1,5 +1,6 @@
 package dev.streamrag.inference;
 
+import dev.streamrag.jobs.config.CommonOptions;
 import dev.streamrag.jobs.llm.RoutingPolicy;
 import java.time.Duration;
 import java.util.List;
@@ -13,11 +14,7 @@ import org.apache.flink.configuration.ConfigOptions;
 public final class InferenceOptions {
   private InferenceOptions() {}
 
-  public static final ConfigOption<String> KAFKA_BOOTSTRAP =
-      ConfigOptions.key("kafka.bootstrap-servers")
-          .stringType()
-          .defaultValue("127.0.0.1:9092")
-          .withDescription("Kafka brokers.");
+  public static final ConfigOption<String> KAFKA_BOOTSTRAP = CommonOptions.KAFKA_BOOTSTRAP;
 
   public static final ConfigOption<String> REQUESTS_TOPIC =
       ConfigOptions.key("inference.requests-topic")
@@ -210,17 +207,9 @@ public final class InferenceOptions {
           .withDescription(
               "Also cache answers sampled with temperature > 0 and no seed (not reproducible).");
 
-  public static final ConfigOption<String> MODEL =
-      ConfigOptions.key("embedding.model")
-          .stringType()
-          .defaultValue("all-minilm-l6-v2")
-          .withDescription("Bundled embedding model; must be the one the index was built with.");
+  public static final ConfigOption<String> MODEL = CommonOptions.EMBEDDING_MODEL;
 
-  public static final ConfigOption<String> DEVICE =
-      ConfigOptions.key("embedding.device")
-          .stringType()
-          .defaultValue("auto")
-          .withDescription("cpu, gpu (Flink's assigned GPU), gpu:N, or auto.");
+  public static final ConfigOption<String> DEVICE = CommonOptions.EMBEDDING_DEVICE;
 
   public static final ConfigOption<Integer> BATCH_SIZE =
       ConfigOptions.key("embedding.batch-size")
@@ -234,11 +223,7 @@ public final class InferenceOptions {
           .defaultValue(Duration.ofMillis(5))
           .withDescription("Longest a question waits for its batch to fill.");
 
-  public static final ConfigOption<String> OPENSEARCH_URL =
-      ConfigOptions.key("opensearch.url")
-          .stringType()
-          .defaultValue("http://127.0.0.1:9200")
-          .withDescription("OpenSearch endpoint.");
+  public static final ConfigOption<String> OPENSEARCH_URL = CommonOptions.OPENSEARCH_URL;
 
   public static final ConfigOption<String> INDEX =
       ConfigOptions.key("retrieval.index")

@@ -1,5 +1,6 @@
 package dev.streamrag.ingest;
 
+import dev.streamrag.jobs.config.CommonOptions;
 import java.time.Duration;
 import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
@@ -9,11 +10,7 @@ import org.apache.flink.configuration.ConfigOptions;
 public final class IngestOptions {
   private IngestOptions() {}
 
-  public static final ConfigOption<String> KAFKA_BOOTSTRAP =
-      ConfigOptions.key("kafka.bootstrap-servers")
-          .stringType()
-          .defaultValue("127.0.0.1:9092")
-          .withDescription("Kafka brokers.");
+  public static final ConfigOption<String> KAFKA_BOOTSTRAP = CommonOptions.KAFKA_BOOTSTRAP;
 
   public static final ConfigOption<String> DOCUMENTS_TOPIC =
       ConfigOptions.key("ingest.documents-topic")
@@ -55,11 +52,7 @@ public final class IngestOptions {
           .defaultValue("default")
           .withDescription("Tenant of documents read from Markdown and text files.");
 
-  public static final ConfigOption<String> OPENSEARCH_URL =
-      ConfigOptions.key("opensearch.url")
-          .stringType()
-          .defaultValue("http://127.0.0.1:9200")
-          .withDescription("OpenSearch endpoint.");
+  public static final ConfigOption<String> OPENSEARCH_URL = CommonOptions.OPENSEARCH_URL;
 
   public static final ConfigOption<String> INDEX =
       ConfigOptions.key("ingest.index")
@@ -79,17 +72,9 @@ public final class IngestOptions {
           .defaultValue(0)
           .withDescription("Replicas of a newly created index.");
 
-  public static final ConfigOption<String> MODEL =
-      ConfigOptions.key("embedding.model")
-          .stringType()
-          .defaultValue("all-minilm-l6-v2")
-          .withDescription("Bundled embedding model.");
+  public static final ConfigOption<String> MODEL = CommonOptions.EMBEDDING_MODEL;
 
-  public static final ConfigOption<String> DEVICE =
-      ConfigOptions.key("embedding.device")
-          .stringType()
-          .defaultValue("auto")
-          .withDescription("cpu, gpu (Flink's assigned GPU), gpu:N, or auto.");
+  public static final ConfigOption<String> DEVICE = CommonOptions.EMBEDDING_DEVICE;
 
   public static final ConfigOption<Integer> BATCH_SIZE =
       ConfigOptions.key("embedding.batch-size")

@@ -134,18 +134,6 @@ public final class LlmSimServer extends ManagedServer {
     }
   }
 
-  /** The text of {@code /metrics} (vLLM's Prometheus names). */
-  public String metrics() {
-    try {
-      return get(baseUrl + "/metrics").body();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
-
   /** {@code http://127.0.0.1:port}, the OpenAI base URL without {@code /v1}. */
   public String baseUrl() {
     return baseUrl;

@@ -45,9 +45,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       RoutingPolicy routing,
       RetryPolicy retry,
       Duration attemptTimeout,
-      String apiKey,
-      int defaultMaxTokens,
-      int contextWindow)
+      String apiKey)
       implements Serializable {}
 
   private final Settings settings;
@@ -125,11 +123,10 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
 
   private ChatCall chatCall(InFlightRequest request) {
     InferenceRequest r = request.getRequest();
-    int maxTokens = r.getMaxTokens() != null ? r.getMaxTokens() : settings.defaultMaxTokens();
     return new ChatCall(
         request.getModel(),
         request.getPrompt(),
-        Math.min(maxTokens, settings.contextWindow() - request.getPromptTokensEstimate()),
+        request.getMaxTokens(),
         r.getTemperature(),
         r.getTopP(),
         r.getSeed(),

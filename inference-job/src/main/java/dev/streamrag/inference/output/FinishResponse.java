@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.function.Function;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.metrics.Counter;
@@ -176,16 +175,14 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
     observe("tpot", t.getTpotMs());
     observe("llm", t.getLlmMs());
     observe("total", t.getTotalMs());
-    counter(
-            byStatus,
-            response.getStatus().name(),
-            s -> metrics.addGroup("status", s).counter("count"))
+    byStatus
+        .computeIfAbsent(
+            response.getStatus().name(), s -> metrics.addGroup("status", s).counter("count"))
         .inc();
     if (response.getError() != null) {
-      counter(
-              byError,
-              response.getError().getCode(),
-              code -> metrics.addGroup("error", code).counter("count"))
+      byError
+          .computeIfAbsent(
+              response.getError().getCode(), c -> metrics.addGroup("error", c).counter("count"))
           .inc();
     }
     if (response.getCacheHit() != CacheHitKind.NONE) {
@@ -197,11 +194,6 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
     if (millis != null) {
       stageMillis.get(stage).update(Math.round(millis * 1000)); // µs: histograms take longs
     }
-  }
-
-  private static Counter counter(
-      Map<String, Counter> counters, String key, Function<String, Counter> create) {
-    return counters.computeIfAbsent(key, create);
   }
 
   @Override

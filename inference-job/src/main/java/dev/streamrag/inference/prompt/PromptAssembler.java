@@ -117,6 +117,7 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
       return;
     }
     request.setPrompt(prompt);
+    request.setMaxTokens(maxTokens(r));
     request.setPromptTokensEstimate(used);
   }
 

@@ -149,9 +149,8 @@ public final class RequestValidator
     if (!deterministic && !cache.cacheNondeterministic()) {
       return;
     }
-    InferenceRequest keyed = InferenceRequest.newBuilder(r).setModel(request.getModel()).build();
     String indexVersion = r.getKind() == RequestKind.RAG ? cache.indexVersion() : null;
-    request.setResponseCacheKey(CacheKeys.response(keyed, indexVersion));
+    request.setResponseCacheKey(CacheKeys.response(r, request.getModel(), indexVersion));
     request.setCacheRead(r.getCacheMode() == CacheMode.DEFAULT);
   }
 }

@@ -77,6 +77,7 @@ class PromptAssemblerTest {
         .containsExactly("doc-0", "doc-1", "doc-2", "doc-3");
     assertThat(request.getPrompt().get(1).getContent()).doesNotContain("Title 4");
     assertThat(request.getPromptTokensEstimate()).isLessThanOrEqualTo(300);
+    assertThat(request.getMaxTokens()).isEqualTo(300);
   }
 
   @Test

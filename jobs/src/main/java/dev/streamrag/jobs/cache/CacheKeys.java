@@ -20,9 +20,13 @@ public final class CacheKeys {
 
   private CacheKeys() {}
 
-  public static String response(InferenceRequest request, String indexVersion) {
+  /**
+   * @param model the model that will answer (the request's, or the deployment default when it names
+   *     none), so that both spellings of one request share an entry
+   */
+  public static String response(InferenceRequest request, String model, String indexVersion) {
     Canonical canonical = new Canonical();
-    canonical.add(request.getModel()).add(request.getKind()).add(normalise(request.getPrompt()));
+    canonical.add(model).add(request.getKind()).add(normalise(request.getPrompt()));
     for (ChatMessage message : request.getMessages()) {
       canonical.add(message.getRole()).add(normalise(message.getContent())).add(message.getName());
     }

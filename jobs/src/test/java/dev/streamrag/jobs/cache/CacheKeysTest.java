@@ -24,6 +24,7 @@ class CacheKeysTest {
                 + "\"}]"
                 + extra
                 + "}"),
+        "m",
         "v1");
   }
 
@@ -44,7 +45,7 @@ class CacheKeysTest {
         request(
             "{\"requestId\":\"r\",\"tenantId\":\"acme\",\"messages\":[{\"role\":\"user\","
                 + "\"content\":\"What is X?\"}]}");
-    assertThat(CacheKeys.response(same, "v2")).isNotEqualTo(base);
+    assertThat(CacheKeys.response(same, "m", "v2")).isNotEqualTo(base);
   }
 
   @Test

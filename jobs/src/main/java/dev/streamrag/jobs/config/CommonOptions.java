@@ -1,0 +1,37 @@
+package dev.streamrag.jobs.config;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * Settings every job reads with one meaning: the shared services and the embedding model. Each
+ * job's options class lists them beside its own, so one properties file can configure all jobs.
+ */
+public final class CommonOptions {
+  private CommonOptions() {}
+
+  public static final ConfigOption<String> KAFKA_BOOTSTRAP =
+      ConfigOptions.key("kafka.bootstrap-servers")
+          .stringType()
+          .defaultValue("127.0.0.1:9092")
+          .withDescription("Kafka brokers.");
+
+  public static final ConfigOption<String> OPENSEARCH_URL =
+      ConfigOptions.key("opensearch.url")
+          .stringType()
+          .defaultValue("http://127.0.0.1:9200")
+          .withDescription("OpenSearch endpoint.");
+
+  public static final ConfigOption<String> EMBEDDING_MODEL =
+      ConfigOptions.key("embedding.model")
+          .stringType()
+          .defaultValue("all-minilm-l6-v2")
+          .withDescription(
+              "Bundled embedding model; the ingest and inference jobs must use the same one.");
+
+  public static final ConfigOption<String> EMBEDDING_DEVICE =
+      ConfigOptions.key("embedding.device")
+          .stringType()
+          .defaultValue("auto")
+          .withDescription("cpu, gpu (Flink's assigned GPU), gpu:N, or auto.");
+}
