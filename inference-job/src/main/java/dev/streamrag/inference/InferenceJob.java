@@ -67,6 +67,9 @@ public final class InferenceJob {
     String redis = cacheEnabled ? config.get(InferenceOptions.REDIS_URL) : null;
     Duration cacheTimeout = config.get(InferenceOptions.CACHE_TIMEOUT);
     int ioCapacity = config.get(InferenceOptions.RETRIEVAL_CAPACITY);
+    requests
+        .getExecutionEnvironment()
+        .setBufferTimeout(config.get(InferenceOptions.BUFFER_TIMEOUT).toMillis());
 
     SingleOutputStreamOperator<InFlightRequest> validated =
         requests.process(validator(model), type).name("validate").uid("validate");

@@ -56,6 +56,16 @@ public final class InferenceOptions {
               "Prefix of the Kafka transactional ids of the exactly-once sinks; unique per job"
                   + " on a cluster.");
 
+  public static final ConfigOption<Duration> BUFFER_TIMEOUT =
+      ConfigOptions.key("inference.buffer-timeout")
+          .durationType()
+          .defaultValue(Duration.ZERO)
+          .withDescription(
+              "How long Flink may hold records in a network buffer before sending it on. Every"
+                  + " stage that joins two streams is a network hop, and Flink's default (100 ms)"
+                  + " would add up to that much per hop; requests are few and heavy, so 0 (send"
+                  + " each record at once) costs little.");
+
   public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
       ConfigOptions.key("inference.checkpoint-interval")
           .durationType()
@@ -277,6 +287,7 @@ public final class InferenceOptions {
           DEAD_LETTER_TOPIC,
           CONSUMER_GROUP,
           TRANSACTIONAL_ID_PREFIX,
+          BUFFER_TIMEOUT,
           CHECKPOINT_INTERVAL,
           MAX_MESSAGE_BYTES,
           MAX_PROMPT_CHARS,

@@ -41,7 +41,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *   -Dexec.args="-cp %classpath dev.streamrag.inference.PipelineOverheadBenchmark 15 5,10,20,40,60"
  * </pre>
  *
- * Arguments: seconds per rate (default 15), rates in requests/s (default 5,10,20,40,60).
+ * Arguments: seconds per rate (default 15), rates in requests/s (default 5,10,20,40,60), then any
+ * job settings as {@code --key value} (e.g. {@code --inference.buffer-timeout 100ms}).
  */
 public final class PipelineOverheadBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -63,28 +64,28 @@ public final class PipelineOverheadBenchmark {
       TestStack.createTopics(bootstrap, "requests", "responses", "latency", "dlq");
       Configuration config =
           JobConfig.load(
-              new String[] {
-                "--kafka.bootstrap-servers",
-                bootstrap,
-                "--inference.requests-topic",
-                "requests",
-                "--inference.responses-topic",
-                "responses",
-                "--inference.latency-topic",
-                "latency",
-                "--inference.dead-letter-topic",
-                "dlq",
-                "--llm.endpoints",
-                llm.baseUrl(),
-                "--llm.models",
-                MODEL,
-                "--redis.url",
-                redis.uri(),
-                "--opensearch.url",
-                opensearch.uri().toString(),
-                "--retrieval.index",
-                "bench-chunks"
-              },
+              settings(
+                  args,
+                  "--kafka.bootstrap-servers",
+                  bootstrap,
+                  "--inference.requests-topic",
+                  "requests",
+                  "--inference.responses-topic",
+                  "responses",
+                  "--inference.latency-topic",
+                  "latency",
+                  "--inference.dead-letter-topic",
+                  "dlq",
+                  "--llm.endpoints",
+                  llm.baseUrl(),
+                  "--llm.models",
+                  MODEL,
+                  "--redis.url",
+                  redis.uri(),
+                  "--opensearch.url",
+                  opensearch.uri().toString(),
+                  "--retrieval.index",
+                  "bench-chunks"),
               Map.of(),
               InferenceOptions.ALL);
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
@@ -99,9 +100,14 @@ public final class PipelineOverheadBenchmark {
               InferenceJob.deadLetterSink(config));
       JobClient job = env.executeAsync("overhead-bench");
       StringBuilder report = new StringBuilder();
+      report.append("settings: ").append(String.join(" ", extra(args))).append("\n\n");
       report.append(
           "| offered req/s | answered req/s | OK | overhead p50 ms | overhead p99 ms |"
               + " e2e p50 ms | LLM p50 ms |\n|---|---|---|---|---|---|---|\n");
+      StringBuilder stages =
+          new StringBuilder(
+              "\nPer stage, p50 / p99 ms:\n\n| offered req/s | queue | cache | embed | retrieve"
+                  + " | prompt | TTFT |\n|---|---|---|---|---|---|---|\n");
       try (TestStack.Reader<InferenceResponse> responses =
               new TestStack.Reader<>(bootstrap, "responses", InferenceResponse.class);
           KafkaProducer<byte[], byte[]> producer =
@@ -135,7 +141,20 @@ public final class PipelineOverheadBenchmark {
                   percentile(ok, r -> r.getTimings().getLlmMs(), 50));
           System.out.println(line);
           report.append(line).append('\n');
+          String stageLine =
+              String.format(
+                  "| %d | %s | %s | %s | %s | %s | %s |",
+                  perSecond,
+                  p50p99(ok, r -> r.getTimings().getQueueMs()),
+                  p50p99(ok, r -> r.getTimings().getCacheMs()),
+                  p50p99(ok, r -> r.getTimings().getEmbedMs()),
+                  p50p99(ok, r -> r.getTimings().getRetrieveMs()),
+                  p50p99(ok, r -> r.getTimings().getPromptMs()),
+                  p50p99(ok, r -> r.getTimings().getTtftMs()));
+          System.out.println(stageLine);
+          stages.append(stageLine).append('\n');
         }
+        report.append(stages);
         // Cache hits: one question asked again and again (the first answer fills the cache).
         List<InferenceResponse> repeated = new ArrayList<>();
         for (int i = 0; i < 100; i++) {
@@ -225,6 +244,24 @@ public final class PipelineOverheadBenchmark {
     request.put("temperature", 0.0);
     request.put("createdAt", System.currentTimeMillis());
     return request;
+  }
+
+  /** The benchmark's own settings followed by the ones given after the first two arguments. */
+  private static String[] settings(String[] args, String... own) {
+    List<String> all = new ArrayList<>(List.of(own));
+    all.addAll(extra(args));
+    return all.toArray(String[]::new);
+  }
+
+  private static List<String> extra(String[] args) {
+    return args.length > 2 ? List.of(args).subList(2, args.length) : List.of();
+  }
+
+  private static String p50p99(
+      List<InferenceResponse> responses, Function<InferenceResponse, Double> value) {
+    Function<InferenceResponse, Double> orZero = r -> value.apply(r) == null ? 0.0 : value.apply(r);
+    return String.format(
+        "%.1f / %.1f", percentile(responses, orZero, 50), percentile(responses, orZero, 99));
   }
 
   private static double percentile(
