@@ -16,25 +16,11 @@ public final class InferenceOptions {
 
   public static final ConfigOption<String> KAFKA_BOOTSTRAP = CommonOptions.KAFKA_BOOTSTRAP;
 
-  public static final ConfigOption<String> REQUESTS_TOPIC =
-      ConfigOptions.key("inference.requests-topic")
-          .stringType()
-          .defaultValue("rag.requests")
-          .withDescription("Topic of InferenceRequest records (Avro or JSON).");
+  public static final ConfigOption<String> REQUESTS_TOPIC = CommonOptions.REQUESTS_TOPIC;
 
-  public static final ConfigOption<String> RESPONSES_TOPIC =
-      ConfigOptions.key("inference.responses-topic")
-          .stringType()
-          .defaultValue("rag.responses")
-          .withDescription(
-              "Topic of InferenceResponse records, written exactly once: read it with"
-                  + " isolation.level=read_committed.");
+  public static final ConfigOption<String> RESPONSES_TOPIC = CommonOptions.RESPONSES_TOPIC;
 
-  public static final ConfigOption<String> LATENCY_TOPIC =
-      ConfigOptions.key("inference.latency-topic")
-          .stringType()
-          .defaultValue("rag.latency")
-          .withDescription("Topic of LatencyRecord records, one per response, exactly once.");
+  public static final ConfigOption<String> LATENCY_TOPIC = CommonOptions.LATENCY_TOPIC;
 
   public static final ConfigOption<String> DEAD_LETTER_TOPIC =
       ConfigOptions.key("inference.dead-letter-topic")

@@ -4,8 +4,9 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
 /**
- * Settings every job reads with one meaning: the shared services and the embedding model. Each
- * job's options class lists them beside its own, so one properties file can configure all jobs.
+ * Settings every job reads with one meaning: the shared services, the embedding model and the
+ * request path's topics. Each job's options class lists them beside its own, so one properties file
+ * can configure all jobs.
  */
 public final class CommonOptions {
   private CommonOptions() {}
@@ -34,4 +35,27 @@ public final class CommonOptions {
           .stringType()
           .defaultValue("auto")
           .withDescription("cpu, gpu (Flink's assigned GPU), gpu:N, or auto.");
+
+  // The request path's topics: the inference job reads and writes them, the load generator
+  // writes requests and the latency sink reads responses and latency records.
+
+  public static final ConfigOption<String> REQUESTS_TOPIC =
+      ConfigOptions.key("inference.requests-topic")
+          .stringType()
+          .defaultValue("rag.requests")
+          .withDescription("Topic of InferenceRequest records (Avro or JSON).");
+
+  public static final ConfigOption<String> RESPONSES_TOPIC =
+      ConfigOptions.key("inference.responses-topic")
+          .stringType()
+          .defaultValue("rag.responses")
+          .withDescription(
+              "Topic of InferenceResponse records, written exactly once: read it with"
+                  + " isolation.level=read_committed.");
+
+  public static final ConfigOption<String> LATENCY_TOPIC =
+      ConfigOptions.key("inference.latency-topic")
+          .stringType()
+          .defaultValue("rag.latency")
+          .withDescription("Topic of LatencyRecord records, one per response, exactly once.");
 }

@@ -1,5 +1,8 @@
 package dev.streamrag.jobs.config;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -18,12 +21,13 @@ import org.apache.flink.configuration.description.HtmlFormatter;
 import org.apache.flink.util.TimeUtils;
 
 /**
- * A job's settings from, lowest precedence first: the options' defaults, a properties file ({@code
- * --config FILE}), environment variables ({@code STREAMRAG_} + the key upper-cased with dots and
- * dashes as underscores: {@code ingest.chunk-tokens} → {@code STREAMRAG_INGEST_CHUNK_TOKENS}), and
- * flags ({@code --ingest.chunk-tokens 200}). Options are declared with Flink's {@link
- * ConfigOption}s, so types and defaults live in one place; an unknown key in a file or flag fails
- * at start with the list of known keys, and a value of the wrong type fails naming the key.
+ * A job's settings from, lowest precedence first: the options' defaults, a properties or YAML file
+ * ({@code --config FILE}; YAML maps nest keys with dots and lists become ';'-separated values),
+ * environment variables ({@code STREAMRAG_} + the key upper-cased with dots and dashes as
+ * underscores: {@code ingest.chunk-tokens} → {@code STREAMRAG_INGEST_CHUNK_TOKENS}), and flags
+ * ({@code --ingest.chunk-tokens 200}). Options are declared with Flink's {@link ConfigOption}s, so
+ * types and defaults live in one place; an unknown key in a file or flag fails at start with the
+ * list of known keys, and a value of the wrong type fails naming the key.
  */
 public final class JobConfig {
   private JobConfig() {}
@@ -60,7 +64,7 @@ public final class JobConfig {
     }
     Map<String, String> values = new LinkedHashMap<>();
     if (file != null) {
-      values.putAll(readProperties(file));
+      values.putAll(readFile(file));
     }
     for (String key : known.keySet()) {
       String fromEnv = env.get(envName(key));
@@ -95,6 +99,48 @@ public final class JobConfig {
       }
     }
     return configuration;
+  }
+
+  /** Reads {@code file} as YAML if its name ends in .yaml or .yml, else as Java properties. */
+  public static Map<String, String> readFile(Path file) {
+    String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    return name.endsWith(".yaml") || name.endsWith(".yml") ? readYaml(file) : readProperties(file);
+  }
+
+  private static Map<String, String> readYaml(Path file) {
+    JsonNode root;
+    try {
+      root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read config file " + file, e);
+    }
+    Map<String, String> values = new LinkedHashMap<>();
+    if (root != null && !root.isMissingNode() && !root.isNull()) {
+      if (!root.isObject()) {
+        throw new IllegalArgumentException("config file " + file + " must hold a YAML map");
+      }
+      flatten("", root, values);
+    }
+    return values;
+  }
+
+  /** {@code a: {b: 1}} → {@code a.b=1}; a list of scalars → one ';'-separated value. */
+  public static void flatten(String prefix, JsonNode node, Map<String, String> into) {
+    if (node.isObject()) {
+      node.fields()
+          .forEachRemaining(
+              field ->
+                  flatten(
+                      prefix.isEmpty() ? field.getKey() : prefix + "." + field.getKey(),
+                      field.getValue(),
+                      into));
+    } else if (node.isArray()) {
+      List<String> items = new ArrayList<>();
+      node.forEach(item -> items.add(item.asText()));
+      into.put(prefix, String.join(";", items));
+    } else if (!node.isNull()) {
+      into.put(prefix, node.asText());
+    }
   }
 
   private static Map<String, String> readProperties(Path file) {

@@ -45,6 +45,24 @@ class JobConfigTest {
   }
 
   @Test
+  void yamlFilesNestKeysWithDotsAndJoinListsWithSemicolons(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("scenario.yaml");
+    Files.writeString(
+        file, "demo:\n  batch-size: 4\n  batch-wait: 250 ms\n  name: [a, b]\n# a comment\n");
+    Configuration config =
+        JobConfig.load(new String[] {"--config", file.toString()}, Map.of(), OPTIONS);
+    assertThat(config.get(SIZE)).isEqualTo(4);
+    assertThat(config.get(WAIT)).isEqualTo(Duration.ofMillis(250));
+    assertThat(config.get(NAME)).isEqualTo("a;b");
+
+    Path list = dir.resolve("list.yml");
+    Files.writeString(list, "- 1\n- 2\n");
+    assertThatThrownBy(
+            () -> JobConfig.load(new String[] {"--config", list.toString()}, Map.of(), OPTIONS))
+        .hasMessageContaining("must hold a YAML map");
+  }
+
+  @Test
   void unknownKeysAndBadValuesFailAtStartWithTheKey() {
     assertThatThrownBy(
             () -> JobConfig.load(new String[] {"--demo.batchsize", "3"}, Map.of(), OPTIONS))

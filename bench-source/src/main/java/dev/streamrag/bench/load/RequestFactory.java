@@ -1,0 +1,160 @@
+package dev.streamrag.bench.load;
+
+import dev.streamrag.corpus.DemoCorpus;
+import dev.streamrag.corpus.QaPair;
+import dev.streamrag.schemas.ChatMessage;
+import dev.streamrag.schemas.ChatRole;
+import dev.streamrag.schemas.InferenceRequest;
+import dev.streamrag.schemas.RequestKind;
+import dev.streamrag.schemas.RetrievalOptions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.SplittableRandom;
+
+/**
+ * Turns request number {@code i} of a scenario into an {@link InferenceRequest}. Everything is
+ * drawn from seeds, so request {@code i} is the same after a restore as before it.
+ *
+ * <p>What a request asks is drawn by popularity rank (Zipf): a RAG request asks a demo-corpus
+ * question, so the report can check its answer and citation; a CHAT request sends one of a pool of
+ * synthetic prompts. Everything that enters the response-cache key (text, prefix, maxTokens) is
+ * fixed by the rank, so a repeated rank is a repeated request and the Zipf exponent sets the cache
+ * hit ratio.
+ */
+public final class RequestFactory {
+  /** Attributes the report selects and grades by. */
+  public static final String RUN = "bench.run";
+
+  public static final String QUESTION = "bench.question";
+  public static final String INDEX = "bench.index";
+
+  /** Distinct CHAT prompts. */
+  static final int CHAT_POOL = 1000;
+
+  private static final String[] WORDS = {
+    "stream",
+    "batch",
+    "latency",
+    "token",
+    "cache",
+    "model",
+    "vector",
+    "index",
+    "query",
+    "answer",
+    "cluster",
+    "window",
+    "state",
+    "event",
+    "shard",
+    "replica",
+    "budget",
+    "prompt",
+    "context",
+    "schema",
+    "throughput",
+    "queue",
+    "kernel",
+    "memory",
+    "signal",
+    "record",
+    "offset",
+    "commit"
+  };
+
+  private final Scenario scenario;
+  private final List<QaPair> questions;
+  private final ZipfSampler questionRanks;
+  private final ZipfSampler chatRanks;
+  private final String sharedPrefix;
+
+  public RequestFactory(Scenario scenario) {
+    this.scenario = scenario;
+    List<QaPair> all =
+        new ArrayList<>(
+            DemoCorpus.generate(
+                    scenario.corpusSeed(), scenario.corpusDocuments(), scenario.corpusTenants())
+                .questions());
+    // Popularity must not follow document order (rank 1 would always be doc-000000's facts).
+    Collections.shuffle(all, new Random(scenario.seed()));
+    this.questions = List.copyOf(all);
+    this.questionRanks = new ZipfSampler(questions.size(), scenario.zipfExponent());
+    this.chatRanks = new ZipfSampler(CHAT_POOL, scenario.zipfExponent());
+    this.sharedPrefix =
+        text(new SplittableRandom(scenario.seed() ^ 0x5eed), scenario.sharedPrefixChars());
+  }
+
+  /** The question a RAG request of the run asked, by questionId. */
+  public List<QaPair> questions() {
+    return questions;
+  }
+
+  /**
+   * @param promptChars a trace's CHAT prompt length, or 0 for the scenario's distribution
+   * @param maxTokens a trace's maxTokens, or 0 for the scenario's distribution
+   */
+  public InferenceRequest create(long index, Instant intended, int promptChars, int maxTokens) {
+    SplittableRandom draw = new SplittableRandom(mix(scenario.seed(), index));
+    boolean rag = draw.nextDouble() < scenario.ragShare();
+    int rank = rag ? questionRanks.sample(draw) : chatRanks.sample(draw);
+    // Everything below comes from the rank alone: the same rank is the same request.
+    SplittableRandom byRank = new SplittableRandom(mix(scenario.seed() + (rag ? 1 : 2), rank));
+    int tokens = maxTokens > 0 ? maxTokens : scenario.maxTokens().sample(byRank);
+    boolean prefixed = byRank.nextDouble() < scenario.sharedPrefixRatio();
+
+    List<ChatMessage> messages = new ArrayList<>(2);
+    if (prefixed) {
+      messages.add(ChatMessage.newBuilder().setRole(ChatRole.SYSTEM).setContent(sharedPrefix).build());
+    }
+    InferenceRequest.Builder request =
+        InferenceRequest.newBuilder()
+            .setRequestId(scenario.runId() + "-" + index)
+            .setMaxTokens(tokens)
+            .setTemperature(0.0)
+            .setCreatedAt(intended)
+            .setDeadline(intended.plus(scenario.timeout()));
+    if (rag) {
+      QaPair qa = questions.get(rank);
+      messages.add(ChatMessage.newBuilder().setRole(ChatRole.USER).setContent(qa.question()).build());
+      request
+          .setKind(RequestKind.RAG)
+          .setTenantId(qa.tenantId())
+          .setRetrieval(RetrievalOptions.newBuilder().build())
+          .setAttributes(
+              Map.of(
+                  RUN, scenario.runId(), INDEX, Long.toString(index), QUESTION, qa.questionId()));
+    } else {
+      int chars = promptChars > 0 ? promptChars : scenario.promptChars().sample(byRank);
+      messages.add(
+          ChatMessage.newBuilder().setRole(ChatRole.USER).setContent(text(byRank, chars)).build());
+      List<String> tenants = scenario.corpusTenants();
+      request
+          .setKind(RequestKind.CHAT)
+          .setTenantId(tenants.get(rank % tenants.size()))
+          .setAttributes(Map.of(RUN, scenario.runId(), INDEX, Long.toString(index)));
+    }
+    return request.setMessages(messages).build();
+  }
+
+  /** About {@code chars} characters of words, ending in a question mark. */
+  private static String text(SplittableRandom random, int chars) {
+    StringBuilder text = new StringBuilder(chars + 16);
+    while (text.length() < chars) {
+      text.append(WORDS[random.nextInt(WORDS.length)]).append(' ');
+    }
+    text.setLength(Math.max(1, chars - 1));
+    return text.toString().strip() + "?";
+  }
+
+  /** A well-spread seed from two numbers (SplitMix64's finaliser). */
+  static long mix(long seed, long value) {
+    long z = seed * 0x9E3779B97F4A7C15L + value;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+}

@@ -1,0 +1,40 @@
+package dev.streamrag.bench.report;
+
+import dev.streamrag.bench.BenchOptions;
+import dev.streamrag.bench.load.RequestFactory;
+import dev.streamrag.bench.load.Scenario;
+import dev.streamrag.bench.load.Schedule;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+import org.apache.flink.configuration.Configuration;
+
+/** A finished run's report: its records read back from Kafka and measured. */
+public final class LatencyReport {
+  private LatencyReport() {}
+
+  public static RunReport measure(
+      Configuration config, Scenario scenario, Consumer<String> progress) {
+    RunRecords records =
+        RunCollector.collect(
+            config.get(BenchOptions.KAFKA_BOOTSTRAP),
+            config.get(BenchOptions.REQUESTS_TOPIC),
+            config.get(BenchOptions.RESPONSES_TOPIC),
+            scenario.runId(),
+            Schedule.of(scenario).size(),
+            config.get(BenchOptions.REPORT_GRACE),
+            progress);
+    return RunReport.of(
+        scenario,
+        new Slo(
+            config.get(BenchOptions.SLO_TTFT).toMillis(),
+            config.get(BenchOptions.SLO_E2E).toMillis()),
+        records,
+        new RequestFactory(scenario).questions(),
+        CostModel.load(config.getOptional(BenchOptions.PRICES_FILE).map(Path::of).orElse(null)));
+  }
+
+  /** The folder a run's report goes to. */
+  public static Path folder(Configuration config, Scenario scenario) {
+    return Path.of(config.get(BenchOptions.RESULTS_DIR)).resolve(scenario.runId());
+  }
+}

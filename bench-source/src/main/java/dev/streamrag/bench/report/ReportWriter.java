@@ -1,0 +1,152 @@
+package dev.streamrag.bench.report;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+
+/** Writes a run's report into its folder: report.md, report.json and the PNG charts. */
+public final class ReportWriter {
+  private ReportWriter() {}
+
+  /** Writes into {@code dir} (created); returns the Markdown file. */
+  public static Path write(RunReport report, Path dir) throws IOException {
+    Files.createDirectories(dir);
+    new ObjectMapper()
+        .enable(SerializationFeature.INDENT_OUTPUT)
+        .writeValue(dir.resolve("report.json").toFile(), report);
+    ReportCharts.write(report, dir);
+    Path markdown = dir.resolve("report.md");
+    Files.writeString(markdown, markdown(report));
+    return markdown;
+  }
+
+  static String markdown(RunReport r) {
+    StringBuilder md = new StringBuilder();
+    md.append("# Run ").append(r.runId()).append("\n\n");
+    md.append(
+        String.format(
+            Locale.ROOT,
+            "Scenario: %s arrivals at %.1f req/s for %s, seed %d, %.0f%% RAG, Zipf %.2f, maxTokens"
+                + " %s, CHAT prompt chars %s, shared prefix %.0f%%.%n%n",
+            r.scenario().arrival(),
+            r.scenario().rate(),
+            r.scenario().duration(),
+            r.scenario().seed(),
+            r.scenario().ragShare() * 100,
+            r.scenario().zipfExponent(),
+            r.scenario().maxTokens(),
+            r.scenario().promptChars(),
+            r.scenario().sharedPrefixRatio() * 100));
+    md.append("## Summary\n\n| metric | value |\n|---|---|\n");
+    row(md, "sent", r.counts().sent());
+    row(md, "answered", r.counts().answered());
+    row(md, "lost (sent, never answered)", r.counts().lost());
+    row(
+        md,
+        "duplicate requests / responses",
+        r.counts().duplicateRequests() + " / " + r.counts().duplicateResponses());
+    row(md, "offered load", fmt(r.offeredPerSecond()) + " req/s");
+    row(md, "throughput", fmt(r.throughputPerSecond()) + " req/s");
+    row(md, "output tokens", fmt(r.outputTokensPerSecond()) + " tokens/s");
+    row(
+        md,
+        "goodput (OK, client TTFT ≤ "
+            + fmt(r.slo().ttftMillis())
+            + " ms, e2e ≤ "
+            + fmt(r.slo().e2eMillis())
+            + " ms)",
+        r.goodput().good()
+            + " = "
+            + pct(r.goodput().share())
+            + " of sent, "
+            + fmt(r.goodput().perSecond())
+            + " req/s");
+    row(md, "response-cache hit ratio", pct(r.cacheHitRatio()));
+    row(
+        md,
+        "RAG answers with the right fact",
+        r.quality().correctAnswers()
+            + "/"
+            + r.quality().graded()
+            + " = "
+            + pct(r.quality().answerAccuracy()));
+    row(
+        md,
+        "RAG answers citing the right document",
+        r.quality().retrievalHits()
+            + "/"
+            + r.quality().graded()
+            + " = "
+            + pct(r.quality().retrievalHitRate()));
+    md.append("\n## Status\n\n| status | count |\n|---|---|\n");
+    r.byStatus().forEach((status, n) -> row(md, status, n));
+    if (!r.errorsByCode().isEmpty()) {
+      md.append("\n| error code | count |\n|---|---|\n");
+      r.errorsByCode().forEach((code, n) -> row(md, code, n));
+    }
+    for (Map.Entry<String, Map<String, LatencyStats.Summary>> kind : r.latency().entrySet()) {
+      md.append("\n## Latency of OK responses, ").append(kind.getKey()).append(" (ms)\n\n");
+      md.append(
+          "| stage | count | p50 | p90 | p99 | p99.9 | mean | max |\n|---|---|---|---|---|---|---|---|\n");
+      kind.getValue()
+          .forEach(
+              (stage, s) ->
+                  md.append(
+                      String.format(
+                          Locale.ROOT,
+                          "| %s | %d | %s | %s | %s | %s | %s | %s |%n",
+                          stage,
+                          s.count(),
+                          fmt(s.p50()),
+                          fmt(s.p90()),
+                          fmt(s.p99()),
+                          fmt(s.p999()),
+                          fmt(s.mean()),
+                          fmt(s.max()))));
+    }
+    md.append(
+        "\n`e2e`: intended send time to the response; `ttft_client`: intended send time to the"
+            + " first token; `ttft_llm`/`tpot`/`llm`: the LLM call alone.\n");
+    md.append(
+        "\n## Cost\n\nIf one instance sustained this run's OK throughput and token rate:\n\n");
+    md.append(
+        "| cloud | instance | hardware | $/h | $/1k requests | $/1M output tokens |\n|---|---|---|---|---|---|\n");
+    for (CostModel.Cost c : r.cost()) {
+      md.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %s | %s | %.4f | %.4f | %.2f |%n",
+              c.cloud(),
+              c.type(),
+              c.hardware(),
+              c.usdPerHour(),
+              c.usdPer1kRequests(),
+              c.usdPer1mOutputTokens()));
+    }
+    md.append("\n## Charts\n\n");
+    md.append("![latency over time](latency-over-time.png)\n\n");
+    md.append("![latency CDF](latency-cdf.png)\n\n");
+    md.append("![throughput](throughput.png)\n");
+    if (!r.lostSample().isEmpty()) {
+      md.append("\n## Lost requests (first ").append(r.lostSample().size()).append(")\n\n");
+      r.lostSample().forEach(id -> md.append("- ").append(id).append('\n'));
+    }
+    return md.toString();
+  }
+
+  private static void row(StringBuilder md, String metric, Object value) {
+    md.append("| ").append(metric).append(" | ").append(value).append(" |\n");
+  }
+
+  static String fmt(double value) {
+    return Double.isNaN(value) ? "–" : String.format(Locale.ROOT, "%.1f", value);
+  }
+
+  static String pct(double share) {
+    return Double.isNaN(share) ? "–" : String.format(Locale.ROOT, "%.1f%%", share * 100);
+  }
+}

@@ -1,0 +1,98 @@
+package dev.streamrag.bench.report;
+
+import dev.streamrag.bench.load.RequestFactory;
+import dev.streamrag.schemas.InferenceRequest;
+import dev.streamrag.schemas.InferenceResponse;
+import dev.streamrag.schemas.codec.RecordCodec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * Reads one run's requests and responses back from Kafka (responses read_committed, as a client
+ * sees them), selecting by the {@code bench.run} attribute. It stops when every expected request
+ * has been seen and answered, or when {@code grace} has passed without progress; what is then
+ * unanswered is lost.
+ */
+public final class RunCollector {
+  private RunCollector() {}
+
+  public static RunRecords collect(
+      String bootstrap,
+      String requestsTopic,
+      String responsesTopic,
+      String runId,
+      int expected,
+      Duration grace,
+      Consumer<String> progress) {
+    RecordCodec<InferenceRequest> requests = RecordCodec.of(InferenceRequest.class);
+    RecordCodec<InferenceResponse> responses = RecordCodec.of(InferenceResponse.class);
+    Map<String, InferenceRequest> sent = new LinkedHashMap<>();
+    Map<String, InferenceResponse> answered = new LinkedHashMap<>();
+    int[] duplicates = new int[2];
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.GROUP_ID_CONFIG, "streamrag-report-" + UUID.randomUUID(),
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions = new ArrayList<>();
+      for (String topic : List.of(requestsTopic, responsesTopic)) {
+        consumer
+            .partitionsFor(topic, Duration.ofSeconds(30))
+            .forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+      }
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      long lastProgress = System.nanoTime();
+      long lastReport = 0;
+      while (sent.size() < expected || answered.size() < sent.size()) {
+        int before = sent.size() + answered.size();
+        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+          if (record.topic().equals(requestsTopic)) {
+            InferenceRequest request = requests.decode(record.value()).value();
+            if (request != null && runId.equals(request.getAttributes().get(RequestFactory.RUN))) {
+              if (sent.putIfAbsent(request.getRequestId(), request) != null) {
+                duplicates[0]++;
+              }
+            }
+          } else {
+            InferenceResponse response = responses.decode(record.value()).value();
+            if (response != null
+                && runId.equals(response.getAttributes().get(RequestFactory.RUN))) {
+              if (answered.putIfAbsent(response.getRequestId(), response) != null) {
+                duplicates[1]++;
+              }
+            }
+          }
+        }
+        long now = System.nanoTime();
+        if (sent.size() + answered.size() > before) {
+          lastProgress = now;
+        } else if (now - lastProgress > grace.toNanos()) {
+          break;
+        }
+        if (now - lastReport > 1_000_000_000L) {
+          lastReport = now;
+          progress.accept(
+              String.format(
+                  "collected %d/%d sent, %d answered", sent.size(), expected, answered.size()));
+        }
+      }
+    }
+    return new RunRecords(sent, answered, duplicates[0], duplicates[1]);
+  }
+}
