@@ -108,7 +108,8 @@ public final class RequestFactory {
 
     List<ChatMessage> messages = new ArrayList<>(2);
     if (prefixed) {
-      messages.add(ChatMessage.newBuilder().setRole(ChatRole.SYSTEM).setContent(sharedPrefix).build());
+      messages.add(
+          ChatMessage.newBuilder().setRole(ChatRole.SYSTEM).setContent(sharedPrefix).build());
     }
     InferenceRequest.Builder request =
         InferenceRequest.newBuilder()
@@ -119,7 +120,8 @@ public final class RequestFactory {
             .setDeadline(intended.plus(scenario.timeout()));
     if (rag) {
       QaPair qa = questions.get(rank);
-      messages.add(ChatMessage.newBuilder().setRole(ChatRole.USER).setContent(qa.question()).build());
+      messages.add(
+          ChatMessage.newBuilder().setRole(ChatRole.USER).setContent(qa.question()).build());
       request
           .setKind(RequestKind.RAG)
           .setTenantId(qa.tenantId())
@@ -140,14 +142,14 @@ public final class RequestFactory {
     return request.setMessages(messages).build();
   }
 
-  /** About {@code chars} characters of words, ending in a question mark. */
+  /** Exactly {@code chars} characters of words, ending in a question mark. */
   private static String text(SplittableRandom random, int chars) {
     StringBuilder text = new StringBuilder(chars + 16);
     while (text.length() < chars) {
       text.append(WORDS[random.nextInt(WORDS.length)]).append(' ');
     }
-    text.setLength(Math.max(1, chars - 1));
-    return text.toString().strip() + "?";
+    text.setLength(Math.max(0, chars - 1));
+    return text.append('?').toString();
   }
 
   /** A well-spread seed from two numbers (SplitMix64's finaliser). */
