@@ -12,7 +12,10 @@ import org.apache.flink.configuration.Configuration;
 public final class LatencyReport {
   private LatencyReport() {}
 
-  public static RunReport measure(
+  /** A run's records and the report made of them. */
+  public record Measured(RunRecords records, RunReport report) {}
+
+  public static Measured measure(
       Configuration config, Scenario scenario, Consumer<String> progress) {
     RunRecords records =
         RunCollector.collect(
@@ -23,14 +26,17 @@ public final class LatencyReport {
             Schedule.of(scenario).size(),
             config.get(BenchOptions.REPORT_GRACE),
             progress);
-    return RunReport.of(
-        scenario,
-        new Slo(
-            config.get(BenchOptions.SLO_TTFT).toMillis(),
-            config.get(BenchOptions.SLO_E2E).toMillis()),
-        records,
-        new RequestFactory(scenario).questions(),
-        CostModel.load(config.getOptional(BenchOptions.PRICES_FILE).map(Path::of).orElse(null)));
+    RunReport report =
+        RunReport.of(
+            scenario,
+            new Slo(
+                config.get(BenchOptions.SLO_TTFT).toMillis(),
+                config.get(BenchOptions.SLO_E2E).toMillis()),
+            records,
+            new RequestFactory(scenario).questions(),
+            CostModel.load(
+                config.getOptional(BenchOptions.PRICES_FILE).map(Path::of).orElse(null)));
+    return new Measured(records, report);
   }
 
   /** The folder a run's report goes to. */

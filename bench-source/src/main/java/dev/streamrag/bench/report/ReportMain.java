@@ -20,7 +20,7 @@ public final class ReportMain {
       System.exit(2);
     }
     Scenario scenario = Scenario.from(config);
-    RunReport report = LatencyReport.measure(config, scenario, System.err::println);
+    RunReport report = LatencyReport.measure(config, scenario, System.err::println).report();
     Path markdown = ReportWriter.write(report, LatencyReport.folder(config, scenario));
     System.out.println(ReportSummary.text(report, markdown));
   }

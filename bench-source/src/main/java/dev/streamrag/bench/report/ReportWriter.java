@@ -2,6 +2,7 @@ package dev.streamrag.bench.report;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +17,8 @@ public final class ReportWriter {
   public static Path write(RunReport report, Path dir) throws IOException {
     Files.createDirectories(dir);
     new ObjectMapper()
+        .registerModule(new JavaTimeModule())
+        .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS)
         .enable(SerializationFeature.INDENT_OUTPUT)
         .writeValue(dir.resolve("report.json").toFile(), report);
     ReportCharts.write(report, dir);

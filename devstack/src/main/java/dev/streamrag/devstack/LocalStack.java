@@ -1,0 +1,320 @@
+package dev.streamrag.devstack;
+
+import dev.streamrag.bench.BenchOptions;
+import dev.streamrag.bench.load.LoadJob;
+import dev.streamrag.bench.load.Scenario;
+import dev.streamrag.corpus.CorpusFiles;
+import dev.streamrag.corpus.DemoCorpus;
+import dev.streamrag.inference.InferenceJob;
+import dev.streamrag.inference.InferenceOptions;
+import dev.streamrag.ingest.IngestJob;
+import dev.streamrag.ingest.IngestJobMain;
+import dev.streamrag.ingest.IngestOptions;
+import dev.streamrag.ingest.index.KnnIndex;
+import dev.streamrag.jobs.config.JobConfig;
+import dev.streamrag.testsupport.KafkaServer;
+import dev.streamrag.testsupport.LlmSimServer;
+import dev.streamrag.testsupport.OpenSearchServer;
+import dev.streamrag.testsupport.RedisServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.runtime.jobgraph.JobGraph;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
+import org.apache.flink.streaming.api.CheckpointingMode;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+
+/**
+ * The whole system on this machine: Kafka, OpenSearch with k-NN, Redis and llm-sim as child
+ * processes, one Flink MiniCluster (web UI included) running the ingest job over the demo corpus,
+ * then the inference job. {@link #close} cancels the jobs and stops every server by PID.
+ */
+public final class LocalStack implements AutoCloseable {
+  /** The llm-sim profile, and the model name it serves. */
+  public static final String PROFILE = "qwen2.5-0.5b-l4";
+
+  private final List<AutoCloseable> resources = new ArrayList<>();
+  private final Consumer<String> log;
+  private KafkaServer kafka;
+  private OpenSearchServer opensearch;
+  private RedisServer redis;
+  private LlmSimServer llm;
+  private MiniCluster flink;
+  private JobID inference;
+
+  private LocalStack(Consumer<String> log) {
+    this.log = log;
+  }
+
+  /**
+   * Starts servers and jobs. {@code settings} are extra {@code key → value} settings for every job
+   * (a scenario's {@code bench.*} keys among them), {@code uiPorts} the web UI's port range.
+   */
+  public static LocalStack start(
+      Path dir, String uiPorts, Map<String, String> settings, Consumer<String> log)
+      throws Exception {
+    LocalStack stack = new LocalStack(log);
+    try {
+      stack.startServers(dir);
+      stack.startFlink(uiPorts);
+      stack.createTopics();
+      stack.ingest(dir, settings);
+      stack.startInference(settings);
+      return stack;
+    } catch (Exception | Error e) {
+      stack.close();
+      throw e;
+    }
+  }
+
+  private void startServers(Path dir) {
+    log.accept("starting Kafka, OpenSearch (k-NN), Redis and llm-sim (" + PROFILE + ") ...");
+    kafka = keep(KafkaServer.start(dir));
+    opensearch = keep(OpenSearchServer.start(dir, "512m"));
+    redis = keep(RedisServer.start(dir));
+    llm = keep(LlmSimServer.start(dir, PROFILE, PROFILE, null));
+  }
+
+  private void startFlink(String uiPorts) throws Exception {
+    Configuration conf = new Configuration();
+    conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+    conf.set(RestOptions.ADDRESS, "127.0.0.1");
+    conf.set(RestOptions.BIND_PORT, uiPorts);
+    conf.set(TaskManagerOptions.NUM_TASK_SLOTS, 4);
+    flink =
+        new MiniCluster(
+            new MiniClusterConfiguration.Builder()
+                .setConfiguration(conf)
+                .setNumTaskManagers(1)
+                .setNumSlotsPerTaskManager(4)
+                .build());
+    flink.start();
+    resources.add(flink);
+    log.accept("Flink web UI: " + flink.getRestAddress().get());
+  }
+
+  private void createTopics() throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      List<NewTopic> topics = new ArrayList<>();
+      for (String topic :
+          List.of(
+              InferenceOptions.REQUESTS_TOPIC.defaultValue(),
+              InferenceOptions.RESPONSES_TOPIC.defaultValue(),
+              InferenceOptions.LATENCY_TOPIC.defaultValue(),
+              InferenceOptions.DEAD_LETTER_TOPIC.defaultValue(),
+              IngestOptions.DEAD_LETTER_TOPIC.defaultValue())) {
+        topics.add(new NewTopic(topic, 2, (short) 1));
+      }
+      admin.createTopics(topics).all().get();
+    }
+  }
+
+  /** The demo corpus (the scenario's seed, size and tenants) through the real ingest job. */
+  private void ingest(Path dir, Map<String, String> settings) throws Exception {
+    Configuration bench =
+        JobConfig.load(flags(Map.of(), bench(settings)), Map.of(), BenchOptions.ALL);
+    DemoCorpus corpus =
+        DemoCorpus.generate(
+            bench.get(BenchOptions.CORPUS_SEED),
+            bench.get(BenchOptions.CORPUS_DOCUMENTS),
+            bench.get(BenchOptions.CORPUS_TENANTS));
+    Path files = dir.resolve("corpus");
+    CorpusFiles.write(corpus, files);
+    Files.delete(files.resolve(CorpusFiles.QUESTIONS));
+    log.accept("ingesting the demo corpus (" + corpus.documents().size() + " documents) ...");
+    Configuration config =
+        JobConfig.load(
+            flags(
+                Map.of("ingest.kafka-enabled", "false", "ingest.files", files.toString()),
+                services(IngestOptions.ALL.stream().map(o -> o.key()).toList())),
+            Map.of(),
+            IngestOptions.ALL);
+    KnnIndex.createIfMissing(
+        URI.create(opensearch.uri().toString()), config.get(IngestOptions.INDEX), 384, 1, 0);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(1);
+    new IngestJob(config)
+        .build(
+            IngestJobMain.sources(env, config),
+            IngestJob.indexSink(config),
+            IngestJob.deadLetterSink(config));
+    JobID job = submit(env, IngestJob.NAME);
+    JobStatus status = flink.requestJobResult(job).get().getApplicationStatus().deriveJobStatus();
+    if (status != JobStatus.FINISHED) {
+      throw new IllegalStateException("the ingest job ended " + status + "; see the log");
+    }
+    HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        opensearch.uri() + "/" + config.get(IngestOptions.INDEX) + "/_refresh"))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+  }
+
+  private void startInference(Map<String, String> settings) throws Exception {
+    Configuration config = inferenceConfig(settings);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(1);
+    env.enableCheckpointing(
+        config.get(InferenceOptions.CHECKPOINT_INTERVAL).toMillis(),
+        CheckpointingMode.EXACTLY_ONCE);
+    new InferenceJob(config)
+        .build(
+            env.fromSource(InferenceJob.kafkaSource(config), InferenceJob.watermarks(), "requests")
+                .uid("requests"),
+            InferenceJob.responseSink(config),
+            InferenceJob.latencySink(config),
+            InferenceJob.deadLetterSink(config));
+    inference = submit(env, InferenceJob.NAME);
+    log.accept("inference job running");
+  }
+
+  /** The inference job's settings: the stack's services, then the user's inference settings. */
+  Configuration inferenceConfig(Map<String, String> settings) {
+    Map<String, String> own = new LinkedHashMap<>();
+    own.put("llm.endpoints", llm.baseUrl());
+    own.put("llm.models", PROFILE);
+    own.put("redis.url", redis.uri());
+    List<String> keys = InferenceOptions.ALL.stream().map(o -> o.key()).toList();
+    Map<String, String> user = new LinkedHashMap<>();
+    settings.forEach(
+        (k, v) -> {
+          if (keys.contains(k)) {
+            user.put(k, v);
+          }
+        });
+    return JobConfig.load(flags(own, services(keys), user), Map.of(), InferenceOptions.ALL);
+  }
+
+  /** The load job's settings: the stack's Kafka, then the scenario. */
+  public Configuration benchConfig(Map<String, String> settings) {
+    return JobConfig.load(
+        flags(services(BenchOptions.ALL.stream().map(o -> o.key()).toList()), bench(settings)),
+        Map.of(),
+        BenchOptions.ALL);
+  }
+
+  /** Runs the load job to its end. */
+  public JobID startLoad(Configuration bench, Scenario scenario) throws Exception {
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.enableCheckpointing(5_000);
+    LoadJob.build(env, bench, scenario);
+    return submit(env, LoadJob.NAME + " " + scenario.runId());
+  }
+
+  public JobStatus awaitJob(JobID job) throws Exception {
+    return flink.requestJobResult(job).get().getApplicationStatus().deriveJobStatus();
+  }
+
+  public JobStatus status(JobID job) throws Exception {
+    return flink.getJobStatus(job).get();
+  }
+
+  public String kafkaBootstrap() {
+    return kafka.bootstrapServers();
+  }
+
+  public String webUi() throws Exception {
+    return flink.getRestAddress().get().toString();
+  }
+
+  /** What a user needs to talk to the stack. */
+  public Map<String, String> endpoints() throws Exception {
+    Map<String, String> endpoints = new LinkedHashMap<>();
+    endpoints.put("flink.web-ui", webUi());
+    endpoints.put("kafka.bootstrap-servers", kafka.bootstrapServers());
+    endpoints.put("opensearch.url", opensearch.uri().toString());
+    endpoints.put("redis.url", redis.uri());
+    endpoints.put("llm.endpoints", llm.baseUrl());
+    endpoints.put("inference.requests-topic", InferenceOptions.REQUESTS_TOPIC.defaultValue());
+    endpoints.put("inference.responses-topic", InferenceOptions.RESPONSES_TOPIC.defaultValue());
+    return endpoints;
+  }
+
+  private JobID submit(StreamExecutionEnvironment env, String name) throws Exception {
+    StreamGraph graph = env.getStreamGraph();
+    graph.setJobName(name);
+    JobGraph job = graph.getJobGraph();
+    flink.submitJob(job).get();
+    return job.getJobID();
+  }
+
+  /** Service endpoints for whichever of these keys a job knows. */
+  private Map<String, String> services(List<String> keys) {
+    Map<String, String> services = new LinkedHashMap<>();
+    services.put("kafka.bootstrap-servers", kafka.bootstrapServers());
+    services.put("opensearch.url", opensearch.uri().toString());
+    services.keySet().retainAll(keys);
+    return services;
+  }
+
+  private static Map<String, String> bench(Map<String, String> settings) {
+    Map<String, String> bench = new LinkedHashMap<>();
+    settings.forEach(
+        (k, v) -> {
+          if (k.startsWith("bench.")) {
+            bench.put(k, v);
+          }
+        });
+    return bench;
+  }
+
+  @SafeVarargs
+  private static String[] flags(Map<String, String>... layers) {
+    Map<String, String> merged = new LinkedHashMap<>();
+    for (Map<String, String> layer : layers) {
+      merged.putAll(layer);
+    }
+    List<String> flags = new ArrayList<>();
+    merged.forEach(
+        (k, v) -> {
+          flags.add("--" + k);
+          flags.add(v);
+        });
+    return flags.toArray(String[]::new);
+  }
+
+  private <T extends AutoCloseable> T keep(T resource) {
+    resources.add(resource);
+    return resource;
+  }
+
+  /** Cancels the jobs, stops Flink, then the servers (by PID), newest first. */
+  @Override
+  public void close() {
+    if (flink != null && inference != null) {
+      try {
+        flink.cancelJob(inference).get();
+      } catch (Exception e) {
+        // Already gone; the MiniCluster's close stops whatever is left.
+      }
+    }
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      try {
+        resources.get(i).close();
+      } catch (Exception e) {
+        log.accept("while stopping " + resources.get(i) + ": " + e);
+      }
+    }
+    resources.clear();
+  }
+}

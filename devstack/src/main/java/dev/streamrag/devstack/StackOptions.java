@@ -1,0 +1,44 @@
+package dev.streamrag.devstack;
+
+import dev.streamrag.jobs.config.JobConfig;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/** Options shared by {@code run} and {@code up}: where the stack lives and its settings. */
+final class StackOptions {
+  @Option(
+      names = "--dir",
+      defaultValue = "target/devstack",
+      description = "Server data and logs (default: ${DEFAULT-VALUE}).")
+  Path dir;
+
+  @Option(
+      names = "--ui-ports",
+      defaultValue = "8081-8099",
+      description =
+          "Flink web UI port, or the range to take the first free one of (default: ${DEFAULT-VALUE}).")
+  String uiPorts;
+
+  @Option(
+      names = "--scenario",
+      description = "YAML (or properties) file of bench.* and inference job settings.")
+  Path scenario;
+
+  @Option(
+      names = "--set",
+      description = "One setting, key=value; repeatable; overrides the scenario file.")
+  Map<String, String> set = new LinkedHashMap<>();
+
+  /** The scenario file, then --set, then the command's own flags. */
+  Map<String, String> settings(Map<String, String> own) {
+    Map<String, String> settings = new LinkedHashMap<>();
+    if (scenario != null) {
+      settings.putAll(JobConfig.readFile(scenario));
+    }
+    settings.putAll(set);
+    settings.putAll(own);
+    return settings;
+  }
+}

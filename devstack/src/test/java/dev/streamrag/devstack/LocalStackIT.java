@@ -1,0 +1,156 @@
+package dev.streamrag.devstack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.streamrag.bench.report.LatencyStats;
+import dev.streamrag.bench.report.RunRecords;
+import dev.streamrag.bench.report.RunReport;
+import dev.streamrag.bench.report.Slo;
+import dev.streamrag.schemas.CacheHitKind;
+import dev.streamrag.schemas.InferenceResponse;
+import dev.streamrag.schemas.ResponseStatus;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The one-command path end to end: real servers, the ingest job over the demo corpus, the inference
+ * job, a short load scenario and its report, checked against the raw records it was made of.
+ */
+class LocalStackIT {
+  @Test
+  void aShortScenarioIsAnsweredInFullAndReportedConsistently(@TempDir Path dir) throws Exception {
+    Map<String, String> settings =
+        Map.of(
+            "bench.run-id", "it-run",
+            "bench.duration", "20 s",
+            "bench.rate", "4",
+            "bench.zipf-exponent", "1.0",
+            "bench.rag-share", "0.75",
+            "bench.max-tokens", "uniform:16,48",
+            "bench.results-dir", dir.resolve("results").toString(),
+            "bench.report-grace", "30 s");
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    ScenarioRun.Result result;
+    try (LocalStack stack = LocalStack.start(dir.resolve("stack"), "0", settings, line -> {})) {
+      result =
+          ScenarioRun.run(stack, settings, new PrintStream(console, true, StandardCharsets.UTF_8));
+    }
+    RunReport report = result.measured().report();
+    RunRecords records = result.measured().records();
+
+    // Nothing lost: every request sent was answered, once.
+    assertThat(report.counts().sent()).isGreaterThan(50);
+    assertThat(report.counts().lost()).isZero();
+    assertThat(report.counts().sent())
+        .isEqualTo(report.counts().answered() + report.counts().lost());
+    assertThat(report.counts().duplicateResponses()).isZero();
+    assertThat(report.byStatus().values().stream().mapToLong(Long::longValue).sum())
+        .isEqualTo(report.counts().answered());
+    assertThat(report.timeline().stream().mapToLong(RunReport.Second::sent).sum())
+        .isEqualTo(report.counts().sent());
+
+    // Percentiles agree with the raw records (HdrHistogram keeps 3 significant digits).
+    List<InferenceResponse> ok =
+        records.answered().values().stream()
+            .filter(r -> r.getStatus() == ResponseStatus.OK)
+            .toList();
+    assertThat((long) ok.size()).isGreaterThan(report.counts().sent() * 9 / 10);
+    LatencyStats.Summary e2e = report.latency().get("ALL").get("e2e");
+    assertThat(e2e.count()).isEqualTo(ok.size());
+    assertClose(e2e.p50(), exact(ok, r -> Slo.e2e(r.getTimings()), 50));
+    assertClose(e2e.p99(), exact(ok, r -> Slo.e2e(r.getTimings()), 99));
+    assertClose(e2e.max(), exact(ok, r -> Slo.e2e(r.getTimings()), 100));
+    LatencyStats.Summary ttft = report.latency().get("ALL").get("ttft_client");
+    assertClose(ttft.p50(), exact(ok, r -> Slo.clientTtft(r.getTimings()), 50));
+    long hits =
+        records.answered().values().stream()
+            .filter(r -> r.getCacheHit() == CacheHitKind.RESPONSE)
+            .count();
+    assertThat(report.cacheHitRatio())
+        .isCloseTo((double) hits / report.counts().answered(), within(1e-9));
+    long good = records.answered().values().stream().filter(report.slo()::met).count();
+    assertThat(report.goodput().good()).isEqualTo(good);
+
+    // The demo corpus's ground truth: RAG answers hold the fact and cite the document.
+    assertThat(report.quality().graded()).isGreaterThan(20);
+    assertThat(report.quality().answerAccuracy()).isGreaterThanOrEqualTo(0.9);
+    assertThat(report.quality().retrievalHitRate()).isGreaterThanOrEqualTo(0.9);
+
+    // The report on disk has every part.
+    Path folder = result.markdown().getParent();
+    JsonNode json = new ObjectMapper().readTree(folder.resolve("report.json").toFile());
+    for (String field :
+        List.of(
+            "runId",
+            "scenario",
+            "slo",
+            "counts",
+            "byStatus",
+            "errorsByCode",
+            "offeredPerSecond",
+            "throughputPerSecond",
+            "outputTokensPerSecond",
+            "goodput",
+            "cacheHitRatio",
+            "quality",
+            "latency",
+            "timeline",
+            "cost",
+            "lostSample")) {
+      assertThat(json.has(field)).as(field).isTrue();
+    }
+    for (String stage :
+        List.of(
+            "e2e",
+            "ttft_client",
+            "queue",
+            "cache",
+            "embed",
+            "retrieve",
+            "prompt",
+            "ttft_llm",
+            "tpot",
+            "llm")) {
+      assertThat(json.path("latency").path("RAG").has(stage)).as(stage).isTrue();
+    }
+    assertThat(json.path("latency").has("CHAT")).isTrue();
+    assertThat(json.path("cost").size()).isGreaterThanOrEqualTo(2);
+    assertThat(json.path("cost").get(0).path("usdPer1kRequests").asDouble()).isPositive();
+    for (String chart : List.of("latency-over-time.png", "latency-cdf.png", "throughput.png")) {
+      byte[] png = Files.readAllBytes(folder.resolve(chart));
+      assertThat(new String(png, 1, 3, StandardCharsets.US_ASCII)).as(chart).isEqualTo("PNG");
+    }
+    String markdown = Files.readString(result.markdown());
+    assertThat(markdown)
+        .contains(
+            "## Summary", "goodput", "## Cost", "| e2e |", "lost (sent, never answered) | 0 |");
+    assertThat(console.toString(StandardCharsets.UTF_8))
+        .contains("run it-run:", "lost 0", "report: ");
+  }
+
+  private static void assertClose(double reported, double exact) {
+    assertThat(reported).isCloseTo(exact, within(exact * 0.002 + 0.01));
+  }
+
+  /** Nearest-rank percentile of the raw values, as HdrHistogram defines it. */
+  private static double exact(
+      List<InferenceResponse> responses, Function<InferenceResponse, Double> value, double p) {
+    List<Double> values = new ArrayList<>(responses.stream().map(value).toList());
+    Collections.sort(values);
+    int rank = (int) Math.ceil(p / 100.0 * values.size());
+    return values.get(Math.max(0, Math.min(values.size() - 1, rank - 1)));
+  }
+}
