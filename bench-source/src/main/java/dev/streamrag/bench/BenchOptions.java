@@ -157,6 +157,15 @@ public final class BenchOptions {
           .defaultValue(Duration.ofSeconds(30))
           .withDescription("Each request's deadline, after its intended send time.");
 
+  public static final ConfigOption<Duration> WARMUP =
+      ConfigOptions.key("bench.warmup")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(5))
+          .withDescription(
+              "The first part of the run, whose requests are sent and checked for loss but left"
+                  + " out of latency, throughput, goodput, cache and quality figures (JIT, caches"
+                  + " and connections warming up).");
+
   public static final ConfigOption<Integer> MAX_REQUESTS =
       ConfigOptions.key("bench.max-requests")
           .intType()
@@ -223,6 +232,7 @@ public final class BenchOptions {
           SHARED_PREFIX_RATIO,
           SHARED_PREFIX_CHARS,
           TIMEOUT,
+          WARMUP,
           MAX_REQUESTS,
           SLO_TTFT,
           SLO_E2E,

@@ -41,7 +41,8 @@ class LocalStackIT {
             "bench.rag-share", "0.75",
             "bench.max-tokens", "uniform:16,48",
             "bench.results-dir", dir.resolve("results").toString(),
-            "bench.report-grace", "30 s");
+            "bench.report-grace", "30 s",
+            "bench.warmup", "5 s");
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     ScenarioRun.Result result;
     try (LocalStack stack = LocalStack.start(dir.resolve("stack"), "0", settings, line -> {})) {
@@ -62,12 +63,27 @@ class LocalStackIT {
     assertThat(report.timeline().stream().mapToLong(RunReport.Second::sent).sum())
         .isEqualTo(report.counts().sent());
 
-    // Percentiles agree with the raw records (HdrHistogram keeps 3 significant digits).
-    List<InferenceResponse> ok =
+    // Percentiles agree with the raw records after the 5 s warm-up (HdrHistogram keeps 3
+    // significant digits).
+    long measuredFrom =
+        records.sent().values().stream()
+                .mapToLong(r -> r.getCreatedAt().toEpochMilli())
+                .min()
+                .orElseThrow()
+            + 5_000;
+    List<InferenceResponse> measured =
         records.answered().values().stream()
-            .filter(r -> r.getStatus() == ResponseStatus.OK)
+            .filter(
+                r ->
+                    records.sent().get(r.getRequestId()).getCreatedAt().toEpochMilli()
+                        >= measuredFrom)
             .toList();
-    assertThat((long) ok.size()).isGreaterThan(report.counts().sent() * 9 / 10);
+    assertThat((long) measured.size())
+        .isEqualTo(report.counts().measured())
+        .isLessThan(report.counts().sent());
+    List<InferenceResponse> ok =
+        measured.stream().filter(r -> r.getStatus() == ResponseStatus.OK).toList();
+    assertThat((long) ok.size()).isGreaterThan(report.counts().measured() * 9 / 10);
     LatencyStats.Summary e2e = report.latency().get("ALL").get("e2e");
     assertThat(e2e.count()).isEqualTo(ok.size());
     assertClose(e2e.p50(), exact(ok, r -> Slo.e2e(r.getTimings()), 50));
@@ -75,17 +91,13 @@ class LocalStackIT {
     assertClose(e2e.max(), exact(ok, r -> Slo.e2e(r.getTimings()), 100));
     LatencyStats.Summary ttft = report.latency().get("ALL").get("ttft_client");
     assertClose(ttft.p50(), exact(ok, r -> Slo.clientTtft(r.getTimings()), 50));
-    long hits =
-        records.answered().values().stream()
-            .filter(r -> r.getCacheHit() == CacheHitKind.RESPONSE)
-            .count();
-    assertThat(report.cacheHitRatio())
-        .isCloseTo((double) hits / report.counts().answered(), within(1e-9));
-    long good = records.answered().values().stream().filter(report.slo()::met).count();
+    long hits = measured.stream().filter(r -> r.getCacheHit() == CacheHitKind.RESPONSE).count();
+    assertThat(report.cacheHitRatio()).isCloseTo((double) hits / measured.size(), within(1e-9));
+    long good = measured.stream().filter(report.slo()::met).count();
     assertThat(report.goodput().good()).isEqualTo(good);
 
     // The demo corpus's ground truth: RAG answers hold the fact and cite the document.
-    assertThat(report.quality().graded()).isGreaterThan(20);
+    assertThat(report.quality().graded()).isGreaterThan(15);
     assertThat(report.quality().answerAccuracy()).isGreaterThanOrEqualTo(0.9);
     assertThat(report.quality().retrievalHitRate()).isGreaterThanOrEqualTo(0.9);
 

@@ -31,6 +31,7 @@ public record Scenario(
     double sharedPrefixRatio,
     int sharedPrefixChars,
     Duration timeout,
+    Duration warmup,
     int maxRequests)
     implements Serializable {
 
@@ -42,6 +43,9 @@ public record Scenario(
     require(
         sharedPrefixRatio >= 0 && sharedPrefixRatio <= 1,
         "bench.shared-prefix-ratio must be in [0, 1], got " + sharedPrefixRatio);
+    require(
+        warmup.compareTo(duration) < 0 || arrival == Arrival.TRACE,
+        "bench.warmup must be shorter than bench.duration");
     require(corpusDocuments > 0, "bench.corpus-documents must be > 0");
     require(!corpusTenants.isEmpty(), "bench.corpus-tenants must name a tenant");
     require(
@@ -88,6 +92,7 @@ public record Scenario(
         config.get(BenchOptions.SHARED_PREFIX_RATIO),
         config.get(BenchOptions.SHARED_PREFIX_CHARS),
         config.get(BenchOptions.TIMEOUT),
+        config.get(BenchOptions.WARMUP),
         config.get(BenchOptions.MAX_REQUESTS));
   }
 }

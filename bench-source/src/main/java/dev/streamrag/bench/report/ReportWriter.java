@@ -44,10 +44,17 @@ public final class ReportWriter {
             r.scenario().maxTokens(),
             r.scenario().promptChars(),
             r.scenario().sharedPrefixRatio() * 100));
-    md.append("## Summary\n\n| metric | value |\n|---|---|\n");
+    md.append(
+        "## Summary\n\nLatency, rates, goodput, cache and quality figures are over the requests sent"
+            + " after the warm-up; sent, answered and lost over all.\n\n");
+    md.append("| metric | value |\n|---|---|\n");
     row(md, "sent", r.counts().sent());
     row(md, "answered", r.counts().answered());
     row(md, "lost (sent, never answered)", r.counts().lost());
+    row(
+        md,
+        "measured (sent after the " + r.scenario().warmup().toSeconds() + " s warm-up)",
+        r.counts().measured());
     row(
         md,
         "duplicate requests / responses",

@@ -43,8 +43,17 @@ public record RunReport(
   /** Stages in report order, and how each is read from a response's timings. */
   static final Map<String, Function<StageTimings, Double>> STAGES = stages();
 
+  /**
+   * @param measured requests sent after the warm-up: the latency, goodput, cache and quality
+   *     figures are over these (sent, answered and lost count every request)
+   */
   public record Counts(
-      long sent, long answered, long lost, long duplicateRequests, long duplicateResponses) {}
+      long sent,
+      long answered,
+      long lost,
+      long measured,
+      long duplicateRequests,
+      long duplicateResponses) {}
 
   public record Goodput(long good, double share, double perSecond) {}
 
@@ -103,8 +112,14 @@ public record RunReport(
     long graded = 0;
     long correct = 0;
     long retrieved = 0;
+    long measuredFrom = firstIntended + scenario.warmup().toMillis();
+    long measuredSent = 0;
+    long measuredAnswered = 0;
     for (InferenceRequest request : records.sent().values()) {
       sentPerSecond.merge(second(request, firstIntended), 1L, Long::sum);
+      if (request.getCreatedAt().toEpochMilli() >= measuredFrom) {
+        measuredSent++;
+      }
     }
     for (InferenceResponse response : records.answered().values()) {
       InferenceRequest request = records.sent().get(response.getRequestId());
@@ -116,16 +131,19 @@ public record RunReport(
       if (response.getError() != null) {
         errors.merge(response.getError().getCode(), 1L, Long::sum);
       }
-      if (response.getCacheHit() == CacheHitKind.RESPONSE) {
-        cacheHits++;
-      }
-      boolean isGood = slo.met(response);
-      if (isGood) {
-        good++;
-      }
       perSecond
           .computeIfAbsent(second(request, firstIntended), s -> new ArrayList<>())
           .add(response);
+      if (request.getCreatedAt().toEpochMilli() < measuredFrom) {
+        continue; // warm-up: counted as answered above, left out of the statistics below
+      }
+      measuredAnswered++;
+      if (response.getCacheHit() == CacheHitKind.RESPONSE) {
+        cacheHits++;
+      }
+      if (slo.met(response)) {
+        good++;
+      }
       if (response.getStatus() == ResponseStatus.OK) {
         ok++;
         if (response.getUsage() != null) {
@@ -160,8 +178,8 @@ public record RunReport(
         }
       }
     }
-    double sendSeconds = Math.max(1e-3, (lastIntended - firstIntended) / 1000.0);
-    double runSeconds = Math.max(1e-3, (lastCompleted - firstIntended) / 1000.0);
+    double sendSeconds = Math.max(1e-3, (lastIntended - measuredFrom) / 1000.0);
+    double runSeconds = Math.max(1e-3, (lastCompleted - measuredFrom) / 1000.0);
     long answered = byStatus.values().stream().mapToLong(Long::longValue).sum();
     List<String> lost = records.lost();
 
@@ -201,14 +219,19 @@ public record RunReport(
         scenario,
         slo,
         new Counts(
-            sent, answered, lost.size(), records.duplicateRequests(), records.duplicateResponses()),
+            sent,
+            answered,
+            lost.size(),
+            measuredSent,
+            records.duplicateRequests(),
+            records.duplicateResponses()),
         byStatus,
         errors,
-        sent / sendSeconds,
-        answered / runSeconds,
+        measuredSent / sendSeconds,
+        measuredAnswered / runSeconds,
         outputTokens / runSeconds,
-        new Goodput(good, sent == 0 ? 0 : (double) good / sent, good / runSeconds),
-        answered == 0 ? 0 : (double) cacheHits / answered,
+        new Goodput(good, measuredSent == 0 ? 0 : (double) good / measuredSent, good / runSeconds),
+        measuredAnswered == 0 ? 0 : (double) cacheHits / measuredAnswered,
         new Quality(
             graded,
             correct,
