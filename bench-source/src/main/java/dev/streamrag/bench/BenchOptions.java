@@ -30,6 +30,7 @@ public final class BenchOptions {
   public static final ConfigOption<String> KAFKA_BOOTSTRAP = CommonOptions.KAFKA_BOOTSTRAP;
   public static final ConfigOption<String> REQUESTS_TOPIC = CommonOptions.REQUESTS_TOPIC;
   public static final ConfigOption<String> RESPONSES_TOPIC = CommonOptions.RESPONSES_TOPIC;
+  public static final ConfigOption<String> LATENCY_TOPIC = CommonOptions.LATENCY_TOPIC;
 
   public static final ConfigOption<String> RUN_ID =
       ConfigOptions.key("bench.run-id")
@@ -213,6 +214,7 @@ public final class BenchOptions {
           KAFKA_BOOTSTRAP,
           REQUESTS_TOPIC,
           RESPONSES_TOPIC,
+          LATENCY_TOPIC,
           RUN_ID,
           DURATION,
           RATE,

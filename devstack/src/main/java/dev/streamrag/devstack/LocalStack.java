@@ -3,6 +3,7 @@ package dev.streamrag.devstack;
 import dev.streamrag.bench.BenchOptions;
 import dev.streamrag.bench.load.LoadJob;
 import dev.streamrag.bench.load.Scenario;
+import dev.streamrag.bench.metrics.LatencyMetricsJob;
 import dev.streamrag.corpus.CorpusFiles;
 import dev.streamrag.corpus.DemoCorpus;
 import dev.streamrag.inference.InferenceJob;
@@ -32,6 +33,7 @@ import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.metrics.prometheus.PrometheusReporterFactory;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
@@ -58,6 +60,8 @@ public final class LocalStack implements AutoCloseable {
   private LlmSimServer llm;
   private MiniCluster flink;
   private JobID inference;
+  private JobID latencyMetrics;
+  private int metricsPort;
 
   private LocalStack(Consumer<String> log) {
     this.log = log;
@@ -94,6 +98,10 @@ public final class LocalStack implements AutoCloseable {
 
   private void startFlink(String uiPorts) throws Exception {
     Configuration conf = new Configuration();
+    metricsPort = FreePorts.firstFree(9249, 9269);
+    conf.setString(
+        "metrics.reporter.prom.factory.class", PrometheusReporterFactory.class.getName());
+    conf.setString("metrics.reporter.prom.port", String.valueOf(metricsPort));
     conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
     conf.set(RestOptions.ADDRESS, "127.0.0.1");
     conf.set(RestOptions.BIND_PORT, uiPorts);
@@ -188,6 +196,19 @@ public final class LocalStack implements AutoCloseable {
     log.accept("inference job running");
   }
 
+  /** Latency records → Flink metrics, scraped with the rest at {@link #metricsUrl}. */
+  private void startLatencyMetrics(Map<String, String> settings) throws Exception {
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.enableCheckpointing(10_000);
+    LatencyMetricsJob.build(env, benchConfig(settings));
+    latencyMetrics = submit(env, LatencyMetricsJob.NAME);
+  }
+
+  /** Flink's Prometheus endpoint: every job's metrics, the live latency metrics among them. */
+  public String metricsUrl() {
+    return "http://127.0.0.1:" + metricsPort + "/metrics";
+  }
+
   /** The inference job's settings: the stack's services, then the user's inference settings. */
   Configuration inferenceConfig(Map<String, String> settings) {
     Map<String, String> own = new LinkedHashMap<>();
@@ -241,6 +262,7 @@ public final class LocalStack implements AutoCloseable {
   public Map<String, String> endpoints() throws Exception {
     Map<String, String> endpoints = new LinkedHashMap<>();
     endpoints.put("flink.web-ui", webUi());
+    endpoints.put("flink.prometheus-metrics", metricsUrl());
     endpoints.put("kafka.bootstrap-servers", kafka.bootstrapServers());
     endpoints.put("opensearch.url", opensearch.uri().toString());
     endpoints.put("redis.url", redis.uri());
@@ -301,11 +323,13 @@ public final class LocalStack implements AutoCloseable {
   /** Cancels the jobs, stops Flink, then the servers (by PID), newest first. */
   @Override
   public void close() {
-    if (flink != null && inference != null) {
-      try {
-        flink.cancelJob(inference).get();
-      } catch (Exception e) {
-        // Already gone; the MiniCluster's close stops whatever is left.
+    for (JobID job : new JobID[] {inference, latencyMetrics}) {
+      if (flink != null && job != null) {
+        try {
+          flink.cancelJob(job).get();
+        } catch (Exception e) {
+          // Already gone; the MiniCluster's close stops whatever is left.
+        }
       }
     }
     for (int i = resources.size() - 1; i >= 0; i--) {

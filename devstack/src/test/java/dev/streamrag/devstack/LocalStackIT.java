@@ -14,6 +14,10 @@ import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.ResponseStatus;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +26,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -151,6 +157,45 @@ class LocalStackIT {
             "## Summary", "goodput", "## Cost", "| e2e |", "lost (sent, never answered) | 0 |");
     assertThat(console.toString(StandardCharsets.UTF_8))
         .contains("run it-run:", "lost 0", "report: ");
+  }
+
+  /**
+   * Scrapes {@code url} until the metric whose name ends in {@code name} with {@code label} reads
+   * {@code expected}; returns the last scrape.
+   */
+  private static String awaitMetric(String url, String name, String label, long expected)
+      throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    Pattern line =
+        Pattern.compile(
+            "(?m)^\\S*" + name + "\\{[^}]*" + Pattern.quote(label) + "[^}]*} ([0-9.E]+)$");
+    String body = "";
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      body =
+          http.send(
+                  HttpRequest.newBuilder(URI.create(url)).build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
+      Matcher m = line.matcher(body);
+      if (m.find() && (long) Double.parseDouble(m.group(1)) == expected) {
+        return body;
+      }
+      Thread.sleep(500);
+    }
+    throw new AssertionError(
+        name
+            + " with "
+            + label
+            + " never read "
+            + expected
+            + " at "
+            + url
+            + ":\n"
+            + body.lines()
+                .filter(l -> l.contains("streamrag"))
+                .limit(40)
+                .reduce("", (a, b) -> a + b + "\n"));
   }
 
   private static void assertClose(double reported, double exact) {

@@ -1,0 +1,135 @@
+package dev.streamrag.bench.metrics;
+
+import dev.streamrag.schemas.CacheHitKind;
+import dev.streamrag.schemas.LatencyRecord;
+import dev.streamrag.schemas.ResponseStatus;
+import dev.streamrag.schemas.StageTimings;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichFlatMapFunction;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.util.Collector;
+
+/**
+ * Latency records → Flink metrics, so a running system is watched by whatever scrapes Flink (the
+ * Prometheus reporter): a histogram per request kind and stage (milliseconds, over the last {@value
+ * #WINDOW} records; Flink's own sliding-window histogram, as the inference job uses), responses by
+ * status, cache hits, and requests within the SLO, with gauges for the ratios.
+ *
+ * <p>Metric names, under the operator's group: {@code streamrag_latency_ms{kind, stage}}, {@code
+ * streamrag_responses{status}}, {@code streamrag_cache_hits}, {@code streamrag_slo_good}, {@code
+ * streamrag_goodput_ratio}, {@code streamrag_cache_hit_ratio}.
+ */
+public final class LatencyMetrics extends RichFlatMapFunction<LatencyRecord, Void> {
+  private static final long serialVersionUID = 1L;
+  static final int WINDOW = 10_000;
+
+  /** Stages as the latency record carries them; e2e and client TTFT are derived. */
+  static final Map<String, Function<StageTimings, Double>> STAGES = stages();
+
+  private final double sloTtftMillis;
+  private final double sloE2eMillis;
+
+  private transient Map<String, Histogram> histograms;
+  private transient Map<ResponseStatus, Counter> responses;
+  private transient Counter cacheHits;
+  private transient Counter good;
+  private transient AtomicLong total;
+
+  public LatencyMetrics(double sloTtftMillis, double sloE2eMillis) {
+    this.sloTtftMillis = sloTtftMillis;
+    this.sloE2eMillis = sloE2eMillis;
+  }
+
+  private static Map<String, Function<StageTimings, Double>> stages() {
+    Map<String, Function<StageTimings, Double>> stages = new LinkedHashMap<>();
+    stages.put("e2e", StageTimings::getTotalMs);
+    stages.put("ttft_client", LatencyMetrics::clientTtft);
+    stages.put("queue", StageTimings::getQueueMs);
+    stages.put("cache", StageTimings::getCacheMs);
+    stages.put("embed", StageTimings::getEmbedMs);
+    stages.put("retrieve", StageTimings::getRetrieveMs);
+    stages.put("prompt", StageTimings::getPromptMs);
+    stages.put("ttft_llm", StageTimings::getTtftMs);
+    stages.put("tpot", StageTimings::getTpotMs);
+    stages.put("llm", StageTimings::getLlmMs);
+    return stages;
+  }
+
+  /** Intended send time to the first token; a response without an LLM call is all first token. */
+  static Double clientTtft(StageTimings t) {
+    if (t.getTotalMs() == null) {
+      return null;
+    }
+    if (t.getTtftMs() == null || t.getLlmMs() == null) {
+      return t.getTotalMs();
+    }
+    return t.getTotalMs() - t.getLlmMs() + t.getTtftMs();
+  }
+
+  @Override
+  public void open(OpenContext context) {
+    MetricGroup group = getRuntimeContext().getMetricGroup().addGroup("streamrag");
+    histograms = new HashMap<>();
+    for (String kind : List.of("ALL", "RAG", "CHAT", "AGENT")) {
+      for (String stage : STAGES.keySet()) {
+        histograms.put(
+            kind + "/" + stage,
+            group
+                .addGroup("kind", kind)
+                .addGroup("stage", stage)
+                .histogram("latency_ms", new DescriptiveStatisticsHistogram(WINDOW)));
+      }
+    }
+    responses = new HashMap<>();
+    for (ResponseStatus status : ResponseStatus.values()) {
+      responses.put(status, group.addGroup("status", status.name()).counter("responses"));
+    }
+    cacheHits = group.counter("cache_hits");
+    good = group.counter("slo_good");
+    total = new AtomicLong();
+    group.gauge("goodput_ratio", () -> ratio(good.getCount()));
+    group.gauge("cache_hit_ratio", () -> ratio(cacheHits.getCount()));
+  }
+
+  private double ratio(long count) {
+    long all = total.get();
+    return all == 0 ? 0.0 : (double) count / all;
+  }
+
+  @Override
+  public void flatMap(LatencyRecord record, Collector<Void> out) {
+    total.incrementAndGet();
+    responses.get(record.getStatus()).inc();
+    if (record.getCacheHit() == CacheHitKind.RESPONSE) {
+      cacheHits.inc();
+    }
+    StageTimings t = record.getTimings();
+    if (record.getStatus() == ResponseStatus.OK
+        && t.getTotalMs() != null
+        && t.getTotalMs() <= sloE2eMillis
+        && clientTtft(t) <= sloTtftMillis) {
+      good.inc();
+    }
+    if (record.getStatus() != ResponseStatus.OK) {
+      return; // failures are counted by status; their latencies would mix two populations
+    }
+    for (String kind : List.of("ALL", record.getKind().name())) {
+      STAGES.forEach(
+          (stage, read) -> {
+            Double millis = read.apply(t);
+            if (millis != null) {
+              histograms.get(kind + "/" + stage).update(Math.round(millis));
+            }
+          });
+    }
+  }
+}
