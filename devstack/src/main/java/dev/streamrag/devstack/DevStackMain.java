@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     name = "streamrag",
     mixinStandardHelpOptions = true,
     description = "streamrag on this machine: real Kafka, OpenSearch, Redis, llm-sim and Flink.",
-    subcommands = {RunCommand.class, UpCommand.class, AskCommand.class})
+    subcommands = {RunCommand.class, MatrixCommand.class, UpCommand.class, AskCommand.class})
 public final class DevStackMain implements Callable<Integer> {
   public static void main(String[] args) {
     System.exit(new CommandLine(new DevStackMain()).execute(args));

@@ -61,6 +61,7 @@ public final class LocalStack implements AutoCloseable {
   private MiniCluster flink;
   private JobID inference;
   private JobID latencyMetrics;
+  private Configuration inferenceConfig;
   private int metricsPort;
 
   private LocalStack(Consumer<String> log) {
@@ -178,8 +179,23 @@ public final class LocalStack implements AutoCloseable {
             HttpResponse.BodyHandlers.ofString());
   }
 
+  /**
+   * Replaces the running inference job with one on {@code settings} if they change it (a scenario
+   * matrix comparing job settings); the new job resumes from the committed offsets.
+   */
+  public void useInferenceSettings(Map<String, String> settings) throws Exception {
+    Configuration wanted = inferenceConfig(settings);
+    if (wanted.equals(inferenceConfig)) {
+      return;
+    }
+    flink.cancelJob(inference).get();
+    awaitJob(inference);
+    startInference(settings);
+  }
+
   private void startInference(Map<String, String> settings) throws Exception {
     Configuration config = inferenceConfig(settings);
+    inferenceConfig = config;
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(1);
     env.enableCheckpointing(
