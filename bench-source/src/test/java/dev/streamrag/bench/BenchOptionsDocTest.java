@@ -22,7 +22,8 @@ class BenchOptionsDocTest {
   void theShippedScenariosLoad() {
     for (String file : new String[] {"scenarios/default.yaml", "scenarios/bursty-chat.yaml"}) {
       Scenario scenario =
-          Scenario.from(JobConfig.load(new String[] {"--config", file}, Map.of(), BenchOptions.ALL));
+          Scenario.from(
+              JobConfig.load(new String[] {"--config", file}, Map.of(), BenchOptions.ALL));
       assertThat(scenario.rate()).as(file).isPositive();
     }
     Scenario defaults = Scenario.from(JobConfig.load(new String[0], Map.of(), BenchOptions.ALL));

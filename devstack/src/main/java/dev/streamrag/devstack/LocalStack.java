@@ -18,9 +18,6 @@ import dev.streamrag.testsupport.LlmSimServer;
 import dev.streamrag.testsupport.OpenSearchServer;
 import dev.streamrag.testsupport.RedisServer;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -169,14 +166,7 @@ public final class LocalStack implements AutoCloseable {
     if (status != JobStatus.FINISHED) {
       throw new IllegalStateException("the ingest job ended " + status + "; see the log");
     }
-    HttpClient.newHttpClient()
-        .send(
-            HttpRequest.newBuilder(
-                    URI.create(
-                        opensearch.uri() + "/" + config.get(IngestOptions.INDEX) + "/_refresh"))
-                .POST(HttpRequest.BodyPublishers.noBody())
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+    KnnIndex.refresh(URI.create(opensearch.uri().toString()), config.get(IngestOptions.INDEX));
   }
 
   /**
@@ -201,13 +191,7 @@ public final class LocalStack implements AutoCloseable {
     env.enableCheckpointing(
         config.get(InferenceOptions.CHECKPOINT_INTERVAL).toMillis(),
         CheckpointingMode.EXACTLY_ONCE);
-    new InferenceJob(config)
-        .build(
-            env.fromSource(InferenceJob.kafkaSource(config), InferenceJob.watermarks(), "requests")
-                .uid("requests"),
-            InferenceJob.responseSink(config),
-            InferenceJob.latencySink(config),
-            InferenceJob.deadLetterSink(config));
+    InferenceJob.buildOnKafka(env, config);
     inference = submit(env, InferenceJob.NAME);
     log.accept("inference job running");
   }

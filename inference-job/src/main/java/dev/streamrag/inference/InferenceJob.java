@@ -38,6 +38,7 @@ import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.types.Either;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
@@ -164,6 +165,19 @@ public final class InferenceJob {
         .sinkTo(deadLetters)
         .name("dead-letters")
         .uid("dead-letters");
+  }
+
+  /**
+   * The job as deployed: requests from the Kafka topic, responses and latency records to Kafka
+   * exactly once, dead letters at least once. Checkpointing is the caller's to configure.
+   */
+  public static void buildOnKafka(StreamExecutionEnvironment env, Configuration config) {
+    new InferenceJob(config)
+        .build(
+            env.fromSource(kafkaSource(config), watermarks(), "requests").uid("requests"),
+            responseSink(config),
+            latencySink(config),
+            deadLetterSink(config));
   }
 
   private RequestValidator validator(EmbeddingModelSpec model) {

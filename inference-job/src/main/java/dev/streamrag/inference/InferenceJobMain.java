@@ -25,13 +25,7 @@ public final class InferenceJobMain {
     env.enableCheckpointing(
         config.get(InferenceOptions.CHECKPOINT_INTERVAL).toMillis(),
         CheckpointingMode.EXACTLY_ONCE);
-    new InferenceJob(config)
-        .build(
-            env.fromSource(InferenceJob.kafkaSource(config), InferenceJob.watermarks(), "requests")
-                .uid("requests"),
-            InferenceJob.responseSink(config),
-            InferenceJob.latencySink(config),
-            InferenceJob.deadLetterSink(config));
+    InferenceJob.buildOnKafka(env, config);
     env.execute(InferenceJob.NAME);
   }
 }

@@ -141,13 +141,7 @@ class InferenceExactlyOnceIT {
     env.getCheckpointConfig()
         .setExternalizedCheckpointCleanup(
             CheckpointConfig.ExternalizedCheckpointCleanup.RETAIN_ON_CANCELLATION);
-    new InferenceJob(config)
-        .build(
-            env.fromSource(InferenceJob.kafkaSource(config), InferenceJob.watermarks(), "requests")
-                .uid("requests"),
-            InferenceJob.responseSink(config),
-            InferenceJob.latencySink(config),
-            InferenceJob.deadLetterSink(config));
+    InferenceJob.buildOnKafka(env, config);
     StreamGraph graph = env.getStreamGraph();
     if (restorePath != null) {
       graph.setSavepointRestoreSettings(SavepointRestoreSettings.forPath(restorePath, false));

@@ -91,13 +91,7 @@ public final class PipelineOverheadBenchmark {
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
       env.setParallelism(1);
       env.enableCheckpointing(1_000);
-      new InferenceJob(config)
-          .build(
-              env.fromSource(
-                  InferenceJob.kafkaSource(config), InferenceJob.watermarks(), "requests"),
-              InferenceJob.responseSink(config),
-              InferenceJob.latencySink(config),
-              InferenceJob.deadLetterSink(config));
+      InferenceJob.buildOnKafka(env, config);
       JobClient job = env.executeAsync("overhead-bench");
       StringBuilder report = new StringBuilder();
       report.append("settings: ").append(String.join(" ", extra(args))).append("\n\n");

@@ -11,9 +11,6 @@ import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.codec.RecordCodec;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,12 +66,7 @@ final class TestStack {
             IngestJob.indexSink(config),
             IngestJob.deadLetterSink(config));
     env.execute("ingest-" + index);
-    HttpClient.newHttpClient()
-        .send(
-            HttpRequest.newBuilder(URI.create(opensearch + "/" + index + "/_refresh"))
-                .POST(HttpRequest.BodyPublishers.noBody())
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+    KnnIndex.refresh(URI.create(opensearch), index);
   }
 
   static void createTopics(String kafka, String... topics) throws Exception {

@@ -1,15 +1,14 @@
 package dev.streamrag.bench.metrics;
 
+import dev.streamrag.bench.LatencyStages;
 import dev.streamrag.schemas.CacheHitKind;
 import dev.streamrag.schemas.LatencyRecord;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.StageTimings;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Function;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichFlatMapFunction;
 import org.apache.flink.metrics.Counter;
@@ -32,9 +31,6 @@ public final class LatencyMetrics extends RichFlatMapFunction<LatencyRecord, Voi
   private static final long serialVersionUID = 1L;
   static final int WINDOW = 10_000;
 
-  /** Stages as the latency record carries them; e2e and client TTFT are derived. */
-  static final Map<String, Function<StageTimings, Double>> STAGES = stages();
-
   private final double sloTtftMillis;
   private final double sloE2eMillis;
 
@@ -49,38 +45,12 @@ public final class LatencyMetrics extends RichFlatMapFunction<LatencyRecord, Voi
     this.sloE2eMillis = sloE2eMillis;
   }
 
-  private static Map<String, Function<StageTimings, Double>> stages() {
-    Map<String, Function<StageTimings, Double>> stages = new LinkedHashMap<>();
-    stages.put("e2e", StageTimings::getTotalMs);
-    stages.put("ttft_client", LatencyMetrics::clientTtft);
-    stages.put("queue", StageTimings::getQueueMs);
-    stages.put("cache", StageTimings::getCacheMs);
-    stages.put("embed", StageTimings::getEmbedMs);
-    stages.put("retrieve", StageTimings::getRetrieveMs);
-    stages.put("prompt", StageTimings::getPromptMs);
-    stages.put("ttft_llm", StageTimings::getTtftMs);
-    stages.put("tpot", StageTimings::getTpotMs);
-    stages.put("llm", StageTimings::getLlmMs);
-    return stages;
-  }
-
-  /** Intended send time to the first token; a response without an LLM call is all first token. */
-  static Double clientTtft(StageTimings t) {
-    if (t.getTotalMs() == null) {
-      return null;
-    }
-    if (t.getTtftMs() == null || t.getLlmMs() == null) {
-      return t.getTotalMs();
-    }
-    return t.getTotalMs() - t.getLlmMs() + t.getTtftMs();
-  }
-
   @Override
   public void open(OpenContext context) {
     MetricGroup group = getRuntimeContext().getMetricGroup().addGroup("streamrag");
     histograms = new HashMap<>();
     for (String kind : List.of("ALL", "RAG", "CHAT", "AGENT")) {
-      for (String stage : STAGES.keySet()) {
+      for (String stage : LatencyStages.ALL.keySet()) {
         histograms.put(
             kind + "/" + stage,
             group
@@ -116,14 +86,14 @@ public final class LatencyMetrics extends RichFlatMapFunction<LatencyRecord, Voi
     if (record.getStatus() == ResponseStatus.OK
         && t.getTotalMs() != null
         && t.getTotalMs() <= sloE2eMillis
-        && clientTtft(t) <= sloTtftMillis) {
+        && LatencyStages.clientTtft(t) <= sloTtftMillis) {
       good.inc();
     }
     if (record.getStatus() != ResponseStatus.OK) {
       return; // failures are counted by status; their latencies would mix two populations
     }
     for (String kind : List.of("ALL", record.getKind().name())) {
-      STAGES.forEach(
+      LatencyStages.ALL.forEach(
           (stage, read) -> {
             Double millis = read.apply(t);
             if (millis != null) {

@@ -1,5 +1,6 @@
 package dev.streamrag.bench.report;
 
+import dev.streamrag.bench.LatencyStages;
 import dev.streamrag.bench.load.RequestFactory;
 import dev.streamrag.bench.load.Scenario;
 import dev.streamrag.corpus.QaPair;
@@ -8,14 +9,12 @@ import dev.streamrag.schemas.Citation;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.ResponseStatus;
-import dev.streamrag.schemas.StageTimings;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Function;
 
 /**
  * Everything the report says about one run, computed from its records: counts, latency percentiles
@@ -39,9 +38,6 @@ public record RunReport(
     List<Second> timeline,
     List<CostModel.Cost> cost,
     List<String> lostSample) {
-
-  /** Stages in report order, and how each is read from a response's timings. */
-  static final Map<String, Function<StageTimings, Double>> STAGES = stages();
 
   /**
    * @param measured requests sent after the warm-up: the latency, goodput, cache and quality
@@ -71,21 +67,6 @@ public record RunReport(
   /** One second of the run (by intended send time): sent, and the e2e latency of those answered. */
   public record Second(
       long second, long sent, long answered, long good, double e2eP50, double e2eP99) {}
-
-  private static Map<String, Function<StageTimings, Double>> stages() {
-    Map<String, Function<StageTimings, Double>> stages = new LinkedHashMap<>();
-    stages.put("e2e", Slo::e2e);
-    stages.put("ttft_client", Slo::clientTtft);
-    stages.put("queue", StageTimings::getQueueMs);
-    stages.put("cache", StageTimings::getCacheMs);
-    stages.put("embed", StageTimings::getEmbedMs);
-    stages.put("retrieve", StageTimings::getRetrieveMs);
-    stages.put("prompt", StageTimings::getPromptMs);
-    stages.put("ttft_llm", StageTimings::getTtftMs);
-    stages.put("tpot", StageTimings::getTpotMs);
-    stages.put("llm", StageTimings::getLlmMs);
-    return stages;
-  }
 
   public static RunReport of(
       Scenario scenario, Slo slo, RunRecords records, List<QaPair> questions, CostModel prices) {
@@ -153,7 +134,7 @@ public record RunReport(
           for (String kind : List.of("ALL", response.getKind().name())) {
             Map<String, LatencyStats> stats =
                 latency.computeIfAbsent(kind, k -> new LinkedHashMap<>());
-            STAGES.forEach(
+            LatencyStages.ALL.forEach(
                 (stage, read) -> {
                   Double value = read.apply(response.getTimings());
                   if (value != null) {

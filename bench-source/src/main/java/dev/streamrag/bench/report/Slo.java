@@ -1,5 +1,6 @@
 package dev.streamrag.bench.report;
 
+import dev.streamrag.bench.LatencyStages;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.StageTimings;
@@ -18,15 +19,9 @@ public record Slo(double ttftMillis, double e2eMillis) {
     return value(timings.getTotalMs());
   }
 
-  /**
-   * Time to first token as the client sees it: everything before the LLM call plus the LLM's own
-   * TTFT. Without an LLM call (a cache hit, a rejection), the whole answer is the first token.
-   */
+  /** See {@link LatencyStages#clientTtft}. */
   public static double clientTtft(StageTimings timings) {
-    if (timings.getTtftMs() == null || timings.getLlmMs() == null) {
-      return e2e(timings);
-    }
-    return e2e(timings) - timings.getLlmMs() + timings.getTtftMs();
+    return value(LatencyStages.clientTtft(timings));
   }
 
   static double value(Double millis) {

@@ -49,4 +49,21 @@ public final class KnnIndex {
           e);
     }
   }
+
+  /**
+   * Makes everything indexed so far searchable now rather than at the next refresh interval: for a
+   * bounded ingest that queries follow at once (the local stack, tests).
+   */
+  public static void refresh(URI opensearch, String index) {
+    try (RestClient client =
+        RestClient.builder(
+                new HttpHost(opensearch.getHost(), opensearch.getPort(), opensearch.getScheme()))
+            .build()) {
+      client.performRequest(new Request("POST", "/" + index + "/_refresh"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot refresh OpenSearch index " + index + " at " + opensearch + ": " + e.getMessage(),
+          e);
+    }
+  }
 }
