@@ -82,17 +82,6 @@ final class AskCommand implements Callable<Integer> {
     String requests = endpoints.getProperty("inference.requests-topic");
     String responses = endpoints.getProperty("inference.responses-topic");
     String id = "ask-" + UUID.randomUUID();
-    InferenceRequest request =
-        InferenceRequest.newBuilder()
-            .setRequestId(id)
-            .setTenantId(tenant)
-            .setKind(chat ? RequestKind.CHAT : RequestKind.RAG)
-            .setMessages(
-                List.of(
-                    ChatMessage.newBuilder().setRole(ChatRole.USER).setContent(question).build()))
-            .setMaxTokens(maxTokens)
-            .setCreatedAt(Instant.now())
-            .build();
     RecordCodec<InferenceResponse> codec = RecordCodec.of(InferenceResponse.class);
     try (KafkaConsumer<byte[], byte[]> consumer =
             new KafkaConsumer<>(
@@ -115,6 +104,19 @@ final class AskCommand implements Callable<Integer> {
       consumer.assign(partitions);
       consumer.seekToEnd(partitions);
       partitions.forEach(consumer::position);
+      producer.partitionsFor(requests); // fetches the metadata the first send would wait for
+      // Stamped now, after the clients are connected: the queue time is the system's, not ours.
+      InferenceRequest request =
+          InferenceRequest.newBuilder()
+              .setRequestId(id)
+              .setTenantId(tenant)
+              .setKind(chat ? RequestKind.CHAT : RequestKind.RAG)
+              .setMessages(
+                  List.of(
+                      ChatMessage.newBuilder().setRole(ChatRole.USER).setContent(question).build()))
+              .setMaxTokens(maxTokens)
+              .setCreatedAt(Instant.now())
+              .build();
       producer
           .send(
               new ProducerRecord<>(
