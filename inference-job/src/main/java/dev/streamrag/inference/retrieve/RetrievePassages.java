@@ -7,10 +7,12 @@ import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.RetrievalOptions;
 import dev.streamrag.schemas.internal.InFlightRequest;
 import dev.streamrag.schemas.internal.Passage;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeoutException;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
@@ -19,8 +21,9 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 /**
  * Retrieves the passages of RAG requests from OpenSearch (k-NN, or hybrid with BM25 when the
  * request asks), within the request's tenant, without blocking. Requests without a question (CHAT)
- * pass at once. A failed or late search finishes the request as ERROR ({@code
- * retrieval.unavailable}), or TIMEOUT if its deadline has passed meanwhile.
+ * pass at once. A failed search finishes the request as ERROR ({@code retrieval.unavailable}, or
+ * {@code retrieval.timeout} past {@code retrieval.timeout}), or TIMEOUT if its deadline has passed
+ * meanwhile.
  */
 public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, InFlightRequest> {
   private static final long serialVersionUID = 1L;
@@ -85,11 +88,18 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
               if (error != null) {
                 failures.inc();
                 boolean late = System.currentTimeMillis() >= request.getDeadline();
+                Throwable root = rootCause(error);
+                // A search past retrieval.timeout is a timeout even when the request's own
+                // deadline is still ahead (a cold index, an overloaded node).
+                boolean timedOut =
+                    late
+                        || root instanceof TimeoutException
+                        || root instanceof SocketTimeoutException;
                 Stages.fail(
                     request,
                     late ? ResponseStatus.TIMEOUT : ResponseStatus.ERROR,
-                    late ? "retrieval.timeout" : "retrieval.unavailable",
-                    "retrieval failed: " + describe(error),
+                    timedOut ? "retrieval.timeout" : "retrieval.unavailable",
+                    "retrieval failed: " + describe(root),
                     "retrieve",
                     true);
               } else {
@@ -133,11 +143,15 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
     return passages;
   }
 
-  private static String describe(Throwable error) {
+  private static Throwable rootCause(Throwable error) {
     Throwable cause = error;
     while (cause.getCause() != null && cause.getCause() != cause) {
       cause = cause.getCause();
     }
+    return cause;
+  }
+
+  private static String describe(Throwable cause) {
     return cause.getClass().getSimpleName()
         + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
   }
