@@ -3,6 +3,7 @@ package dev.streamrag.devstack;
 import dev.streamrag.bench.BenchOptions;
 import dev.streamrag.bench.load.LoadJob;
 import dev.streamrag.bench.load.Scenario;
+import dev.streamrag.bench.load.Schedule;
 import dev.streamrag.bench.metrics.LatencyMetricsJob;
 import dev.streamrag.corpus.CorpusFiles;
 import dev.streamrag.corpus.DemoCorpus;
@@ -24,6 +25,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
@@ -72,6 +75,7 @@ public final class LocalStack implements AutoCloseable {
   public static LocalStack start(
       Path dir, String uiPorts, Map<String, String> settings, Consumer<String> log)
       throws Exception {
+    check(settings);
     LocalStack stack = new LocalStack(log);
     try {
       stack.startServers(dir);
@@ -84,6 +88,25 @@ public final class LocalStack implements AutoCloseable {
       stack.close();
       throw e;
     }
+  }
+
+  /**
+   * Every setting must mean something to the inference job or the load generator (a typo would
+   * otherwise be dropped without a word), and every value must parse, with the scenario's own
+   * rules: checked before anything starts, not after a minute of start-up.
+   */
+  static void check(Map<String, String> settings) {
+    Set<String> known = new TreeSet<>();
+    InferenceOptions.ALL.forEach(o -> known.add(o.key()));
+    BenchOptions.ALL.forEach(o -> known.add(o.key()));
+    List<String> unknown = settings.keySet().stream().filter(k -> !known.contains(k)).toList();
+    if (!unknown.isEmpty()) {
+      throw new IllegalArgumentException("unknown setting(s) " + unknown + "; known: " + known);
+    }
+    Map<String, String> inference = new LinkedHashMap<>(settings);
+    inference.keySet().removeIf(k -> k.startsWith("bench."));
+    JobConfig.load(flags(inference), Map.of(), InferenceOptions.ALL);
+    Schedule.of(Scenario.from(JobConfig.load(flags(bench(settings)), Map.of(), BenchOptions.ALL)));
   }
 
   private void startServers(Path dir) {
