@@ -125,6 +125,7 @@ class LocalStackIT {
             "cacheHitRatio",
             "quality",
             "latency",
+            "cdf",
             "timeline",
             "cost",
             "lostSample")) {
@@ -145,6 +146,10 @@ class LocalStackIT {
       assertThat(json.path("latency").path("RAG").has(stage)).as(stage).isTrue();
     }
     assertThat(json.path("latency").has("CHAT")).isTrue();
+    JsonNode cdf = json.path("cdf").path("e2e");
+    assertThat(cdf.size()).isEqualTo(102);
+    assertThat(cdf.get(cdf.size() - 1).path("millis").asDouble())
+        .isCloseTo(e2e.max(), within(1e-9));
     assertThat(json.path("cost").size()).isGreaterThanOrEqualTo(2);
     assertThat(json.path("cost").get(0).path("usdPer1kRequests").asDouble()).isPositive();
     for (String chart : List.of("latency-over-time.png", "latency-cdf.png", "throughput.png")) {

@@ -1,5 +1,7 @@
 package dev.streamrag.bench.report;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -38,6 +40,24 @@ public final class LatencyStats {
         histogram.getMean() / 1000.0,
         histogram.getMaxValue() / 1000.0);
   }
+
+  /** The distribution as (ms, share of values ≤ ms) points, from every 1% and the top 0.1%. */
+  public List<CdfPoint> cdf() {
+    List<CdfPoint> points = new ArrayList<>();
+    if (count() == 0) {
+      return points;
+    }
+    points.add(new CdfPoint(histogram.getMinValue() / 1000.0, 0));
+    for (int p = 1; p <= 99; p++) {
+      points.add(new CdfPoint(percentile(p), p / 100.0));
+    }
+    points.add(new CdfPoint(percentile(99.9), 0.999));
+    points.add(new CdfPoint(histogram.getMaxValue() / 1000.0, 1.0));
+    return points;
+  }
+
+  /** One point of a cumulative distribution. */
+  public record CdfPoint(double millis, double share) {}
 
   /** Percentiles in milliseconds. */
   public record Summary(

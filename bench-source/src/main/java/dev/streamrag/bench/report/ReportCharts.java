@@ -59,22 +59,14 @@ final class ReportCharts {
         dir.resolve("throughput.png"));
 
     XYSeriesCollection cdf = new XYSeriesCollection();
-    var all = report.latency().get("ALL");
-    if (all != null) {
-      for (String stage : List.of("e2e", "ttft_client")) {
-        LatencyStats.Summary s = all.get(stage);
-        if (s != null && s.count() > 0) {
-          XYSeries series = new XYSeries(stage);
-          series.add(0, 0);
-          series.add(s.p50(), 0.5);
-          series.add(s.p90(), 0.9);
-          series.add(s.p99(), 0.99);
-          series.add(s.p999(), 0.999);
-          series.add(s.max(), 1.0);
-          cdf.addSeries(series);
-        }
-      }
-    }
+    report
+        .cdf()
+        .forEach(
+            (stage, points) -> {
+              XYSeries series = new XYSeries(stage);
+              points.forEach(p -> series.add(p.millis(), p.share()));
+              cdf.addSeries(series);
+            });
     save(
         ChartFactory.createXYLineChart(
             "Latency CDF (OK responses)",

@@ -35,6 +35,7 @@ public record RunReport(
     double cacheHitRatio,
     Quality quality,
     Map<String, Map<String, LatencyStats.Summary>> latency,
+    Map<String, List<LatencyStats.CdfPoint>> cdf,
     List<Second> timeline,
     List<CostModel.Cost> cost,
     List<String> lostSample) {
@@ -194,6 +195,14 @@ public record RunReport(
           stages.forEach((stage, stats) -> bySt.put(stage, stats.summary()));
           summaries.put(kind, bySt);
         });
+    // The distributions the CDF chart draws: all OK responses, end to end and to first token.
+    Map<String, List<LatencyStats.CdfPoint>> cdf = new LinkedHashMap<>();
+    Map<String, LatencyStats> all = latency.getOrDefault("ALL", Map.of());
+    for (String stage : List.of("e2e", "ttft_client")) {
+      if (all.containsKey(stage)) {
+        cdf.put(stage, all.get(stage).cdf());
+      }
+    }
     long sent = records.sent().size();
     return new RunReport(
         scenario.runId(),
@@ -220,6 +229,7 @@ public record RunReport(
             retrieved,
             graded == 0 ? Double.NaN : (double) retrieved / graded),
         summaries,
+        cdf,
         timeline,
         prices.price(ok / runSeconds, outputTokens / runSeconds),
         lost.subList(0, Math.min(20, lost.size())));
