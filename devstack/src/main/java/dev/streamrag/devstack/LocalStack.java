@@ -175,15 +175,10 @@ public final class LocalStack implements AutoCloseable {
                 services(IngestOptions.ALL.stream().map(o -> o.key()).toList())),
             Map.of(),
             IngestOptions.ALL);
-    KnnIndex.createIfMissing(
-        URI.create(opensearch.uri().toString()), config.get(IngestOptions.INDEX), 384, 1, 0);
+    IngestJobMain.createIndex(config);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(1);
-    new IngestJob(config)
-        .build(
-            IngestJobMain.sources(env, config),
-            IngestJob.indexSink(config),
-            IngestJob.deadLetterSink(config));
+    IngestJobMain.buildOnConfiguredIo(env, config);
     JobID job = submit(env, IngestJob.NAME);
     JobStatus status = flink.requestJobResult(job).get().getApplicationStatus().deriveJobStatus();
     if (status != JobStatus.FINISHED) {

@@ -2,7 +2,6 @@ package dev.streamrag.inference;
 
 import dev.streamrag.corpus.CorpusFiles;
 import dev.streamrag.corpus.DemoCorpus;
-import dev.streamrag.ingest.IngestJob;
 import dev.streamrag.ingest.IngestJobMain;
 import dev.streamrag.ingest.IngestOptions;
 import dev.streamrag.ingest.index.KnnIndex;
@@ -60,11 +59,7 @@ final class TestStack {
     KnnIndex.createIfMissing(URI.create(opensearch), index, 384, 1, 0);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(1);
-    new IngestJob(config)
-        .build(
-            IngestJobMain.sources(env, config),
-            IngestJob.indexSink(config),
-            IngestJob.deadLetterSink(config));
+    IngestJobMain.buildOnConfiguredIo(env, config);
     env.execute("ingest-" + index);
     KnnIndex.refresh(URI.create(opensearch), index);
   }

@@ -26,13 +26,7 @@ public final class IngestJobMain {
       return;
     }
     Configuration config = JobConfig.load(args, System.getenv(), IngestOptions.ALL);
-    EmbeddingModelSpec model = EmbeddingModelSpec.bundled(config.get(IngestOptions.MODEL));
-    KnnIndex.createIfMissing(
-        URI.create(config.get(IngestOptions.OPENSEARCH_URL)),
-        config.get(IngestOptions.INDEX),
-        model.dimension(),
-        config.get(IngestOptions.INDEX_SHARDS),
-        config.get(IngestOptions.INDEX_REPLICAS));
+    createIndex(config);
 
     boolean kafka = config.get(IngestOptions.KAFKA_ENABLED);
     if (!kafka && !config.contains(IngestOptions.FILES)) {
@@ -41,9 +35,27 @@ public final class IngestJobMain {
     }
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.enableCheckpointing(config.get(IngestOptions.CHECKPOINT_INTERVAL).toMillis());
+    buildOnConfiguredIo(env, config);
+    env.execute(IngestJob.NAME);
+  }
+
+  /** Creates the configured chunk index for the configured model, unless it exists. */
+  public static void createIndex(Configuration config) {
+    KnnIndex.createIfMissing(
+        URI.create(config.get(IngestOptions.OPENSEARCH_URL)),
+        config.get(IngestOptions.INDEX),
+        EmbeddingModelSpec.bundled(config.get(IngestOptions.MODEL)).dimension(),
+        config.get(IngestOptions.INDEX_SHARDS),
+        config.get(IngestOptions.INDEX_REPLICAS));
+  }
+
+  /**
+   * The job as deployed: the configured sources (topic and/or files), the OpenSearch index, and
+   * dead letters to Kafka. Checkpointing is the caller's to configure.
+   */
+  public static void buildOnConfiguredIo(StreamExecutionEnvironment env, Configuration config) {
     new IngestJob(config)
         .build(sources(env, config), IngestJob.indexSink(config), IngestJob.deadLetterSink(config));
-    env.execute(IngestJob.NAME);
   }
 
   /** The documents topic, the files, or both (unioned). */
