@@ -1,6 +1,5 @@
 package dev.streamrag.devstack;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -79,8 +78,7 @@ final class MatrixCommand implements Callable<Integer> {
       entries.addAll(file.entries());
     }
     base.putAll(stack.settings(Map.of()));
-    Files.createDirectories(stack.dir);
-    System.setProperty("streamrag.log.file", stack.dir.resolve("devstack.log").toString());
+    stack.prepare();
     try (LocalStack running =
         LocalStack.start(stack.dir, stack.uiPorts, base, System.out::println)) {
       Thread hook = new Thread(running::close, "stop-local-stack");

@@ -1,6 +1,5 @@
 package dev.streamrag.devstack;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -42,9 +41,7 @@ final class RunCommand implements Callable<Integer> {
     }
     own.put("bench.results-dir", results);
     Map<String, String> settings = stack.settings(own);
-    Files.createDirectories(stack.dir);
-    Path log = stack.dir.resolve("devstack.log");
-    System.setProperty("streamrag.log.file", log.toString());
+    Path log = stack.prepare();
     long started = System.nanoTime();
     try (LocalStack running =
         LocalStack.start(stack.dir, stack.uiPorts, settings, System.out::println)) {

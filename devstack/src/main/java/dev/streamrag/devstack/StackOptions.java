@@ -1,6 +1,8 @@
 package dev.streamrag.devstack;
 
 import dev.streamrag.jobs.config.JobConfig;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -30,6 +32,17 @@ final class StackOptions {
       names = "--set",
       description = "One setting, key=value; repeatable; overrides the scenario file.")
   Map<String, String> set = new LinkedHashMap<>();
+
+  /**
+   * Creates the stack's folder and sends the log there; before anything logs, since log4j reads the
+   * file name once. Returns the log file.
+   */
+  Path prepare() throws IOException {
+    Files.createDirectories(dir);
+    Path log = dir.resolve("devstack.log");
+    System.setProperty("streamrag.log.file", log.toString());
+    return log;
+  }
 
   /** The scenario file, then --set, then the command's own flags. */
   Map<String, String> settings(Map<String, String> own) {

@@ -22,8 +22,7 @@ final class UpCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Files.createDirectories(stack.dir);
-    System.setProperty("streamrag.log.file", stack.dir.resolve("devstack.log").toString());
+    stack.prepare();
     LocalStack running =
         LocalStack.start(stack.dir, stack.uiPorts, stack.settings(Map.of()), System.out::println);
     CountDownLatch stopped = new CountDownLatch(1);
