@@ -14,6 +14,7 @@ import dev.streamrag.ingest.IngestJobMain;
 import dev.streamrag.ingest.IngestOptions;
 import dev.streamrag.ingest.index.KnnIndex;
 import dev.streamrag.jobs.config.JobConfig;
+import dev.streamrag.jobs.kafka.TopicCatalog;
 import dev.streamrag.testsupport.KafkaServer;
 import dev.streamrag.testsupport.LlmSimServer;
 import dev.streamrag.testsupport.OpenSearchServer;
@@ -41,7 +42,6 @@ import org.apache.flink.streaming.api.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 
 /**
  * The whole system on this machine: Kafka, OpenSearch with k-NN, Redis and llm-sim as child
@@ -139,19 +139,10 @@ public final class LocalStack implements AutoCloseable {
     log.accept("Flink web UI: " + flink.getRestAddress().get());
   }
 
+  /** The topics of kafka/topics.yaml, on one broker. */
   private void createTopics() throws Exception {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-      List<NewTopic> topics = new ArrayList<>();
-      for (String topic :
-          List.of(
-              InferenceOptions.REQUESTS_TOPIC.defaultValue(),
-              InferenceOptions.RESPONSES_TOPIC.defaultValue(),
-              InferenceOptions.LATENCY_TOPIC.defaultValue(),
-              InferenceOptions.DEAD_LETTER_TOPIC.defaultValue(),
-              IngestOptions.DEAD_LETTER_TOPIC.defaultValue())) {
-        topics.add(new NewTopic(topic, 2, (short) 1));
-      }
-      admin.createTopics(topics).all().get();
+      TopicCatalog.createMissing(admin, TopicCatalog.bundled(), 1);
     }
   }
 
