@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
@@ -83,6 +84,7 @@ public final class LocalStack implements AutoCloseable {
       stack.createTopics();
       stack.ingest(dir, settings);
       stack.startInference(settings);
+      stack.startLatencyMetrics(settings);
       return stack;
     } catch (Exception | Error e) {
       stack.close();
@@ -329,21 +331,31 @@ public final class LocalStack implements AutoCloseable {
     return resource;
   }
 
-  /** Cancels the jobs, stops Flink, then the servers (by PID), newest first. */
+  /**
+   * Cancels the jobs, stops Flink, then the servers (by PID), newest first. Called by a shutdown
+   * hook on Ctrl-C as well as at the end of a command, maybe both at once: once is enough, and
+   * nothing waits without a bound.
+   */
   @Override
-  public void close() {
+  public synchronized void close() {
     for (JobID job : new JobID[] {inference, latencyMetrics}) {
       if (flink != null && job != null) {
         try {
-          flink.cancelJob(job).get();
+          flink.cancelJob(job).get(15, TimeUnit.SECONDS);
         } catch (Exception e) {
-          // Already gone; the MiniCluster's close stops whatever is left.
+          // Gone already, or stuck: closing the MiniCluster stops whatever is left.
         }
       }
     }
+    inference = null;
+    latencyMetrics = null;
     for (int i = resources.size() - 1; i >= 0; i--) {
       try {
-        resources.get(i).close();
+        if (resources.get(i) instanceof MiniCluster cluster) {
+          cluster.closeAsync().get(30, TimeUnit.SECONDS);
+        } else {
+          resources.get(i).close();
+        }
       } catch (Exception e) {
         log.accept("while stopping " + resources.get(i) + ": " + e);
       }

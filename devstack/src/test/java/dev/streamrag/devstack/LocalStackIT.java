@@ -51,10 +51,38 @@ class LocalStackIT {
             "bench.warmup", "5 s");
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     ScenarioRun.Result result;
+    String metrics;
     try (LocalStack stack = LocalStack.start(dir.resolve("stack"), "0", settings, line -> {})) {
       result =
           ScenarioRun.run(stack, settings, new PrintStream(console, true, StandardCharsets.UTF_8));
+      long ok = result.measured().report().byStatus().getOrDefault("OK", 0L);
+      metrics = awaitMetric(stack.metricsUrl(), "streamrag_status_responses", "status=\"OK\"", ok);
     }
+    // The live latency metrics, as Prometheus scrapes them, for every stage of RAG requests:
+    // a p99 with a value (labels come in no fixed order).
+    List<String> latencyLines =
+        metrics
+            .lines()
+            .filter(
+                l ->
+                    l.startsWith(
+                        "flink_taskmanager_job_task_operator_streamrag_kind_stage_latency_ms{"))
+            .filter(l -> l.contains("kind=\"RAG\"") && l.contains("quantile=\"0.99\""))
+            .toList();
+    for (String stage :
+        List.of("e2e", "ttft_client", "queue", "embed", "retrieve", "ttft_llm", "tpot", "llm")) {
+      assertThat(latencyLines)
+          .as(stage)
+          .anySatisfy(
+              l -> {
+                assertThat(l).contains("stage=\"" + stage + "\"");
+                assertThat(Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).isPositive();
+              });
+    }
+    assertThat(metrics)
+        .contains(
+            "flink_taskmanager_job_task_operator_streamrag_goodput_ratio",
+            "flink_taskmanager_job_task_operator_streamrag_cache_hit_ratio");
     RunReport report = result.measured().report();
     RunRecords records = result.measured().records();
 
@@ -198,7 +226,7 @@ class LocalStackIT {
             + url
             + ":\n"
             + body.lines()
-                .filter(l -> l.contains("streamrag"))
+                .filter(l -> l.contains("operator_streamrag_"))
                 .limit(40)
                 .reduce("", (a, b) -> a + b + "\n"));
   }

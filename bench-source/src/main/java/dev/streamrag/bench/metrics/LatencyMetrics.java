@@ -23,9 +23,11 @@ import org.apache.flink.util.Collector;
  * #WINDOW} records; Flink's own sliding-window histogram, as the inference job uses), responses by
  * status, cache hits, and requests within the SLO, with gauges for the ratios.
  *
- * <p>Metric names, under the operator's group: {@code streamrag_latency_ms{kind, stage}}, {@code
- * streamrag_responses{status}}, {@code streamrag_cache_hits}, {@code streamrag_slo_good}, {@code
- * streamrag_goodput_ratio}, {@code streamrag_cache_hit_ratio}.
+ * <p>As Flink's Prometheus reporter names them (label keys become part of the name): {@code
+ * flink_taskmanager_job_task_operator_streamrag_kind_stage_latency_ms{kind, stage, quantile}}, and
+ * with the same prefix {@code streamrag_status_responses{status}}, {@code streamrag_cache_hits},
+ * {@code streamrag_slo_good}, {@code streamrag_goodput_ratio}, {@code streamrag_cache_hit_ratio}.
+ * {@code LocalStackIT} scrapes them.
  */
 public final class LatencyMetrics extends RichFlatMapFunction<LatencyRecord, Void> {
   private static final long serialVersionUID = 1L;
