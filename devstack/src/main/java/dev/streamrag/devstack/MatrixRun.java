@@ -1,6 +1,7 @@
 package dev.streamrag.devstack;
 
 import dev.streamrag.bench.report.LatencyStats;
+import dev.streamrag.bench.report.ReportCharts;
 import dev.streamrag.bench.report.RunReport;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,9 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.jfree.chart.ChartFactory;
-import org.jfree.chart.ChartUtils;
-import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
@@ -133,20 +131,12 @@ final class MatrixRun {
     XYSeriesCollection data = new XYSeriesCollection();
     data.addSeries(answered);
     data.addSeries(good);
-    System.setProperty("java.awt.headless", "true");
-    ChartUtils.saveChartAsPNG(
-        folder.resolve("throughput-vs-offered.png").toFile(),
-        ChartFactory.createXYLineChart(
-            "Throughput and goodput vs offered load",
-            "offered req/s",
-            "req/s",
-            data,
-            PlotOrientation.VERTICAL,
-            true,
-            false,
-            false),
-        900,
-        450);
+    ReportCharts.lineChart(
+        "Throughput and goodput vs offered load",
+        "offered req/s",
+        "req/s",
+        data,
+        folder.resolve("throughput-vs-offered.png"));
     Path file = folder.resolve("comparison.md");
     Files.writeString(file, md.toString());
     return file;

@@ -11,14 +11,13 @@ import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
 /** The report's PNG charts, drawn headless with JFreeChart. */
-final class ReportCharts {
+public final class ReportCharts {
   private static final int WIDTH = 900;
   private static final int HEIGHT = 450;
 
   private ReportCharts() {}
 
   static void write(RunReport report, Path dir) throws IOException {
-    System.setProperty("java.awt.headless", "true");
     List<RunReport.Second> timeline = report.timeline();
 
     XYSeries p50 = new XYSeries("e2e p50");
@@ -35,27 +34,17 @@ final class ReportCharts {
       answered.add(s.second(), s.answered());
       good.add(s.second(), s.good());
     }
-    save(
-        ChartFactory.createXYLineChart(
-            "Latency over time (by intended send second)",
-            "second of run",
-            "ms",
-            collection(p50, p99),
-            PlotOrientation.VERTICAL,
-            true,
-            false,
-            false),
+    lineChart(
+        "Latency over time (by intended send second)",
+        "second of run",
+        "ms",
+        collection(p50, p99),
         dir.resolve("latency-over-time.png"));
-    save(
-        ChartFactory.createXYLineChart(
-            "Requests per second",
-            "second of run",
-            "requests",
-            collection(offered, answered, good),
-            PlotOrientation.VERTICAL,
-            true,
-            false,
-            false),
+    lineChart(
+        "Requests per second",
+        "second of run",
+        "requests",
+        collection(offered, answered, good),
         dir.resolve("throughput.png"));
 
     XYSeriesCollection cdf = new XYSeriesCollection();
@@ -67,28 +56,30 @@ final class ReportCharts {
               points.forEach(p -> series.add(p.millis(), p.share()));
               cdf.addSeries(series);
             });
-    save(
-        ChartFactory.createXYLineChart(
-            "Latency CDF (OK responses)",
-            "ms",
-            "share of requests",
-            cdf,
-            PlotOrientation.VERTICAL,
-            true,
-            false,
-            false),
+    lineChart(
+        "Latency CDF (OK responses)",
+        "ms",
+        "share of requests",
+        cdf,
         dir.resolve("latency-cdf.png"));
   }
 
-  private static XYSeriesCollection collection(XYSeries... series) {
+  /** A line chart of {@code data}, legend on, written to {@code file} as a PNG. */
+  public static void lineChart(
+      String title, String xLabel, String yLabel, XYSeriesCollection data, Path file)
+      throws IOException {
+    System.setProperty("java.awt.headless", "true");
+    JFreeChart chart =
+        ChartFactory.createXYLineChart(
+            title, xLabel, yLabel, data, PlotOrientation.VERTICAL, true, false, false);
+    ChartUtils.saveChartAsPNG(file.toFile(), chart, WIDTH, HEIGHT);
+  }
+
+  static XYSeriesCollection collection(XYSeries... series) {
     XYSeriesCollection collection = new XYSeriesCollection();
     for (XYSeries s : series) {
       collection.addSeries(s);
     }
     return collection;
-  }
-
-  private static void save(JFreeChart chart, Path file) throws IOException {
-    ChartUtils.saveChartAsPNG(file.toFile(), chart, WIDTH, HEIGHT);
   }
 }
