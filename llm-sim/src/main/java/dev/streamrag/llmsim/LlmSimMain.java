@@ -36,10 +36,17 @@ public final class LlmSimMain implements Callable<Integer> {
   Path profileFile;
 
   @Option(
+      names = "--host",
+      defaultValue = "${env:LLM_SIM_HOST:-127.0.0.1}",
+      description =
+          "Address to listen on (default: ${DEFAULT-VALUE}; env LLM_SIM_HOST); 0.0.0.0 in a"
+              + " container.")
+  String host;
+
+  @Option(
       names = "--port",
       defaultValue = "${env:LLM_SIM_PORT:-8000}",
-      description =
-          "Port on 127.0.0.1 (default: ${DEFAULT-VALUE}; env LLM_SIM_PORT; 0 picks a free one).")
+      description = "Port (default: ${DEFAULT-VALUE}; env LLM_SIM_PORT; 0 picks a free one).")
   int port;
 
   @Option(
@@ -101,6 +108,7 @@ public final class LlmSimMain implements Callable<Integer> {
           SimServer.start(
               engineProfile,
               model,
+              host,
               port,
               maxBodyBytes,
               faultPlan,

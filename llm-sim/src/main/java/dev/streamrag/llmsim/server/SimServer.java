@@ -43,6 +43,10 @@ public final class SimServer implements AutoCloseable {
   private final Vertx vertx;
   private final long maxBodyBytes;
   private final HttpServerOptions serverOptions;
+
+  /** The default address: only this machine's clients reach it. */
+  public static final String LOOPBACK = "127.0.0.1";
+
   private final AtomicInteger actualPort = new AtomicInteger();
   private volatile CompletionTimeline.Observer observer;
   private final RealTimeEngineDriver driver;
@@ -52,7 +56,12 @@ public final class SimServer implements AutoCloseable {
   private final AtomicReference<FaultPlan> faults;
 
   private SimServer(
-      EngineProfile profile, String servedModel, int port, long maxBodyBytes, FaultPlan faultPlan) {
+      EngineProfile profile,
+      String servedModel,
+      String host,
+      int port,
+      long maxBodyBytes,
+      FaultPlan faultPlan) {
     this.vertx = Vertx.vertx();
     this.faults = new AtomicReference<>(Objects.requireNonNull(faultPlan, "faultPlan"));
     this.driver = new RealTimeEngineDriver(profile);
@@ -62,10 +71,7 @@ public final class SimServer implements AutoCloseable {
     this.metrics = new ServerMetrics(servedModel, driver);
     // A negative port makes Vert.x pick one random port and share it among the instances.
     this.serverOptions =
-        new HttpServerOptions()
-            .setHost("127.0.0.1")
-            .setPort(port == 0 ? -1 : port)
-            .setTcpNoDelay(true);
+        new HttpServerOptions().setHost(host).setPort(port == 0 ? -1 : port).setTcpNoDelay(true);
   }
 
   /** The API's routes for one event loop; its completions' tokens go through {@code dispatcher}. */
@@ -169,12 +175,28 @@ public final class SimServer implements AutoCloseable {
       long maxBodyBytes,
       FaultPlan faults,
       int eventLoops) {
+    return start(profile, servedModel, LOOPBACK, port, maxBodyBytes, faults, eventLoops);
+  }
+
+  /**
+   * As {@link #start(EngineProfile, String, int, long, FaultPlan, int)} on {@code host}: {@code
+   * 0.0.0.0} in a container, where the clients are on other hosts.
+   */
+  public static SimServer start(
+      EngineProfile profile,
+      String servedModel,
+      String host,
+      int port,
+      long maxBodyBytes,
+      FaultPlan faults,
+      int eventLoops) {
     Objects.requireNonNull(profile, "profile");
+    Objects.requireNonNull(host, "host");
     Objects.requireNonNull(servedModel, "servedModel");
     if (eventLoops < 1) {
       throw new IllegalArgumentException("eventLoops must be at least 1, got " + eventLoops);
     }
-    SimServer sim = new SimServer(profile, servedModel, port, maxBodyBytes, faults);
+    SimServer sim = new SimServer(profile, servedModel, host, port, maxBodyBytes, faults);
     try {
       sim.vertx
           .deployVerticle(
@@ -190,7 +212,7 @@ public final class SimServer implements AutoCloseable {
     } catch (ExecutionException e) {
       sim.close();
       throw new IllegalStateException(
-          "llm-sim cannot listen on 127.0.0.1:" + port + ": " + e.getCause().getMessage(),
+          "llm-sim cannot listen on " + host + ":" + port + ": " + e.getCause().getMessage(),
           e.getCause());
     }
   }
