@@ -38,6 +38,7 @@ final class StackOptions {
    * file name once. Returns the log file.
    */
   Path prepare() throws IOException {
+    dir = dir.toAbsolutePath();
     Files.createDirectories(dir);
     Path log = dir.resolve("devstack.log");
     System.setProperty("streamrag.log.file", log.toString());

@@ -42,7 +42,8 @@ public final class KafkaServer extends ManagedServer {
     ServerDists dists = ServerDists.load();
     int port = Ports.freePort();
     int controllerPort = Ports.freePort();
-    Path dir = baseDir.resolve("kafka-" + port);
+    // Absolute: the server runs in its own folder, where a relative path would point elsewhere.
+    Path dir = baseDir.toAbsolutePath().resolve("kafka-" + port);
     try {
       Files.createDirectories(dir);
       Path config = dir.resolve("server.properties");

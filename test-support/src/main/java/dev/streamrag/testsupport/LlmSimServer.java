@@ -44,7 +44,8 @@ public final class LlmSimServer extends ManagedServer {
   public static LlmSimServer start(Path baseDir, String profile, String model, String faultsJson) {
     baseDir = baseDir.toAbsolutePath();
     int port = Ports.freePort();
-    Path dir = baseDir.resolve("llm-sim-" + port);
+    // Absolute: the server runs in its own folder, where a relative path would point elsewhere.
+    Path dir = baseDir.toAbsolutePath().resolve("llm-sim-" + port);
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {

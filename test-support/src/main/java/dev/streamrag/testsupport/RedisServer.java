@@ -53,7 +53,8 @@ public final class RedisServer extends ManagedServer {
     // The server runs in its own directory: a relative binary path would not resolve there.
     baseDir = baseDir.toAbsolutePath();
     int port = Ports.freePort();
-    Path dir = baseDir.resolve("redis-" + port);
+    // Absolute: the server runs in its own folder, where a relative path would point elsewhere.
+    Path dir = baseDir.toAbsolutePath().resolve("redis-" + port);
     try {
       Files.createDirectories(dir);
       String binary = binary(baseDir);
@@ -106,7 +107,7 @@ public final class RedisServer extends ManagedServer {
     }
     String shipped = shippedBinaryName();
     if (shipped != null) {
-      Path target = baseDir.resolve("bin").resolve(shipped);
+      Path target = baseDir.toAbsolutePath().resolve("bin").resolve(shipped);
       if (!Files.isExecutable(target)) {
         Files.createDirectories(target.getParent());
         try (JarFile jar = new JarFile(ServerDists.load().embeddedRedisJar().toFile())) {
