@@ -1,0 +1,99 @@
+package dev.streamrag.deploycheck;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.fge.jsonpatch.JsonPatch;
+import com.github.fge.jsonpatch.JsonPatchException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Renders a kustomization the way {@code kubectl kustomize} does, for the subset our manifests use:
+ * {@code resources} (files, or folders with their own kustomization) and {@code patches} that are
+ * JSON 6902 patches with a {@code target} kind and optional name. Written here because no kustomize
+ * runs on the JVM and the test must not download one; anything outside the subset is refused, so
+ * the manifests cannot drift into features this renderer would get wrong. JSON patches apply the
+ * same in both (RFC 6902, java-json-tools' implementation).
+ */
+final class Kustomize {
+  private static final Set<String> SUPPORTED = Set.of("apiVersion", "kind", "resources", "patches");
+
+  private Kustomize() {}
+
+  static List<ObjectNode> render(Path dir) {
+    Path file = dir.resolve("kustomization.yaml");
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("no kustomization.yaml in " + dir);
+    }
+    JsonNode kustomization = Yaml.single(file);
+    for (Iterator<String> it = kustomization.fieldNames(); it.hasNext(); ) {
+      String field = it.next();
+      if (!SUPPORTED.contains(field)) {
+        throw new IllegalArgumentException(
+            file + ": '" + field + "' is not supported by this renderer (only " + SUPPORTED + ")");
+      }
+    }
+    List<ObjectNode> resources = new ArrayList<>();
+    for (JsonNode entry : kustomization.path("resources")) {
+      Path resource = dir.resolve(entry.asText()).normalize();
+      if (Files.isDirectory(resource)) {
+        resources.addAll(render(resource));
+      } else {
+        for (JsonNode document : Yaml.documents(resource)) {
+          resources.add((ObjectNode) document);
+        }
+      }
+    }
+    for (JsonNode patch : kustomization.path("patches")) {
+      apply(file, patch, resources);
+    }
+    return resources;
+  }
+
+  private static void apply(Path file, JsonNode patch, List<ObjectNode> resources) {
+    JsonNode target = patch.path("target");
+    String kind = target.path("kind").asText(null);
+    String name = target.path("name").asText(null);
+    if (kind == null || !patch.has("path")) {
+      throw new IllegalArgumentException(
+          file + ": each patch needs a path and a target kind (JSON 6902 patches only)");
+    }
+    Path patchFile = file.getParent().resolve(patch.path("path").asText());
+    JsonPatch operations;
+    try {
+      operations = JsonPatch.fromJson(Yaml.single(patchFile));
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException(patchFile + " is not a JSON 6902 patch: " + e, e);
+    }
+    int matched = 0;
+    for (int i = 0; i < resources.size(); i++) {
+      ObjectNode resource = resources.get(i);
+      if (resource.path("kind").asText().equals(kind)
+          && (name == null || resource.path("metadata").path("name").asText().equals(name))) {
+        try {
+          resources.set(i, (ObjectNode) operations.apply(resource));
+        } catch (JsonPatchException e) {
+          throw new IllegalArgumentException(
+              patchFile
+                  + " does not apply to "
+                  + kind
+                  + "/"
+                  + resource.path("metadata").path("name").asText()
+                  + ": "
+                  + e.getMessage(),
+              e);
+        }
+        matched++;
+      }
+    }
+    if (matched == 0) {
+      throw new IllegalArgumentException(
+          file + ": patch " + patchFile.getFileName() + " matches no " + kind + " " + name);
+    }
+  }
+}
