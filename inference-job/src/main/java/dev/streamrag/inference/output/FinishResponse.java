@@ -80,6 +80,10 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
               .addGroup("stage", stage)
               .histogram("micros", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW)));
     }
+    // Every status from the start, at zero: an error-rate alert then sees 0, not a missing series.
+    for (ResponseStatus status : ResponseStatus.values()) {
+      byStatus.put(status.name(), metrics.addGroup("status", status.name()).counter("count"));
+    }
     cacheHits = metrics.counter("cacheHits");
     cacheWrites = metrics.counter("cacheWrites");
     cacheWriteFailures = metrics.counter("cacheWriteFailures");
