@@ -91,10 +91,12 @@ class DashboardQueriesIT {
         assertThat(stack.awaitJob(load)).isEqualTo(JobStatus.FINISHED);
 
         // Let the last responses reach the latency sink and two more scrapes happen.
+        List<Dashboards.Query> panels = Dashboards.panelQueries();
+        List<Dashboards.Query> alerts = Dashboards.alertQueries();
         List<String> problems = List.of();
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
-          problems = problems(api);
+          problems = problems(api, panels, alerts);
           if (problems.isEmpty()) {
             break;
           }
@@ -105,12 +107,12 @@ class DashboardQueriesIT {
     }
   }
 
-  private static List<String> problems(String api) throws Exception {
+  private static List<String> problems(
+      String api, List<Dashboards.Query> panels, List<Dashboards.Query> alerts) throws Exception {
     List<String> problems = new ArrayList<>();
     Set<String> names = new HashSet<>();
     query(api + "/api/v1/label/__name__/values").path("data").forEach(n -> names.add(n.asText()));
-    List<Dashboards.Query> all = new ArrayList<>(Dashboards.panelQueries());
-    List<Dashboards.Query> alerts = Dashboards.alertQueries();
+    List<Dashboards.Query> all = new ArrayList<>(panels);
     all.addAll(alerts);
     for (Dashboards.Query query : all) {
       JsonNode result = query(api + "/api/v1/query?query=" + encode(query.expr()));

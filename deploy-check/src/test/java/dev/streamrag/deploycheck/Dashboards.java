@@ -42,7 +42,7 @@ final class Dashboards {
           "inf",
           "nan");
 
-  record Query(String source, String title, String expr, boolean gpu) {}
+  record Query(String source, String expr, boolean gpu) {}
 
   private Dashboards() {}
 
@@ -82,7 +82,6 @@ final class Dashboards {
           queries.add(
               new Query(
                   file.getFileName() + " / " + panel.path("title").asText(),
-                  panel.path("title").asText(),
                   substitute(target.path("expr").asText(), values),
                   panel.path("description").asText().startsWith(GPU_MARK)));
         }
@@ -99,10 +98,7 @@ final class Dashboards {
       for (JsonNode rule : group.path("rules")) {
         queries.add(
             new Query(
-                "alerts.yaml / " + rule.path("alert").asText(),
-                rule.path("alert").asText(),
-                rule.path("expr").asText(),
-                false));
+                "alerts.yaml / " + rule.path("alert").asText(), rule.path("expr").asText(), false));
       }
     }
     return queries;

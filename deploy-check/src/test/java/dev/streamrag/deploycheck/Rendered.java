@@ -2,7 +2,6 @@ package dev.streamrag.deploycheck;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -70,9 +69,5 @@ record Rendered(String overlay, List<ObjectNode> resources) {
         find(node.get(i), field, path + "/" + i, found);
       }
     }
-  }
-
-  static Path repo(String relative) {
-    return Repo.path(relative);
   }
 }

@@ -179,10 +179,7 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
     observe("tpot", t.getTpotMs());
     observe("llm", t.getLlmMs());
     observe("total", t.getTotalMs());
-    byStatus
-        .computeIfAbsent(
-            response.getStatus().name(), s -> metrics.addGroup("status", s).counter("count"))
-        .inc();
+    byStatus.get(response.getStatus().name()).inc();
     if (response.getError() != null) {
       byError
           .computeIfAbsent(
