@@ -14,6 +14,8 @@ import java.util.Set;
  * @param rate429 share of requests answered 429 at once (0..1)
  * @param rate500 share answered 500
  * @param rate503 share answered 503
+ * @param next503 the next this many requests are answered 503 before the shares apply: a burst of
+ *     overload of a known size, so a test of retries can know every request will get through
  * @param firstTokenDelayMillis extra wait before a request enters the engine (raises TTFT)
  * @param stallProbability share of streams that pause halfway for {@code stallMillis}
  * @param stallMillis how long a stall lasts; tokens produced meanwhile arrive together after it
@@ -23,18 +25,20 @@ public record FaultPlan(
     double rate429,
     double rate500,
     double rate503,
+    int next503,
     long firstTokenDelayMillis,
     double stallProbability,
     long stallMillis,
     double dropProbability) {
 
-  public static final FaultPlan NONE = new FaultPlan(0, 0, 0, 0, 0, 0, 0);
+  public static final FaultPlan NONE = new FaultPlan(0, 0, 0, 0, 0, 0, 0, 0);
 
   private static final Set<String> KEYS =
       Set.of(
           "rate429",
           "rate500",
           "rate503",
+          "next503",
           "firstTokenDelayMillis",
           "stallProbability",
           "stallMillis",
@@ -48,6 +52,9 @@ public record FaultPlan(
     share("dropProbability", dropProbability);
     if (rate429 + rate500 + rate503 > 1) {
       throw new IllegalArgumentException("rate429 + rate500 + rate503 must not exceed 1");
+    }
+    if (next503 < 0) {
+      throw new IllegalArgumentException("next503 must not be negative");
     }
     if (firstTokenDelayMillis < 0 || stallMillis < 0) {
       throw new IllegalArgumentException("delays must not be negative");
@@ -73,6 +80,7 @@ public record FaultPlan(
         json.path("rate429").asDouble(0),
         json.path("rate500").asDouble(0),
         json.path("rate503").asDouble(0),
+        wholeNumber(json, "next503"),
         json.path("firstTokenDelayMillis").asLong(0),
         json.path("stallProbability").asDouble(0),
         json.path("stallMillis").asLong(0),
@@ -84,11 +92,23 @@ public record FaultPlan(
     json.put("rate429", rate429);
     json.put("rate500", rate500);
     json.put("rate503", rate503);
+    json.put("next503", next503);
     json.put("firstTokenDelayMillis", firstTokenDelayMillis);
     json.put("stallProbability", stallProbability);
     json.put("stallMillis", stallMillis);
     json.put("dropProbability", dropProbability);
     return json;
+  }
+
+  private static int wholeNumber(JsonNode json, String name) {
+    JsonNode value = json.path(name);
+    if (value.isMissingNode()) {
+      return 0;
+    }
+    if (!value.canConvertToInt() || !value.isIntegralNumber()) {
+      throw new IllegalArgumentException(name + " must be a whole number, got " + value);
+    }
+    return value.intValue();
   }
 
   private static void share(String name, double value) {

@@ -54,6 +54,8 @@ public final class SimServer implements AutoCloseable {
   private final CompletionRequestParser parser;
   private final ServerMetrics metrics;
   private final AtomicReference<FaultPlan> faults;
+  // What is left of the plan's next503 burst; counted down by requests as they arrive.
+  private final AtomicInteger pending503 = new AtomicInteger();
 
   private SimServer(
       EngineProfile profile,
@@ -63,7 +65,8 @@ public final class SimServer implements AutoCloseable {
       long maxBodyBytes,
       FaultPlan faultPlan) {
     this.vertx = Vertx.vertx();
-    this.faults = new AtomicReference<>(Objects.requireNonNull(faultPlan, "faultPlan"));
+    this.faults = new AtomicReference<>();
+    installFaults(Objects.requireNonNull(faultPlan, "faultPlan"));
     this.driver = new RealTimeEngineDriver(profile);
     this.servedModel = servedModel;
     this.maxBodyBytes = maxBodyBytes;
@@ -88,7 +91,7 @@ public final class SimServer implements AutoCloseable {
         .delete("/admin/faults")
         .handler(
             ctx -> {
-              faults.set(FaultPlan.NONE);
+              installFaults(FaultPlan.NONE);
               sendFaults(ctx);
             });
     router
@@ -254,7 +257,10 @@ public final class SimServer implements AutoCloseable {
 
     FaultPlan plan = faults.get();
     ThreadLocalRandom random = ThreadLocalRandom.current();
-    ApiError injected = drawError(plan, random.nextDouble());
+    ApiError injected =
+        pending503.getAndUpdate(left -> Math.max(0, left - 1)) > 0
+            ? overloaded()
+            : drawError(plan, random.nextDouble());
     if (injected != null) {
       metrics.injectedFaults(injected.status()).increment();
       sendError(response, injected);
@@ -330,6 +336,10 @@ public final class SimServer implements AutoCloseable {
     }
   }
 
+  private static ApiError overloaded() {
+    return new ApiError(503, "ServiceUnavailableError", "injected fault: overloaded");
+  }
+
   /** The injected HTTP error for a uniform draw in [0, 1), or null for none. */
   private static ApiError drawError(FaultPlan plan, double draw) {
     if (draw < plan.rate429()) {
@@ -339,20 +349,26 @@ public final class SimServer implements AutoCloseable {
       return new ApiError(500, "InternalServerError", "injected fault: internal error");
     }
     if (draw < plan.rate429() + plan.rate500() + plan.rate503()) {
-      return new ApiError(503, "ServiceUnavailableError", "injected fault: overloaded");
+      return overloaded();
     }
     return null;
   }
 
+  private void installFaults(FaultPlan plan) {
+    faults.set(plan);
+    pending503.set(plan.next503());
+  }
+
+  /** The plan in force; {@code next503} is what is left of the burst, so it can be PUT back. */
   private void sendFaults(RoutingContext ctx) {
     ctx.response()
         .putHeader("content-type", "application/json")
-        .end(faults.get().toJson().toString());
+        .end(faults.get().toJson().put("next503", pending503.get()).toString());
   }
 
   private void replaceFaults(RoutingContext ctx) {
     try {
-      faults.set(FaultPlan.fromJson(JSON.readTree(ctx.body().asString())));
+      installFaults(FaultPlan.fromJson(JSON.readTree(ctx.body().asString())));
       sendFaults(ctx);
     } catch (IOException | RuntimeException e) {
       sendError(ctx.response(), ApiError.badRequest("invalid fault plan: " + e.getMessage()));

@@ -72,6 +72,7 @@ class FaultInjectionTest {
           {"rate500", "500", "InternalServerError", "http_500"},
           {"rate503", "503", "ServiceUnavailableError", "http_503"}
         }) {
+      double before = injected(fault[3]);
       assertThat(send("PUT", "/admin/faults", "{\"" + fault[0] + "\":1}").statusCode())
           .isEqualTo(200);
       HttpResponse<String> response = chat();
@@ -79,11 +80,37 @@ class FaultInjectionTest {
       JsonNode error = JSON.readTree(response.body());
       assertThat(error.get("type").asText()).isEqualTo(fault[2]);
       assertThat(error.get("message").asText()).startsWith("injected fault");
-      assertThat(send("GET", "/metrics", null).body())
-          .contains("llm_sim:injected_faults_total{model_name=\"m\",kind=\"" + fault[3] + "\"} 1");
+      assertThat(injected(fault[3]) - before).isEqualTo(1);
     }
     send("DELETE", "/admin/faults", null);
     assertThat(chat().statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void aBurstOf503sAnswersExactlyThatManyRequestsThenServes() throws Exception {
+    double before = injected("http_503");
+    send("PUT", "/admin/faults", "{\"next503\":3}");
+    assertThat(chat().statusCode()).isEqualTo(503);
+    assertThat(JSON.readTree(send("GET", "/admin/faults", null).body()).get("next503").asInt())
+        .as("what is left of the burst")
+        .isEqualTo(2);
+    assertThat(chat().statusCode()).isEqualTo(503);
+    assertThat(chat().statusCode()).isEqualTo(503);
+    assertThat(chat().statusCode()).isEqualTo(200);
+    assertThat(chat().statusCode()).isEqualTo(200);
+    assertThat(injected("http_503") - before).isEqualTo(3);
+  }
+
+  /** The server is shared by this class's tests, so its counters are compared before/after. */
+  private static double injected(String kind) throws Exception {
+    String series = "llm_sim:injected_faults_total{model_name=\"m\",kind=\"" + kind + "\"} ";
+    return send("GET", "/metrics", null)
+        .body()
+        .lines()
+        .filter(line -> line.startsWith(series))
+        .mapToDouble(line -> Double.parseDouble(line.substring(series.length())))
+        .findFirst()
+        .orElse(0);
   }
 
   @Test
@@ -143,6 +170,8 @@ class FaultInjectionTest {
           "{\"rate429\":0.6,\"rate500\":0.6}",
           "{\"stallMillis\":-1}",
           "{\"rate503\":\"high\"}",
+          "{\"next503\":-1}",
+          "{\"next503\":1.5}",
           "[1]",
           "nope"
         }) {
