@@ -195,6 +195,15 @@ public final class BenchOptions {
               "After the last request, how long the report waits for answers before it counts"
                   + " the missing ones as lost.");
 
+  public static final ConfigOption<String> REPORT_FROM =
+      ConfigOptions.key("bench.report-from")
+          .stringType()
+          .noDefaultValue()
+          .withDescription(
+              "UTC time (e.g. 2026-11-23T17:00:00Z) from which the report reads the requests and"
+                  + " responses topics: a little before the run started. Default: the beginning"
+                  + " of the topics, which is slow where they keep days of traffic.");
+
   public static final ConfigOption<String> PRICES_FILE =
       ConfigOptions.key("bench.prices-file")
           .stringType()
@@ -239,6 +248,7 @@ public final class BenchOptions {
           SLO_TTFT,
           SLO_E2E,
           REPORT_GRACE,
+          REPORT_FROM,
           PRICES_FILE,
           RESULTS_DIR);
 }

@@ -1,5 +1,6 @@
 package dev.streamrag.devstack;
 
+import dev.streamrag.bench.BenchOptions;
 import dev.streamrag.bench.load.Scenario;
 import dev.streamrag.bench.load.Schedule;
 import dev.streamrag.bench.report.LatencyReport;
@@ -8,6 +9,7 @@ import dev.streamrag.bench.report.ReportWriter;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.Map;
 import org.apache.flink.api.common.JobID;
@@ -24,6 +26,11 @@ final class ScenarioRun {
   static Result run(LocalStack stack, Map<String, String> settings, PrintStream out)
       throws Exception {
     Configuration bench = stack.benchConfig(settings);
+    if (bench.getOptional(BenchOptions.REPORT_FROM).isEmpty()) {
+      // The report reads only this run's stretch of the topics, not every earlier run's (a
+      // matrix runs several on one stack). A minute's margin, as the report's docs advise.
+      bench.set(BenchOptions.REPORT_FROM, Instant.now().minus(Duration.ofMinutes(1)).toString());
+    }
     Scenario scenario = Scenario.from(bench);
     Schedule schedule = Schedule.of(scenario);
     int requests = schedule.size();

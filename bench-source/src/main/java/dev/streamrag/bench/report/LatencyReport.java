@@ -5,6 +5,8 @@ import dev.streamrag.bench.load.RequestFactory;
 import dev.streamrag.bench.load.Scenario;
 import dev.streamrag.bench.load.Schedule;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.function.Consumer;
 import org.apache.flink.configuration.Configuration;
 
@@ -22,6 +24,7 @@ public final class LatencyReport {
             config.get(BenchOptions.KAFKA_BOOTSTRAP),
             config.get(BenchOptions.REQUESTS_TOPIC),
             config.get(BenchOptions.RESPONSES_TOPIC),
+            readFrom(config),
             scenario.runId(),
             Schedule.of(scenario).size(),
             config.get(BenchOptions.REPORT_GRACE),
@@ -37,6 +40,25 @@ public final class LatencyReport {
             CostModel.load(
                 config.getOptional(BenchOptions.PRICES_FILE).map(Path::of).orElse(null)));
     return new Measured(records, report);
+  }
+
+  /** Where the report starts reading the topics ({@code bench.report-from}); null: beginning. */
+  public static Instant readFrom(Configuration config) {
+    return config
+        .getOptional(BenchOptions.REPORT_FROM)
+        .map(
+            text -> {
+              try {
+                return Instant.parse(text);
+              } catch (DateTimeParseException e) {
+                throw new IllegalArgumentException(
+                    BenchOptions.REPORT_FROM.key()
+                        + " must be a UTC time like 2026-11-23T17:00:00Z, got '"
+                        + text
+                        + "'");
+              }
+            })
+        .orElse(null);
   }
 
   /** The folder a run's report goes to. */

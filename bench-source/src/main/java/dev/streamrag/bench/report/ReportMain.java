@@ -20,6 +20,11 @@ public final class ReportMain {
       System.exit(2);
     }
     Scenario scenario = Scenario.from(config);
+    if (LatencyReport.readFrom(config) == null) {
+      System.err.println(
+          "reading the topics from their beginning; --bench.report-from <the run's start, UTC>"
+              + " skips older traffic");
+    }
     RunReport report = LatencyReport.measure(config, scenario, System.err::println).report();
     Path markdown = ReportWriter.write(report, LatencyReport.folder(config, scenario));
     System.out.println(ReportSummary.text(report, markdown));

@@ -5,6 +5,7 @@ import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.codec.RecordCodec;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,9 +20,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * Reads one run's requests and responses back from Kafka (responses read_committed, as a client
- * sees them), selecting by the {@code bench.run} attribute. It stops when every expected request
- * has been seen and answered, or when {@code grace} has passed without progress; what is then
- * unanswered is lost.
+ * sees them), selecting by the {@code bench.run} attribute. It starts at the records written from
+ * {@code from} on (by Kafka's record timestamps), or at the topics' beginning when it is null. It
+ * stops when every expected request has been seen and answered, or when {@code grace} has passed
+ * without progress; what is then unanswered is lost.
  */
 public final class RunCollector {
   private RunCollector() {}
@@ -30,6 +32,7 @@ public final class RunCollector {
       String bootstrap,
       String requestsTopic,
       String responsesTopic,
+      Instant from,
       String runId,
       int expected,
       Duration grace,
@@ -56,7 +59,7 @@ public final class RunCollector {
             .forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
       }
       consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
+      seek(consumer, partitions, from);
       long lastProgress = System.nanoTime();
       long lastReport = 0;
       while (sent.size() < expected || answered.size() < sent.size()) {
@@ -94,5 +97,26 @@ public final class RunCollector {
       }
     }
     return new RunRecords(sent, answered, duplicates[0], duplicates[1]);
+  }
+
+  private static void seek(
+      KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions, Instant from) {
+    if (from == null) {
+      consumer.seekToBeginning(partitions);
+      return;
+    }
+    Map<TopicPartition, Long> times = new LinkedHashMap<>();
+    partitions.forEach(partition -> times.put(partition, from.toEpochMilli()));
+    consumer
+        .offsetsForTimes(times, Duration.ofSeconds(30))
+        .forEach(
+            (partition, found) -> {
+              if (found == null) {
+                // Nothing written there since `from`: whatever the run writes comes after the end.
+                consumer.seekToEnd(List.of(partition));
+              } else {
+                consumer.seek(partition, found.offset());
+              }
+            });
   }
 }
