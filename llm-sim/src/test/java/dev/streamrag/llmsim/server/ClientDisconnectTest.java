@@ -1,5 +1,6 @@
 package dev.streamrag.llmsim.server;
 
+import static dev.streamrag.llmsim.server.MetricsText.value;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamrag.llmsim.engine.EngineProfile;
@@ -68,13 +69,15 @@ class ClientDisconnectTest {
       }
     }
 
-    String metrics = awaitMetric("vllm:request_success_total", "finished_reason=\"abort\"", 1);
-    assertThat(value(metrics, "llm_sim:client_disconnects_total", "")).isEqualTo(1);
-    String idle = awaitMetric("vllm:num_requests_running", "", 0);
-    double generated = value(idle, "vllm:generation_tokens_total", "");
+    String metrics =
+        awaitMetric("vllm:request_success_total{model_name=\"m\",finished_reason=\"abort\"}", 1);
+    assertThat(value(metrics, "llm_sim:client_disconnects_total{model_name=\"m\"}")).isEqualTo(1);
+    String idle = awaitMetric("vllm:num_requests_running{model_name=\"m\"}", 0);
+    double generated = value(idle, "vllm:generation_tokens_total{model_name=\"m\"}");
     assertThat(generated).as("tokens generated before the abort").isLessThan(500);
     Thread.sleep(200); // ten more steps' worth: an aborted request generates nothing more
-    assertThat(value(scrape(), "vllm:generation_tokens_total", "")).isEqualTo(generated);
+    assertThat(value(scrape(), "vllm:generation_tokens_total{model_name=\"m\"}"))
+        .isEqualTo(generated);
     assertThat(server.driver().gauges().aborted()).isEqualTo(1);
   }
 
@@ -82,12 +85,12 @@ class ClientDisconnectTest {
     return text.toString().split("data: ", -1).length - 1;
   }
 
-  private static String awaitMetric(String name, String label, double expected) throws Exception {
+  private static String awaitMetric(String series, double expected) throws Exception {
     Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
     while (true) {
       String metrics = scrape();
-      if (value(metrics, name, label) == expected || Instant.now().isAfter(deadline)) {
-        assertThat(value(metrics, name, label)).as(name + " " + label).isEqualTo(expected);
+      if (value(metrics, series) == expected || Instant.now().isAfter(deadline)) {
+        assertThat(value(metrics, series)).as(series).isEqualTo(expected);
         return metrics;
       }
       Thread.sleep(20);
@@ -100,15 +103,5 @@ class ClientDisconnectTest {
                 .build(),
             HttpResponse.BodyHandlers.ofString())
         .body();
-  }
-
-  /** The value of the first series of {@code name} whose labels contain {@code label}. */
-  private static double value(String metrics, String name, String label) {
-    for (String line : metrics.split("\n")) {
-      if (line.startsWith(name + "{") && line.contains(label)) {
-        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    throw new AssertionError(name + " with " + label + " missing from /metrics");
   }
 }

@@ -103,14 +103,9 @@ class FaultInjectionTest {
 
   /** The server is shared by this class's tests, so its counters are compared before/after. */
   private static double injected(String kind) throws Exception {
-    String series = "llm_sim:injected_faults_total{model_name=\"m\",kind=\"" + kind + "\"} ";
-    return send("GET", "/metrics", null)
-        .body()
-        .lines()
-        .filter(line -> line.startsWith(series))
-        .mapToDouble(line -> Double.parseDouble(line.substring(series.length())))
-        .findFirst()
-        .orElse(0);
+    return MetricsText.value(
+        send("GET", "/metrics", null).body(),
+        "llm_sim:injected_faults_total{model_name=\"m\",kind=\"" + kind + "\"}");
   }
 
   @Test
@@ -141,8 +136,7 @@ class FaultInjectionTest {
             .count();
     assertThat(tokenChunks).isEqualTo(20);
     assertThat(response.body()).endsWith("data: [DONE]\n\n");
-    assertThat(send("GET", "/metrics", null).body())
-        .contains("llm_sim:injected_faults_total{model_name=\"m\",kind=\"stall\"} 1");
+    assertThat(injected("stall")).isEqualTo(1);
   }
 
   @Test
@@ -154,8 +148,7 @@ class FaultInjectionTest {
     } catch (IOException expected) {
       // The client sees the connection close mid-response: what a dropped stream looks like.
     }
-    assertThat(send("GET", "/metrics", null).body())
-        .contains("llm_sim:injected_faults_total{model_name=\"m\",kind=\"drop\"} 1");
+    assertThat(injected("drop")).isEqualTo(1);
     send("DELETE", "/admin/faults", null);
     assertThat(chat().body()).endsWith("data: [DONE]\n\n");
   }

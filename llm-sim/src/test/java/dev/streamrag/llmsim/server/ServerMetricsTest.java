@@ -1,5 +1,6 @@
 package dev.streamrag.llmsim.server;
 
+import static dev.streamrag.llmsim.server.MetricsText.value;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamrag.llmsim.engine.EngineProfile;
@@ -10,8 +11,6 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -21,14 +20,6 @@ class ServerMetricsTest {
   /** 10 ms steps, two sequences at a time: requests must queue. */
   private static final EngineProfile SLOW =
       new EngineProfile("slow", 2, 2048, 400, 16, 2048, true, 10_000, 5, 100, 0);
-
-  private static double value(String metrics, String series) {
-    Matcher matcher =
-        Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE)
-            .matcher(metrics);
-    assertThat(matcher.find()).as("series %s in%n%s", series, metrics).isTrue();
-    return Double.parseDouble(matcher.group(1));
-  }
 
   @Test
   void gaugesMoveWithLoadAndCountersAddUp() throws Exception {
