@@ -43,7 +43,7 @@ public final class LatencyReport {
   }
 
   /** Where the report starts reading the topics ({@code bench.report-from}); null: beginning. */
-  public static Instant readFrom(Configuration config) {
+  static Instant readFrom(Configuration config) {
     return config
         .getOptional(BenchOptions.REPORT_FROM)
         .map(

@@ -20,7 +20,7 @@ public final class ReportMain {
       System.exit(2);
     }
     Scenario scenario = Scenario.from(config);
-    if (LatencyReport.readFrom(config) == null) {
+    if (config.getOptional(BenchOptions.REPORT_FROM).isEmpty()) {
       System.err.println(
           "reading the topics from their beginning; --bench.report-from <the run's start, UTC>"
               + " skips older traffic");
