@@ -22,6 +22,7 @@ class TopicCatalogTest {
                 InferenceOptions.REQUESTS_TOPIC.defaultValue(),
                 InferenceOptions.RESPONSES_TOPIC.defaultValue(),
                 InferenceOptions.LATENCY_TOPIC.defaultValue(),
+                InferenceOptions.PIECES_TOPIC.defaultValue(),
                 InferenceOptions.DEAD_LETTER_TOPIC.defaultValue()));
     List<TopicCatalog.Topic> topics = TopicCatalog.bundled();
     assertThat(new TreeSet<>(topics.stream().map(TopicCatalog.Topic::name).toList()))

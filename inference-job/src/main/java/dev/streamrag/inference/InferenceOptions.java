@@ -22,6 +22,8 @@ public final class InferenceOptions {
 
   public static final ConfigOption<String> LATENCY_TOPIC = CommonOptions.LATENCY_TOPIC;
 
+  public static final ConfigOption<String> PIECES_TOPIC = CommonOptions.PIECES_TOPIC;
+
   public static final ConfigOption<String> DEAD_LETTER_TOPIC =
       ConfigOptions.key("inference.dead-letter-topic")
           .stringType()

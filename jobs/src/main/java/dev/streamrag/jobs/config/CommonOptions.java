@@ -53,6 +53,14 @@ public final class CommonOptions {
               "Topic of InferenceResponse records, written exactly once: read it with"
                   + " isolation.level=read_committed.");
 
+  public static final ConfigOption<String> PIECES_TOPIC =
+      ConfigOptions.key("pieces.topic")
+          .stringType()
+          .defaultValue("rag.pieces")
+          .withDescription(
+              "Topic of AnswerPiece records: each answer as it streams (head, text deltas, end),"
+                  + " at least once and within milliseconds, for clients and gateways.");
+
   public static final ConfigOption<String> LATENCY_TOPIC =
       ConfigOptions.key("inference.latency-topic")
           .stringType()

@@ -42,9 +42,10 @@ import org.apache.avro.specific.SpecificRecord;
  * job can dead-letter the message and keep running.
  *
  * <p>Schema evolution: a single-object message names its writer schema by fingerprint. The codec
- * knows the current schema and every older or newer one given to {@link Builder#addWriterSchema},
- * and resolves those to the current schema by Avro's rules. A fingerprint it does not know is a
- * {@link DecodeFailure.Reason#UNKNOWN_SCHEMA} failure.
+ * knows the current schema, every released version ({@link ReleasedSchemas}) and every older or
+ * newer one given to {@link Builder#addWriterSchema}, and resolves those to the current schema by
+ * Avro's rules. A fingerprint it does not know is a {@link DecodeFailure.Reason#UNKNOWN_SCHEMA}
+ * failure.
  *
  * <p>Instances are immutable and thread-safe.
  */
@@ -307,6 +308,9 @@ public final class RecordCodec<T extends SpecificRecord> {
 
     private Builder(Class<T> type) {
       this.type = Objects.requireNonNull(type, "record type is required but not provided");
+      // Producers on an older release keep working after a contract gains a field.
+      writerSchemas.addAll(
+          ReleasedSchemas.versionsOf(SpecificData.getForClass(type).getSchema(type).getFullName()));
     }
 
     /** Messages larger than this are rejected unparsed (default 1 MiB, Kafka's default). */

@@ -15,13 +15,13 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaCompatibility.SchemaCompatibilityType;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.message.BinaryMessageDecoder;
@@ -168,27 +168,33 @@ class SchemaEvolutionTest {
         .isEqualTo(SchemaCompatibilityType.COMPATIBLE);
   }
 
-  private static Map<String, Schema> parseReleased(String version) throws IOException {
-    Schema.Parser parser = new Schema.Parser();
-    Map<String, Schema> byName = new LinkedHashMap<>();
-    for (String file :
-        List.of(
-            "common/RequestKind.avsc",
-            "common/ResponseStatus.avsc",
-            "common/CacheHitKind.avsc",
-            "common/StageTimings.avsc",
-            "InferenceRequest.avsc",
-            "InferenceResponse.avsc",
-            "LatencyRecord.avsc",
-            "Document.avsc",
-            "DeadLetter.avsc")) {
-      try (InputStream in =
-          SchemaEvolutionTest.class.getResourceAsStream("/released/" + version + "/" + file)) {
-        Schema schema = parser.parse(in);
-        byName.put(schema.getFullName(), schema);
+  private static Map<String, Schema> parseReleased(String version) {
+    return ReleasedSchemas.of(version);
+  }
+
+  @Test
+  void aRequestWrittenWithTheReleasedV1SchemaDecodesWithTheCurrentCodec() throws IOException {
+    Schema v1 = ReleasedSchemas.of("v1").get(InferenceRequest.getClassSchema().getFullName());
+    assertThat(SchemaNormalization.parsingFingerprint64(v1))
+        .as("the contract changed since v1, so this test means something")
+        .isNotEqualTo(SchemaNormalization.parsingFingerprint64(InferenceRequest.getClassSchema()));
+    GenericRecord written = new GenericData.Record(v1);
+    for (Schema.Field field : v1.getFields()) {
+      if (field.hasDefaultValue()) {
+        written.put(field.name(), GenericData.get().getDefaultValue(field));
       }
     }
-    return byName;
+    written.put("requestId", "r-v1");
+    written.put("tenantId", "acme");
+    written.put("prompt", "hello");
+    byte[] bytes =
+        new BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1).encode(written).array();
+
+    InferenceRequest read = RecordCodec.of(InferenceRequest.class).decode(bytes).value();
+
+    assertThat(read.getRequestId()).isEqualTo("r-v1");
+    assertThat(read.getPrompt()).isEqualTo("hello");
+    assertThat(read.getReplyTo()).isNull();
   }
 
   @Test
