@@ -18,12 +18,15 @@ import dev.streamrag.jobs.kafka.AvroRecordSerializer;
 import dev.streamrag.jobs.kafka.DecodingDeserializer;
 import dev.streamrag.jobs.kafka.SplitDeadLetters;
 import dev.streamrag.jobs.llm.RetryPolicy;
+import dev.streamrag.jobs.pieces.PieceSettings;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.LatencyRecord;
 import dev.streamrag.schemas.internal.InFlightRequest;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -138,7 +141,7 @@ public final class InferenceJob {
     DataStream<InFlightRequest> answered =
         AsyncDataStream.unorderedWait(
                 prompted,
-                new GenerateAnswer(llmSettings()),
+                new GenerateAnswer(llmSettings(), pieceSettings()),
                 llmAsyncTimeout().toMillis(),
                 TimeUnit.MILLISECONDS,
                 config.get(InferenceOptions.LLM_CAPACITY))
@@ -153,7 +156,8 @@ public final class InferenceJob {
                     redis,
                     cacheTimeout,
                     config.get(InferenceOptions.CACHE_TTL),
-                    config.get(InferenceOptions.EMBEDDING_CACHE_TTL)),
+                    config.get(InferenceOptions.EMBEDDING_CACHE_TTL),
+                    pieceSettings()),
                 new AvroTypeInfo<>(InferenceResponse.class))
             .name("finish")
             .uid("finish");
@@ -187,7 +191,8 @@ public final class InferenceJob {
             config.get(InferenceOptions.LLM_CONTEXT_WINDOW),
             config.get(InferenceOptions.LLM_DEFAULT_MAX_TOKENS),
             config.get(InferenceOptions.MAX_PROMPT_CHARS),
-            config.get(InferenceOptions.MAX_TOP_K)),
+            config.get(InferenceOptions.MAX_TOP_K),
+            replyTopics()),
         config.get(InferenceOptions.DEFAULT_TIMEOUT),
         new RequestValidator.CachePolicy(
             config.get(InferenceOptions.CACHE_ENABLED),
@@ -195,6 +200,29 @@ public final class InferenceJob {
             config.get(InferenceOptions.INDEX_VERSION),
             model.name()),
         NAME);
+  }
+
+  /** Where answers stream to, or null when streaming is off. */
+  PieceSettings pieceSettings() {
+    if (!config.get(InferenceOptions.PIECES_ENABLED)) {
+      return null;
+    }
+    return new PieceSettings(
+        config.get(InferenceOptions.KAFKA_BOOTSTRAP),
+        config.get(InferenceOptions.PIECES_TOPIC),
+        config.get(InferenceOptions.PIECES_REPLY_TOPICS),
+        config.get(InferenceOptions.PIECES_FORMAT),
+        config.get(InferenceOptions.PIECES_COALESCE_TOKENS),
+        config.get(InferenceOptions.PIECES_COALESCE_WAIT),
+        config.get(InferenceOptions.PIECES_LINGER));
+  }
+
+  /** The topics a request's replyTo may name: the pieces topic and the configured others. */
+  private List<String> replyTopics() {
+    List<String> topics = new ArrayList<>();
+    topics.add(config.get(InferenceOptions.PIECES_TOPIC));
+    topics.addAll(config.get(InferenceOptions.PIECES_REPLY_TOPICS));
+    return topics;
   }
 
   private GenerateAnswer.Settings llmSettings() {
@@ -252,7 +280,8 @@ public final class InferenceJob {
             new AvroRecordSerializer<>(
                 InferenceResponse.class,
                 config.get(InferenceOptions.RESPONSES_TOPIC),
-                InferenceResponse::getRequestId))
+                InferenceResponse::getRequestId,
+                config.get(InferenceOptions.RESPONSES_FORMAT)))
         .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
         .setTransactionalIdPrefix(
             config.get(InferenceOptions.TRANSACTIONAL_ID_PREFIX) + "-responses")
@@ -268,7 +297,8 @@ public final class InferenceJob {
             new AvroRecordSerializer<>(
                 LatencyRecord.class,
                 config.get(InferenceOptions.LATENCY_TOPIC),
-                LatencyRecord::getRequestId))
+                LatencyRecord::getRequestId,
+                config.get(InferenceOptions.RESPONSES_FORMAT)))
         .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
         .setTransactionalIdPrefix(config.get(InferenceOptions.TRANSACTIONAL_ID_PREFIX) + "-latency")
         .setKafkaProducerConfig(transactionalProducer())

@@ -1,6 +1,7 @@
 package dev.streamrag.inference;
 
 import dev.streamrag.jobs.config.CommonOptions;
+import dev.streamrag.jobs.kafka.RecordFormat;
 import dev.streamrag.jobs.llm.RoutingPolicy;
 import java.time.Duration;
 import java.util.List;
@@ -62,6 +63,59 @@ public final class InferenceOptions {
               "Checkpoint interval. Responses become visible to read_committed consumers when"
                   + " the checkpoint after them completes, so this adds up to its length to the"
                   + " latency a client sees.");
+
+  public static final ConfigOption<RecordFormat> RESPONSES_FORMAT =
+      ConfigOptions.key("inference.responses-format")
+          .enumType(RecordFormat.class)
+          .defaultValue(RecordFormat.AVRO)
+          .withDescription(
+              "How responses and latency records are written: AVRO (single-object encoding) or"
+                  + " JSON, which kcat, the console consumer and any language read as they are.");
+
+  public static final ConfigOption<Boolean> PIECES_ENABLED =
+      ConfigOptions.key("pieces.enabled")
+          .booleanType()
+          .defaultValue(true)
+          .withDescription(
+              "Publish each answer as it streams (head, text, end) on the pieces topic, at once"
+                  + " and at least once. Off: clients see only the committed responses.");
+
+  public static final ConfigOption<RecordFormat> PIECES_FORMAT =
+      ConfigOptions.key("pieces.format")
+          .enumType(RecordFormat.class)
+          .defaultValue(RecordFormat.AVRO)
+          .withDescription("How pieces are written: AVRO or JSON.");
+
+  public static final ConfigOption<List<String>> PIECES_REPLY_TOPICS =
+      ConfigOptions.key("pieces.reply-topics")
+          .stringType()
+          .asList()
+          .defaultValues()
+          .withDescription(
+              "Further topics a request's replyTo may name besides pieces.topic (e.g. a gateway"
+                  + " fleet's own), separated by ';'. Any other is REJECTED: clients must not"
+                  + " make the job write to arbitrary topics.");
+
+  public static final ConfigOption<Integer> PIECES_COALESCE_TOKENS =
+      ConfigOptions.key("pieces.coalesce-tokens")
+          .intType()
+          .defaultValue(8)
+          .withDescription(
+              "Text pieces after an answer's first token carry up to this many tokens (the first"
+                  + " token always goes alone, at once): fewer Kafka records for long answers.");
+
+  public static final ConfigOption<Duration> PIECES_COALESCE_WAIT =
+      ConfigOptions.key("pieces.coalesce-wait")
+          .durationType()
+          .defaultValue(Duration.ofMillis(25))
+          .withDescription(
+              "Longest a token waits for its piece to fill before the piece is sent anyway.");
+
+  public static final ConfigOption<Duration> PIECES_LINGER =
+      ConfigOptions.key("pieces.linger")
+          .durationType()
+          .defaultValue(Duration.ZERO)
+          .withDescription("linger.ms of the pieces producer: 0 sends each piece at once.");
 
   public static final ConfigOption<Integer> MAX_MESSAGE_BYTES =
       ConfigOptions.key("inference.max-message-bytes")
@@ -272,11 +326,19 @@ public final class InferenceOptions {
           REQUESTS_TOPIC,
           RESPONSES_TOPIC,
           LATENCY_TOPIC,
+          PIECES_TOPIC,
           DEAD_LETTER_TOPIC,
           CONSUMER_GROUP,
           TRANSACTIONAL_ID_PREFIX,
           BUFFER_TIMEOUT,
           CHECKPOINT_INTERVAL,
+          RESPONSES_FORMAT,
+          PIECES_ENABLED,
+          PIECES_FORMAT,
+          PIECES_REPLY_TOPICS,
+          PIECES_COALESCE_TOKENS,
+          PIECES_COALESCE_WAIT,
+          PIECES_LINGER,
           MAX_MESSAGE_BYTES,
           MAX_PROMPT_CHARS,
           DEFAULT_TIMEOUT,

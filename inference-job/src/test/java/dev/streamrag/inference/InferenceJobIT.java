@@ -12,6 +12,7 @@ import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.LatencyRecord;
 import dev.streamrag.schemas.ResponseStatus;
+import dev.streamrag.schemas.pieces.StreamedAnswer;
 import dev.streamrag.testsupport.LlmSimServer;
 import dev.streamrag.testsupport.RedisServer;
 import dev.streamrag.testsupport.junit.KafkaExtension;
@@ -68,6 +69,7 @@ class InferenceJobIT {
   private static TestStack.Reader<InferenceResponse> responses;
   private static TestStack.Reader<LatencyRecord> latency;
   private static TestStack.Reader<DeadLetter> deadLetters;
+  private static TestStack.PieceReader pieces;
   private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
 
   @BeforeAll
@@ -83,6 +85,7 @@ class InferenceJobIT {
         topic("requests"),
         topic("responses"),
         topic("latency"),
+        topic("pieces"),
         topic("dlq"));
     Configuration config =
         JobConfig.load(
@@ -91,6 +94,7 @@ class InferenceJobIT {
               "--inference.requests-topic", topic("requests"),
               "--inference.responses-topic", topic("responses"),
               "--inference.latency-topic", topic("latency"),
+              "--pieces.topic", topic("pieces"),
               "--inference.dead-letter-topic", topic("dlq"),
               "--inference.transactional-id-prefix", "it-" + RUN,
               "--llm.endpoints", llm.baseUrl(),
@@ -119,6 +123,7 @@ class InferenceJobIT {
     latency =
         new TestStack.Reader<>(KAFKA.bootstrapServers(), topic("latency"), LatencyRecord.class);
     deadLetters = new TestStack.Reader<>(KAFKA.bootstrapServers(), topic("dlq"), DeadLetter.class);
+    pieces = new TestStack.PieceReader(KAFKA.bootstrapServers(), topic("pieces"));
   }
 
   @AfterAll
@@ -127,7 +132,7 @@ class InferenceJobIT {
       job.cancel().get();
     }
     for (AutoCloseable closeable :
-        new AutoCloseable[] {responses, latency, deadLetters, llm, redis}) {
+        new AutoCloseable[] {responses, latency, deadLetters, pieces, llm, redis}) {
       if (closeable != null) {
         closeable.close();
       }
@@ -155,6 +160,32 @@ class InferenceJobIT {
         KAFKA.bootstrapServers(),
         topic("requests"),
         requests.stream().map(ObjectNode::toString).toList());
+  }
+
+  /**
+   * Every answer's pieces end, and reassemble into its committed response: the same status, text
+   * and citations.
+   */
+  private static Map<String, StreamedAnswer> assertStreamedAsCommitted(
+      Map<String, InferenceResponse> answers) {
+    Map<String, StreamedAnswer> streamed = pieces.finished(new ArrayList<>(answers.keySet()), WAIT);
+    answers.forEach(
+        (id, response) -> {
+          StreamedAnswer answer = streamed.get(id);
+          assertThat(answer.end().getStatus()).as(id).isEqualTo(response.getStatus());
+          assertThat(answer.diverged()).as(id).isFalse();
+          assertThat(answer.head().getCitations()).as(id).isEqualTo(response.getCitations());
+          assertThat(answer.head().getCacheHit()).as(id).isEqualTo(response.getCacheHit());
+          if (response.getStatus() == ResponseStatus.OK) {
+            assertThat(answer.text()).as(id).isEqualTo(response.getText());
+            assertThat(answer.end().getUsage()).as(id).isEqualTo(response.getUsage());
+          } else {
+            assertThat(answer.end().getError().getCode())
+                .as(id)
+                .isEqualTo(response.getError().getCode());
+          }
+        });
+    return streamed;
   }
 
   /** The responses to {@code ids}, once all have come. */
@@ -236,6 +267,16 @@ class InferenceJobIT {
         .doesNotHaveDuplicates();
     List<LatencyRecord> records = latency.until(seen -> seen.size() >= ids.size(), WAIT);
     assertThat(records).extracting(LatencyRecord::getRequestId).containsAll(ids);
+
+    Map<String, StreamedAnswer> streamed = assertStreamedAsCommitted(answers);
+    for (QaPair qa : questions) {
+      StreamedAnswer answer = streamed.get("rag-" + qa.questionId());
+      assertThat(answer.applied())
+          .as("HEAD, the first token alone, coalesced text, END")
+          .isGreaterThanOrEqualTo(4);
+      assertThat(answer.end().getTimings().getTtftMs()).isPositive();
+    }
+    assertThat(streamed.get("huge").applied()).as("HEAD and END only").isEqualTo(2);
   }
 
   @Test
@@ -263,6 +304,8 @@ class InferenceJobIT {
     assertThat(await(List.of("other-tenant")).get("other-tenant").getCacheHit())
         .as("cache entries are per tenant")
         .isEqualTo(CacheHitKind.NONE);
+    StreamedAnswer hit = assertStreamedAsCommitted(Map.of("again", again)).get("again");
+    assertThat(hit.applied()).as("HEAD, the whole text, END").isEqualTo(3);
   }
 
   @Test
@@ -280,6 +323,11 @@ class InferenceJobIT {
       assertThat(late.getStatus()).isEqualTo(ResponseStatus.TIMEOUT);
       assertThat(late.getError().getCode()).isEqualTo("llm.timeout");
       assertThat(late.getTimings().getTotalMs()).isLessThan(8_000.0);
+      StreamedAnswer streamed = assertStreamedAsCommitted(Map.of("late", late)).get("late");
+      assertThat(streamed.applied())
+          .as("the attempt's HEAD, then its END at the deadline")
+          .isEqualTo(2);
+      assertThat(streamed.restarts()).isZero();
     } finally {
       llm.setFaults("{}");
     }
@@ -305,6 +353,10 @@ class InferenceJobIT {
       assertThat(answers.values().stream().mapToInt(InferenceResponse::getRetries).sum())
           .as("one retry per injected 503")
           .isEqualTo(5);
+      Map<String, StreamedAnswer> streamed = assertStreamedAsCommitted(answers);
+      assertThat(streamed.values().stream().mapToInt(StreamedAnswer::restarts).sum())
+          .as("each failed attempt's generation is superseded by the next")
+          .isEqualTo(5);
     } finally {
       llm.setFaults("{}");
     }
@@ -312,6 +364,35 @@ class InferenceJobIT {
 
   @Test
   @Order(5)
+  void piecesGoToTheReplyPartitionARequestNames() {
+    ObjectNode toOne = request("reply-1", "acme", "CHAT", "Hi there.");
+    toOne.putObject("replyTo").put("partition", 1);
+    ObjectNode toZero = request("reply-0", "acme", "CHAT", "Hi again.");
+    toZero.putObject("replyTo").put("partition", 0).put("topic", topic("pieces"));
+    ObjectNode elsewhere = request("reply-elsewhere", "acme", "CHAT", "Hi.");
+    elsewhere.putObject("replyTo").put("topic", topic("responses"));
+    ObjectNode missing = request("reply-missing", "acme", "CHAT", "Hello.");
+    missing.putObject("replyTo").put("partition", 7);
+    send(List.of(toOne, toZero, elsewhere, missing));
+
+    Map<String, InferenceResponse> answers =
+        await(List.of("reply-1", "reply-0", "reply-elsewhere", "reply-missing"));
+
+    assertStreamedAsCommitted(Map.of("reply-1", answers.get("reply-1")));
+    assertStreamedAsCommitted(Map.of("reply-0", answers.get("reply-0")));
+    assertThat(pieces.partitionsOf("reply-1")).containsExactly(1);
+    assertThat(pieces.partitionsOf("reply-0")).containsExactly(0);
+    assertThat(answers.get("reply-elsewhere").getStatus()).isEqualTo(ResponseStatus.REJECTED);
+    assertThat(answers.get("reply-elsewhere").getError().getCode())
+        .isEqualTo("validation.reply_to");
+    // A partition the topic lacks: the answer is still committed, its pieces are dropped.
+    assertThat(answers.get("reply-missing").getStatus()).isEqualTo(ResponseStatus.OK);
+    pieces.poll(Duration.ofSeconds(1));
+    assertThat(pieces.answer("reply-missing")).isNull();
+  }
+
+  @Test
+  @Order(6)
   void withRedisStoppedAnswersStillFlow() {
     redis.close();
     List<ObjectNode> requests = new ArrayList<>();

@@ -6,9 +6,11 @@ import dev.streamrag.ingest.IngestJobMain;
 import dev.streamrag.ingest.IngestOptions;
 import dev.streamrag.ingest.index.KnnIndex;
 import dev.streamrag.jobs.config.JobConfig;
+import dev.streamrag.schemas.AnswerPiece;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.codec.RecordCodec;
+import dev.streamrag.schemas.pieces.StreamedAnswer;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -133,6 +135,76 @@ final class TestStack {
 
     List<T> seen() {
       return List.copyOf(seen);
+    }
+
+    @Override
+    public void close() {
+      consumer.close();
+    }
+  }
+
+  /**
+   * A reader of the pieces topic, as a streaming client would be: every request's pieces through
+   * its own {@link StreamedAnswer}, with the partition each piece came from.
+   */
+  static final class PieceReader implements AutoCloseable {
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final RecordCodec<AnswerPiece> codec = RecordCodec.of(AnswerPiece.class);
+    private final Map<String, StreamedAnswer> answers = new LinkedHashMap<>();
+    private final Map<String, java.util.Set<Integer>> partitions = new LinkedHashMap<>();
+
+    PieceReader(String kafka, String topic) {
+      consumer =
+          new KafkaConsumer<>(
+              Map.of(
+                  ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                  kafka,
+                  ConsumerConfig.GROUP_ID_CONFIG,
+                  "it-" + UUID.randomUUID(),
+                  ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                  "earliest"),
+              new ByteArrayDeserializer(),
+              new ByteArrayDeserializer());
+      consumer.subscribe(List.of(topic));
+    }
+
+    /** Polls until every one of {@code ids} has its END, or fails after {@code timeout}. */
+    Map<String, StreamedAnswer> finished(List<String> ids, Duration timeout) {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (!ids.stream().allMatch(id -> answers.containsKey(id) && answers.get(id).finished())) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError(
+              "pieces of "
+                  + ids.stream()
+                      .filter(id -> !answers.containsKey(id) || !answers.get(id).finished())
+                      .toList()
+                  + " did not end within "
+                  + timeout);
+        }
+        poll(Duration.ofMillis(200));
+      }
+      Map<String, StreamedAnswer> found = new LinkedHashMap<>();
+      ids.forEach(id -> found.put(id, answers.get(id)));
+      return found;
+    }
+
+    void poll(Duration duration) {
+      for (ConsumerRecord<byte[], byte[]> record : consumer.poll(duration)) {
+        AnswerPiece piece = codec.decode(record.value()).value();
+        answers.computeIfAbsent(piece.getRequestId(), StreamedAnswer::new).offer(piece);
+        partitions
+            .computeIfAbsent(piece.getRequestId(), id -> new java.util.TreeSet<>())
+            .add(record.partition());
+      }
+    }
+
+    /** What arrived for {@code id} so far, or null. */
+    StreamedAnswer answer(String id) {
+      return answers.get(id);
+    }
+
+    java.util.Set<Integer> partitionsOf(String id) {
+      return partitions.getOrDefault(id, java.util.Set.of());
     }
 
     @Override

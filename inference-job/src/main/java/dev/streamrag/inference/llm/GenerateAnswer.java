@@ -1,6 +1,9 @@
 package dev.streamrag.inference.llm;
 
 import dev.streamrag.inference.Stages;
+import dev.streamrag.inference.pieces.PieceCounters;
+import dev.streamrag.inference.pieces.RequestPieces;
+import dev.streamrag.jobs.llm.AttemptListener;
 import dev.streamrag.jobs.llm.ChatCall;
 import dev.streamrag.jobs.llm.ChatCompletion;
 import dev.streamrag.jobs.llm.EndpointRouter;
@@ -9,6 +12,11 @@ import dev.streamrag.jobs.llm.RetryPolicy;
 import dev.streamrag.jobs.llm.RoutedChatCaller;
 import dev.streamrag.jobs.llm.RoutingPolicy;
 import dev.streamrag.jobs.llm.StreamingChatClient;
+import dev.streamrag.jobs.pieces.AnswerStream;
+import dev.streamrag.jobs.pieces.PieceMetrics;
+import dev.streamrag.jobs.pieces.PiecePublisher;
+import dev.streamrag.jobs.pieces.PieceSettings;
+import dev.streamrag.schemas.CacheHitKind;
 import dev.streamrag.schemas.Citation;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
@@ -24,8 +32,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 
@@ -35,8 +48,14 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  * the answer, its citations, usage and TTFT/TPOT; or with ERROR or TIMEOUT and the reason. Should
  * Flink's own async timeout fire first, the call is cancelled (closing its stream) and the request
  * still ends as TIMEOUT, never as a failed job.
+ *
+ * <p>As the answer streams, each attempt publishes it as one generation of pieces (HEAD with the
+ * citations, text as it arrives, END with the outcome) through the shared {@link PiecePublisher},
+ * straight from the HTTP client's thread: the client's first token does not wait for the request to
+ * leave this operator, nor for a checkpoint. Pieces are flushed on every checkpoint.
  */
-public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InFlightRequest> {
+public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InFlightRequest>
+    implements CheckpointedFunction {
   private static final long serialVersionUID = 1L;
 
   /** Everything the stage needs to know about the LLM endpoints. */
@@ -48,15 +67,28 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       String apiKey)
       implements Serializable {}
 
+  /** One request's call: whoever settles it first (its outcome or Flink's timeout) answers. */
+  private record Call(
+      CompletableFuture<LlmOutcome> outcome,
+      AtomicReference<AnswerStream> stream,
+      AtomicBoolean settled) {}
+
   private final Settings settings;
+  private final PieceSettings pieces;
   private transient RoutedChatCaller caller;
-  private transient Map<String, CompletableFuture<LlmOutcome>> inFlight;
+  private transient Map<String, Call> inFlight;
+  private transient PiecePublisher publisher;
+  private transient PieceMetrics pieceMetrics;
   private transient Counter retries;
   private transient Counter timeouts;
   private transient Counter errors;
 
-  public GenerateAnswer(Settings settings) {
+  /**
+   * @param pieces where to publish answers as they stream, or null to publish none
+   */
+  public GenerateAnswer(Settings settings, PieceSettings pieces) {
     this.settings = settings;
+    this.pieces = pieces;
   }
 
   @Override
@@ -79,6 +111,32 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
           .addGroup("endpoint", endpoint.baseUrl().getAuthority())
           .gauge("outstanding", endpoint::outstanding);
     }
+    if (pieces != null) {
+      publisher = PiecePublisher.acquire(pieces);
+      pieceMetrics = new PieceCounters(getRuntimeContext().getMetricGroup());
+    }
+  }
+
+  @Override
+  public void close() {
+    if (publisher != null) {
+      publisher.release();
+      publisher = null;
+    }
+  }
+
+  /** Pieces handed to Kafka before this checkpoint are acknowledged before it completes. */
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) {
+    if (publisher != null) {
+      publisher.flush();
+    }
+  }
+
+  @Override
+  public void initializeState(FunctionInitializationContext context) {
+    // No state: in-flight requests are Flink's (the async operator's queue); a restored one is
+    // called again and streams a newer generation.
   }
 
   @Override
@@ -88,25 +146,56 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       return;
     }
     String id = request.getRequest().getRequestId();
-    CompletableFuture<LlmOutcome> call = caller.call(chatCall(request), request.getDeadline());
+    AtomicReference<AnswerStream> stream = new AtomicReference<>();
+    CompletableFuture<LlmOutcome> outcome =
+        caller.call(chatCall(request), request.getDeadline(), attempts(request, stream));
+    Call call = new Call(outcome, stream, new AtomicBoolean());
     inFlight.put(id, call);
-    call.whenComplete(
-        (outcome, error) -> {
+    outcome.whenComplete(
+        (answer, error) -> {
           inFlight.remove(id, call);
-          if (outcome != null) {
-            finish(request, outcome);
+          if (answer != null && call.settled().compareAndSet(false, true)) {
+            finish(request, answer);
+            AnswerStream last = stream.get();
+            if (last != null) {
+              RequestPieces.end(last, request, request.getResponse());
+            }
             result.complete(List.of(request));
           }
-          // else: cancelled by timeout(), which has answered already
+          // else: settled by timeout(), which has answered already
         });
+  }
+
+  /** Each attempt streams a new generation of the answer; a retry abandons the last one. */
+  private AttemptListener attempts(InFlightRequest request, AtomicReference<AnswerStream> current) {
+    if (publisher == null) {
+      return AttemptListener.NONE;
+    }
+    List<Citation> citations = citations(request.getPassages());
+    return (attempt, endpoint) -> {
+      AnswerStream next =
+          RequestPieces.open(publisher, request, citations, CacheHitKind.NONE, pieceMetrics);
+      AnswerStream previous = current.getAndSet(next);
+      if (previous != null) {
+        previous.abandon();
+      }
+      return next::text;
+    };
   }
 
   /** Flink's async timeout: the request ends as TIMEOUT and its call is stopped. */
   @Override
   public void timeout(InFlightRequest request, ResultFuture<InFlightRequest> result) {
-    CompletableFuture<LlmOutcome> call = inFlight.remove(request.getRequest().getRequestId());
+    Call call = inFlight.remove(request.getRequest().getRequestId());
     if (call != null) {
-      call.cancel(true);
+      if (!call.settled().compareAndSet(false, true)) {
+        return; // its outcome arrived first and completes the request
+      }
+      call.outcome().cancel(true);
+      AnswerStream stream = call.stream().get();
+      if (stream != null) {
+        stream.abandon(); // the finish stage publishes a newer generation that ends TIMEOUT
+      }
     }
     request.getTimings().setLlmMs(Stages.lap(request));
     timeouts.inc();

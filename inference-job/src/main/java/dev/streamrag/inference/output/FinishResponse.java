@@ -2,7 +2,13 @@ package dev.streamrag.inference.output;
 
 import dev.streamrag.inference.Stages;
 import dev.streamrag.inference.cache.CachedValues;
+import dev.streamrag.inference.pieces.PieceCounters;
+import dev.streamrag.inference.pieces.RequestPieces;
 import dev.streamrag.jobs.cache.RedisCache;
+import dev.streamrag.jobs.pieces.AnswerStream;
+import dev.streamrag.jobs.pieces.PieceMetrics;
+import dev.streamrag.jobs.pieces.PiecePublisher;
+import dev.streamrag.jobs.pieces.PieceSettings;
 import dev.streamrag.schemas.CacheHitKind;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
@@ -20,6 +26,9 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -29,8 +38,13 @@ import org.apache.flink.util.OutputTag;
  * total latency, echoed fields), emits it with its {@link LatencyRecord} (side output {@link
  * #LATENCY}), writes fresh answers and query vectors back to Redis (fire and forget: the cache is
  * an optimisation, a failed write is only counted), and records the per-stage metrics.
+ *
+ * <p>It also publishes the pieces of every answer the LLM stage did not stream (cache hits,
+ * rejections, failures before or around the LLM call): a generation of HEAD, the whole text as one
+ * DELTA if there is any, and END, at once rather than at the next checkpoint.
  */
-public final class FinishResponse extends ProcessFunction<InFlightRequest, InferenceResponse> {
+public final class FinishResponse extends ProcessFunction<InFlightRequest, InferenceResponse>
+    implements CheckpointedFunction {
   private static final long serialVersionUID = 1L;
   private static final int HISTOGRAM_WINDOW = 10_000;
 
@@ -41,7 +55,10 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
   private final Duration cacheTimeout;
   private final Duration responseTtl;
   private final Duration embeddingTtl;
+  private final PieceSettings pieces;
   private transient RedisCache cache;
+  private transient PiecePublisher publisher;
+  private transient PieceMetrics pieceMetrics;
   private transient Map<String, Histogram> stageMillis;
   private transient Map<String, Counter> byStatus;
   private transient Map<String, Counter> byError;
@@ -52,13 +69,19 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
 
   /**
    * @param redisUri the cache to write back to, or null to write nothing
+   * @param pieces where to publish answers' pieces, or null to publish none
    */
   public FinishResponse(
-      String redisUri, Duration cacheTimeout, Duration responseTtl, Duration embeddingTtl) {
+      String redisUri,
+      Duration cacheTimeout,
+      Duration responseTtl,
+      Duration embeddingTtl,
+      PieceSettings pieces) {
     this.redisUri = redisUri;
     this.cacheTimeout = cacheTimeout;
     this.responseTtl = responseTtl;
     this.embeddingTtl = embeddingTtl;
+    this.pieces = pieces;
   }
 
   @Override
@@ -87,7 +110,22 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
     cacheHits = metrics.counter("cacheHits");
     cacheWrites = metrics.counter("cacheWrites");
     cacheWriteFailures = metrics.counter("cacheWriteFailures");
+    if (pieces != null) {
+      publisher = PiecePublisher.acquire(pieces);
+      pieceMetrics = new PieceCounters(getRuntimeContext().getMetricGroup());
+    }
   }
+
+  /** Pieces handed to Kafka before this checkpoint are acknowledged before it completes. */
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) {
+    if (publisher != null) {
+      publisher.flush();
+    }
+  }
+
+  @Override
+  public void initializeState(FunctionInitializationContext context) {}
 
   @Override
   public void processElement(
@@ -117,9 +155,26 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
       response.setModel(request.getModel());
     }
     writeBack(request, response);
+    publishPieces(request, response);
     out.collect(response);
     context.output(LATENCY, latency(response));
     record(response);
+  }
+
+  /** The whole answer as one generation, unless the LLM stage streamed it already. */
+  private void publishPieces(InFlightRequest request, InferenceResponse response) {
+    if (publisher == null || request.getPiecesEnded()) {
+      return;
+    }
+    AnswerStream stream =
+        RequestPieces.open(
+            publisher, request, response.getCitations(), response.getCacheHit(), pieceMetrics);
+    if (response.getText() != null) {
+      stream.whole(
+          response.getText(),
+          response.getUsage() == null ? 0 : response.getUsage().getCompletionTokens());
+    }
+    stream.end(response, StageTimings.newBuilder(response.getTimings()).build());
   }
 
   private void writeBack(InFlightRequest request, InferenceResponse response) {
@@ -201,6 +256,10 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
   public void close() {
     if (cache != null) {
       cache.close();
+    }
+    if (publisher != null) {
+      publisher.release();
+      publisher = null;
     }
   }
 }

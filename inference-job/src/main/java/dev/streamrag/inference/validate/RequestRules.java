@@ -3,6 +3,7 @@ package dev.streamrag.inference.validate;
 import dev.streamrag.schemas.ChatMessage;
 import dev.streamrag.schemas.ChatRole;
 import dev.streamrag.schemas.InferenceRequest;
+import dev.streamrag.schemas.ReplyTo;
 import dev.streamrag.schemas.RequestKind;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.RetrievalOptions;
@@ -11,15 +12,17 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * What a request must satisfy before any work is spent on it. Each broken rule has a stable code
- * ({@code validation.*}) and a message that names the field and the limit.
+ * What a request must satisfy before any work is spent on it ({@code replyTopics}: the pieces
+ * topics a request's replyTo may name). Each broken rule has a stable code ({@code validation.*})
+ * and a message that names the field and the limit.
  */
 public record RequestRules(
     List<String> knownModels,
     int contextWindow,
     int defaultMaxTokens,
     int maxPromptChars,
-    int maxTopK)
+    int maxTopK,
+    List<String> replyTopics)
     implements Serializable {
 
   /** A broken rule: how the request ends, and why. */
@@ -30,6 +33,7 @@ public record RequestRules(
       throw new IllegalArgumentException("at least one model must be configured (llm.models)");
     }
     knownModels = List.copyOf(knownModels);
+    replyTopics = replyTopics == null ? List.of() : List.copyOf(replyTopics);
   }
 
   public String defaultModel() {
@@ -77,6 +81,17 @@ public record RequestRules(
     Double topP = request.getTopP();
     if (topP != null && (topP <= 0 || topP > 1 || topP.isNaN())) {
       return reject("validation.top_p", "topP must be in (0, 1], got " + topP);
+    }
+    ReplyTo reply = request.getReplyTo();
+    if (reply != null && reply.getTopic() != null && !replyTopics.contains(reply.getTopic())) {
+      return reject(
+          "validation.reply_to",
+          "replyTo.topic is not a pieces topic of this deployment; allowed: " + replyTopics);
+    }
+    if (reply != null && reply.getPartition() != null && reply.getPartition() < 0) {
+      return reject(
+          "validation.reply_to",
+          "replyTo.partition must not be negative, got " + reply.getPartition());
     }
     if (request.getKind() == RequestKind.RAG) {
       Optional<Violation> retrieval = checkRetrieval(request);

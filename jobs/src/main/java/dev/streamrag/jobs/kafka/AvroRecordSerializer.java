@@ -10,8 +10,9 @@ import org.apache.flink.util.function.SerializableFunction;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Writes records to one topic as Avro single-object encoding, keyed by a field of the record (e.g.
- * requestId), so that all records of one request land in one partition.
+ * Writes records to one topic as Avro single-object encoding (or plain JSON, see {@link
+ * RecordFormat}), keyed by a field of the record (e.g. requestId), so that all records of one
+ * request land in one partition.
  */
 public final class AvroRecordSerializer<T extends SpecificRecordBase>
     implements KafkaRecordSerializationSchema<T> {
@@ -20,15 +21,26 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase>
   private final Class<T> type;
   private final String topic;
   private final SerializableFunction<T, String> key;
+  private final RecordFormat format;
   private transient RecordCodec<T> codec;
 
   /**
    * @param key extracts the Kafka key; null means no key (round-robin partitions)
    */
   public AvroRecordSerializer(Class<T> type, String topic, SerializableFunction<T, String> key) {
+    this(type, topic, key, RecordFormat.AVRO);
+  }
+
+  /**
+   * @param key extracts the Kafka key; null means no key (round-robin partitions)
+   * @param format Avro single-object encoding or plain JSON
+   */
+  public AvroRecordSerializer(
+      Class<T> type, String topic, SerializableFunction<T, String> key, RecordFormat format) {
     this.type = Objects.requireNonNull(type, "record type is required but not provided");
     this.topic = Objects.requireNonNull(topic, "topic is required but not provided");
     this.key = key;
+    this.format = Objects.requireNonNull(format, "format is required but not provided");
   }
 
   @Override
@@ -49,6 +61,6 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase>
         null,
         timestamp,
         keyValue == null ? null : keyValue.getBytes(StandardCharsets.UTF_8),
-        codec.encode(element));
+        format.encode(codec, element));
   }
 }

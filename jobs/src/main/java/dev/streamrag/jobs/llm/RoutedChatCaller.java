@@ -48,7 +48,16 @@ public final class RoutedChatCaller {
    * cancelling it cancels the attempt in flight.
    */
   public CompletableFuture<LlmOutcome> call(ChatCall call, long deadlineMillis) {
-    Call state = new Call(call, deadlineMillis);
+    return call(call, deadlineMillis, AttemptListener.NONE);
+  }
+
+  /**
+   * As {@link #call(ChatCall, long)}, telling {@code listener} of each attempt as it starts, and
+   * the listener it returns of that attempt's text.
+   */
+  public CompletableFuture<LlmOutcome> call(
+      ChatCall call, long deadlineMillis, AttemptListener listener) {
+    Call state = new Call(call, deadlineMillis, Objects.requireNonNull(listener, "listener"));
     state.attempt(null);
     state.outcome.whenComplete(
         (ok, error) -> {
@@ -63,14 +72,16 @@ public final class RoutedChatCaller {
   private final class Call {
     final ChatCall call;
     final long deadlineMillis;
+    final AttemptListener listener;
     final long startNanos = System.nanoTime();
     final CompletableFuture<LlmOutcome> outcome = new CompletableFuture<>();
     final AtomicReference<CompletableFuture<ChatCompletion>> current = new AtomicReference<>();
     int failures;
 
-    Call(ChatCall call, long deadlineMillis) {
+    Call(ChatCall call, long deadlineMillis, AttemptListener listener) {
       this.call = call;
       this.deadlineMillis = deadlineMillis;
+      this.listener = listener;
     }
 
     void attempt(EndpointRouter.Endpoint avoid) {
@@ -84,8 +95,9 @@ public final class RoutedChatCaller {
       }
       EndpointRouter.Endpoint endpoint = router.acquire(avoid);
       long limit = Math.min(remaining, attemptTimeout.toMillis());
+      TextListener text = listen(endpoint);
       CompletableFuture<ChatCompletion> attempt =
-          client.stream(endpoint.baseUrl(), call).orTimeout(limit, TimeUnit.MILLISECONDS);
+          client.stream(endpoint.baseUrl(), call, text).orTimeout(limit, TimeUnit.MILLISECONDS);
       current.set(attempt);
       attempt.whenComplete(
           (completion, error) -> {
@@ -96,6 +108,16 @@ public final class RoutedChatCaller {
               failed(StreamingChatClient.unwrap(error), endpoint);
             }
           });
+    }
+
+    /** The attempt's text listener; a listener that fails to start costs only its own text. */
+    TextListener listen(EndpointRouter.Endpoint endpoint) {
+      try {
+        TextListener text = listener.attemptStarted(failures + 1, endpoint.baseUrl());
+        return text == null ? TextListener.NONE : text;
+      } catch (RuntimeException e) {
+        return TextListener.NONE;
+      }
     }
 
     void failed(Throwable error, EndpointRouter.Endpoint endpoint) {

@@ -10,13 +10,15 @@ import java.util.concurrent.Flow;
  * Reads an OpenAI chat-completion event stream line by line ({@code data: {...}} events, ended by
  * {@code data: [DONE]}) and completes {@link #result()} with the assembled answer. It notes the
  * instant of the first non-empty content delta for TTFT. Usage comes from the final chunk that
- * {@code stream_options.include_usage} asks for; without it the content deltas are counted.
+ * {@code stream_options.include_usage} asks for; without it the content deltas are counted. Each
+ * content delta is also handed to a {@link TextListener} as it arrives.
  */
 final class SseChatParser implements Flow.Subscriber<String> {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String DATA = "data:";
 
   private final long sentNanos;
+  private final TextListener listener;
   private final CompletableFuture<ChatCompletion> result = new CompletableFuture<>();
   private final StringBuilder text = new StringBuilder();
   private volatile Flow.Subscription subscription;
@@ -27,9 +29,11 @@ final class SseChatParser implements Flow.Subscriber<String> {
   private Integer completionTokens;
   private Integer cachedPromptTokens;
   private boolean done;
+  private int listenerFailures;
 
-  SseChatParser(long sentNanos) {
+  SseChatParser(long sentNanos, TextListener listener) {
     this.sentNanos = sentNanos;
+    this.listener = listener;
   }
 
   CompletableFuture<ChatCompletion> result() {
@@ -89,6 +93,7 @@ final class SseChatParser implements Flow.Subscriber<String> {
         }
         deltas++;
         text.append(content);
+        tell(content);
       }
       JsonNode reason = choice.get("finish_reason");
       if (reason != null && !reason.isNull()) {
@@ -102,6 +107,20 @@ final class SseChatParser implements Flow.Subscriber<String> {
       JsonNode cached = usage.path("prompt_tokens_details").get("cached_tokens");
       cachedPromptTokens = cached == null || cached.isNull() ? null : cached.asInt();
     }
+  }
+
+  /** A listener's failure is its own: the stream and its answer go on. */
+  private void tell(String content) {
+    try {
+      listener.onText(content);
+    } catch (RuntimeException e) {
+      listenerFailures++;
+    }
+  }
+
+  /** How often the text listener threw (its failures do not break the stream). */
+  int listenerFailures() {
+    return listenerFailures;
   }
 
   private void finish() {

@@ -79,6 +79,15 @@ public final class StreamingChatClient implements AutoCloseable {
    * future fails with an {@link LlmCallException}; cancelling it stops the stream.
    */
   public CompletableFuture<ChatCompletion> stream(URI baseUrl, ChatCall call) {
+    return stream(baseUrl, call, TextListener.NONE);
+  }
+
+  /**
+   * As {@link #stream(URI, ChatCall)}, telling {@code listener} of each content delta as it
+   * arrives.
+   */
+  public CompletableFuture<ChatCompletion> stream(
+      URI baseUrl, ChatCall call, TextListener listener) {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(baseUrl.resolve("/v1/chat/completions"))
             .header("Content-Type", "application/json")
@@ -88,7 +97,7 @@ public final class StreamingChatClient implements AutoCloseable {
       request.header("Authorization", "Bearer " + apiKey);
     }
     long sent = System.nanoTime();
-    SseChatParser parser = new SseChatParser(sent);
+    SseChatParser parser = new SseChatParser(sent, listener);
     CompletableFuture<HttpResponse<String>> exchange =
         http.sendAsync(
             request.build(),
