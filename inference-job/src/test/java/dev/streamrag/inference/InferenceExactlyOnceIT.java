@@ -8,6 +8,7 @@ import dev.streamrag.jobs.config.JobConfig;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.LatencyRecord;
 import dev.streamrag.schemas.ResponseStatus;
+import dev.streamrag.schemas.pieces.StreamedAnswer;
 import dev.streamrag.testsupport.LlmSimServer;
 import dev.streamrag.testsupport.junit.KafkaExtension;
 import java.nio.file.Files;
@@ -35,7 +36,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Exactly once across a crash: the job is cancelled while requests are in flight (answers already
  * written but not yet committed are aborted), then started again from its latest retained
- * checkpoint. A read_committed consumer must see every request answered exactly once.
+ * checkpoint. A read_committed consumer must see every request answered exactly once; a reader of
+ * the pieces topic sees every answer stream to its end at least once, replays included, and
+ * reassembles exactly the committed answer (llm-sim answers equal requests equally, as a model at
+ * temperature 0 or with a seed would).
  */
 @Timeout(600)
 class InferenceExactlyOnceIT {
@@ -60,14 +64,17 @@ class InferenceExactlyOnceIT {
     String responses = "eo-" + run + "-responses";
     String latency = "eo-" + run + "-latency";
     String dlq = "eo-" + run + "-dlq";
-    TestStack.createTopics(KAFKA.bootstrapServers(), requests, responses, latency, dlq);
+    String pieces = "eo-" + run + "-pieces";
+    TestStack.createTopics(KAFKA.bootstrapServers(), requests, responses, latency, dlq, pieces);
     Path checkpoints = Files.createDirectories(dir.resolve("checkpoints"));
 
     try (LlmSimServer llm = LlmSimServer.start(dir, MODEL, MODEL, null);
         TestStack.Reader<InferenceResponse> answers =
             new TestStack.Reader<>(KAFKA.bootstrapServers(), responses, InferenceResponse.class);
         TestStack.Reader<LatencyRecord> records =
-            new TestStack.Reader<>(KAFKA.bootstrapServers(), latency, LatencyRecord.class)) {
+            new TestStack.Reader<>(KAFKA.bootstrapServers(), latency, LatencyRecord.class);
+        TestStack.PieceReader streamed =
+            new TestStack.PieceReader(KAFKA.bootstrapServers(), pieces)) {
       Configuration config =
           JobConfig.load(
               new String[] {
@@ -76,6 +83,7 @@ class InferenceExactlyOnceIT {
                 "--inference.responses-topic", responses,
                 "--inference.latency-topic", latency,
                 "--inference.dead-letter-topic", dlq,
+                "--pieces.topic", pieces,
                 "--inference.transactional-id-prefix", "eo-" + run,
                 "--llm.endpoints", llm.baseUrl(),
                 "--llm.models", MODEL,
@@ -85,13 +93,28 @@ class InferenceExactlyOnceIT {
               InferenceOptions.ALL);
 
       List<String> ids = new ArrayList<>();
-      List<String> first = batch(ids, 0, 60);
-      TestStack.produce(KAFKA.bootstrapServers(), requests, first);
+      TestStack.produce(KAFKA.bootstrapServers(), requests, batch(ids, 0, 20));
       JobClient job = start(config, checkpoints, null);
       answers.until(seen -> seen.size() >= 20, Duration.ofSeconds(120));
+      // Then requests that stall halfway through their answers: they are mid-stream, their
+      // first tokens already published, when a checkpoint holds them and the job dies.
+      llm.setFaults("{\"stallProbability\": 1.0, \"stallMillis\": 4000}");
+      List<String> stalled = batch(ids, 20, 60);
+      TestStack.produce(KAFKA.bootstrapServers(), requests, stalled);
+      List<String> stalledIds = List.copyOf(ids.subList(20, 60));
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (stalledIds.stream()
+              .filter(id -> streamed.answer(id) != null && !streamed.answer(id).text().isEmpty())
+              .count()
+          < 10) {
+        assertThat(System.nanoTime()).as("stalled answers began to stream").isLessThan(deadline);
+        streamed.poll(Duration.ofMillis(100));
+      }
+      awaitCheckpoints(checkpoints, 2);
       job.cancel().get();
+      llm.setFaults("{}");
 
-      List<String> second = batch(ids, 60, 120);
+      List<String> second = batch(ids, 60, 100);
       TestStack.produce(KAFKA.bootstrapServers(), requests, second);
       Path latest = latestCheckpoint(checkpoints);
       JobClient restored = start(config, checkpoints, latest.toString());
@@ -109,6 +132,22 @@ class InferenceExactlyOnceIT {
             .extracting(LatencyRecord::getRequestId)
             .doesNotHaveDuplicates()
             .containsExactlyInAnyOrderElementsOf(ids);
+
+        Map<String, StreamedAnswer> all = streamed.finished(ids, Duration.ofSeconds(60));
+        streamed.poll(Duration.ofSeconds(1));
+        int replays = 0;
+        for (InferenceResponse response : answers.seen()) {
+          StreamedAnswer answer = all.get(response.getRequestId());
+          assertThat(answer.diverged()).as(response.getRequestId()).isFalse();
+          assertThat(answer.text()).as(response.getRequestId()).isEqualTo(response.getText());
+          replays += answer.restarts() + answer.late() + answer.duplicates();
+        }
+        assertThat(replays)
+            .as("answers in flight at the crash were streamed again after the restore")
+            .isPositive();
+        assertThat(stalledIds.stream().mapToInt(id -> all.get(id).restarts()).sum())
+            .as("mid-stream answers continued in a newer generation, seamlessly")
+            .isPositive();
       } finally {
         restored.cancel().get();
       }
@@ -147,6 +186,26 @@ class InferenceExactlyOnceIT {
       graph.setSavepointRestoreSettings(SavepointRestoreSettings.forPath(restorePath, false));
     }
     return env.executeAsync(graph);
+  }
+
+  /** Waits until {@code count} more checkpoints than now have completed under {@code root}. */
+  private static void awaitCheckpoints(Path root, int count) throws Exception {
+    int from = checkpointNumber(root);
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (checkpointNumber(root) < from + count) {
+      assertThat(System.nanoTime()).as("checkpoints complete").isLessThan(deadline);
+      Thread.sleep(50);
+    }
+  }
+
+  private static int checkpointNumber(Path root) throws Exception {
+    try (Stream<Path> files = Files.walk(root)) {
+      return files
+          .filter(p -> p.getFileName().toString().equals("_metadata"))
+          .mapToInt(p -> Integer.parseInt(p.getParent().getFileName().toString().substring(4)))
+          .max()
+          .orElse(0);
+    }
   }
 
   /** The newest complete checkpoint (one with its _metadata written) under {@code root}. */
