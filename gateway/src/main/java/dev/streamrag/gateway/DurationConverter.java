@@ -1,0 +1,39 @@
+package dev.streamrag.gateway;
+
+import java.time.Duration;
+import java.util.Locale;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * Reads durations as {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h} or ISO-8601 ({@code
+ * PT30S}).
+ */
+final class DurationConverter implements ITypeConverter<Duration> {
+  @Override
+  public Duration convert(String value) {
+    return parse(value);
+  }
+
+  static Duration parse(String value) {
+    String text = value.strip().toLowerCase(Locale.ROOT);
+    try {
+      if (text.startsWith("pt") || text.startsWith("p")) {
+        return Duration.parse(text.toUpperCase(Locale.ROOT));
+      }
+      if (text.endsWith("ms")) {
+        return Duration.ofMillis(Long.parseLong(text.substring(0, text.length() - 2).strip()));
+      }
+      long amount = Long.parseLong(text.substring(0, text.length() - 1).strip());
+      return switch (text.charAt(text.length() - 1)) {
+        case 's' -> Duration.ofSeconds(amount);
+        case 'm' -> Duration.ofMinutes(amount);
+        case 'h' -> Duration.ofHours(amount);
+        default -> throw new NumberFormatException();
+      };
+    } catch (RuntimeException e) {
+      throw new TypeConversionException(
+          "'" + value + "' is not a duration: write e.g. 500ms, 30s, 5m or PT30S");
+    }
+  }
+}
