@@ -31,6 +31,37 @@ public final class BenchOptions {
   public static final ConfigOption<String> REQUESTS_TOPIC = CommonOptions.REQUESTS_TOPIC;
   public static final ConfigOption<String> RESPONSES_TOPIC = CommonOptions.RESPONSES_TOPIC;
   public static final ConfigOption<String> LATENCY_TOPIC = CommonOptions.LATENCY_TOPIC;
+  public static final ConfigOption<String> PIECES_TOPIC = CommonOptions.PIECES_TOPIC;
+
+  /** Where the load goes, and how its answers are received. */
+  public enum Target {
+    /** Requests produced to the requests topic; answers read from the pieces topic. */
+    KAFKA,
+    /** Requests POSTed to the gateway's OpenAI-compatible API; answers streamed back as SSE. */
+    GATEWAY
+  }
+
+  public static final ConfigOption<Target> TARGET =
+      ConfigOptions.key("bench.target")
+          .enumType(Target.class)
+          .defaultValue(Target.KAFKA)
+          .withDescription(
+              "KAFKA: produce requests to Kafka and receive their pieces as a Kafka client. GATEWAY:"
+                  + " POST them to the gateway (bench.gateway-url) and receive the SSE stream. Either"
+                  + " way the client stamps what it receives, as it arrives.");
+
+  public static final ConfigOption<String> GATEWAY_URL =
+      ConfigOptions.key("bench.gateway-url")
+          .stringType()
+          .noDefaultValue()
+          .withDescription(
+              "The gateway's base URL (bench.target GATEWAY), e.g. http://127.0.0.1:8080.");
+
+  public static final ConfigOption<String> GATEWAY_API_KEY =
+      ConfigOptions.key("bench.gateway-api-key")
+          .stringType()
+          .noDefaultValue()
+          .withDescription("API key the load sends to the gateway (bench.target GATEWAY).");
 
   public static final ConfigOption<String> RUN_ID =
       ConfigOptions.key("bench.run-id")
@@ -178,14 +209,16 @@ public final class BenchOptions {
           .durationType()
           .defaultValue(Duration.ofSeconds(1))
           .withDescription(
-              "Goodput SLO: time to first token as the client sees it (intended send time to"
-                  + " the first token; a cache hit's whole answer).");
+              "Goodput SLO: time to first token as the client observed it (intended send time to"
+                  + " the first text received; a cache hit's whole answer).");
 
   public static final ConfigOption<Duration> SLO_E2E =
       ConfigOptions.key("bench.slo-e2e")
           .durationType()
           .defaultValue(Duration.ofSeconds(5))
-          .withDescription("Goodput SLO: end-to-end latency (intended send time to the response).");
+          .withDescription(
+              "Goodput SLO: end-to-end latency as the client observed it (intended send time to"
+                  + " the end of the streamed answer).");
 
   public static final ConfigOption<Duration> REPORT_GRACE =
       ConfigOptions.key("bench.report-grace")
@@ -224,6 +257,10 @@ public final class BenchOptions {
           REQUESTS_TOPIC,
           RESPONSES_TOPIC,
           LATENCY_TOPIC,
+          PIECES_TOPIC,
+          TARGET,
+          GATEWAY_URL,
+          GATEWAY_API_KEY,
           RUN_ID,
           DURATION,
           RATE,

@@ -5,13 +5,18 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.streamrag.bench.client.ClientClock;
+import dev.streamrag.bench.client.Receipts;
+import dev.streamrag.bench.report.ClientLatency;
 import dev.streamrag.bench.report.LatencyStats;
 import dev.streamrag.bench.report.RunRecords;
 import dev.streamrag.bench.report.RunReport;
-import dev.streamrag.bench.report.Slo;
+import dev.streamrag.schemas.AnswerPiece;
 import dev.streamrag.schemas.CacheHitKind;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.ResponseStatus;
+import dev.streamrag.schemas.codec.RecordCodec;
+import dev.streamrag.schemas.pieces.StreamedAnswer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -23,11 +28,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -52,9 +63,16 @@ class LocalStackIT {
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     ScenarioRun.Result result;
     String metrics;
+    Map<String, long[]> ownStamps;
     try (LocalStack stack = LocalStack.start(dir.resolve("stack"), "0", settings, line -> {})) {
-      result =
-          ScenarioRun.run(stack, settings, new PrintStream(console, true, StandardCharsets.UTF_8));
+      // A second, independent client on the pieces topic: the report's client figures must agree
+      // with what it stamps itself.
+      try (OwnClient own = new OwnClient(stack.kafkaBootstrap(), "it-run-")) {
+        result =
+            ScenarioRun.run(
+                stack, settings, new PrintStream(console, true, StandardCharsets.UTF_8));
+        ownStamps = own.stamps();
+      }
       long ok = result.measured().report().byStatus().getOrDefault("OK", 0L);
       metrics = awaitMetric(stack.metricsUrl(), "streamrag_status_responses", "status=\"OK\"", ok);
     }
@@ -70,7 +88,7 @@ class LocalStackIT {
             .filter(l -> l.contains("kind=\"RAG\"") && l.contains("quantile=\"0.99\""))
             .toList();
     for (String stage :
-        List.of("e2e", "ttft_client", "queue", "embed", "retrieve", "ttft_llm", "tpot", "llm")) {
+        List.of("job_e2e", "job_ttft", "queue", "embed", "retrieve", "ttft_llm", "tpot", "llm")) {
       assertThat(latencyLines)
           .as(stage)
           .anySatisfy(
@@ -118,16 +136,52 @@ class LocalStackIT {
     List<InferenceResponse> ok =
         measured.stream().filter(r -> r.getStatus() == ResponseStatus.OK).toList();
     assertThat((long) ok.size()).isGreaterThan(report.counts().measured() * 9 / 10);
+    // The headline is what the client received: every OK answer streamed to its end, its pieces
+    // reassembling exactly into the committed text, and the committed answer seen too.
+    assertThat(report.latencySource()).isEqualTo(RunReport.CLIENT);
+    assertThat(report.streams().incomplete()).isZero();
+    assertThat(report.streams().mismatched()).isZero();
+    assertThat(report.streams().diverged()).isZero();
+    assertThat(report.streams().committedSeen()).isEqualTo(report.counts().measured());
+    Receipts receipts = result.receipts();
+    Function<InferenceResponse, ClientLatency> client =
+        r ->
+            ClientLatency.of(
+                records.sent().get(r.getRequestId()), r, receipts.get(r.getRequestId()));
     LatencyStats.Summary e2e = report.latency().get("ALL").get("e2e");
     assertThat(e2e.count()).isEqualTo(ok.size());
-    assertClose(e2e.p50(), exact(ok, r -> Slo.e2e(r.getTimings()), 50));
-    assertClose(e2e.p99(), exact(ok, r -> Slo.e2e(r.getTimings()), 99));
-    assertClose(e2e.max(), exact(ok, r -> Slo.e2e(r.getTimings()), 100));
-    LatencyStats.Summary ttft = report.latency().get("ALL").get("ttft_client");
-    assertClose(ttft.p50(), exact(ok, r -> Slo.clientTtft(r.getTimings()), 50));
+    assertClose(e2e.p50(), exact(ok, r -> client.apply(r).e2e(), 50));
+    assertClose(e2e.p99(), exact(ok, r -> client.apply(r).e2e(), 99));
+    assertClose(e2e.max(), exact(ok, r -> client.apply(r).e2e(), 100));
+    LatencyStats.Summary ttft = report.latency().get("ALL").get("ttft");
+    assertClose(ttft.p50(), exact(ok, r -> client.apply(r).ttft(), 50));
+    LatencyStats.Summary committed = report.latency().get("ALL").get("committed");
+    assertClose(committed.p50(), exact(ok, r -> client.apply(r).committed(), 50));
+    // The committed answer waits for a checkpoint; the streamed one does not.
+    assertThat(committed.p50()).isGreaterThan(e2e.p50());
+
+    // ... and agrees with a second client's own stamps of the same pieces (two consumers of one
+    // broker: their stamps differ by scheduling noise, not by a stage of the pipeline).
+    List<Double> ownE2e = new ArrayList<>();
+    List<Double> ownTtft = new ArrayList<>();
+    for (InferenceResponse r : ok) {
+      long[] stamp = ownStamps.get(r.getRequestId());
+      assertThat(stamp).as("the second client saw %s end", r.getRequestId()).isNotNull();
+      long intended = ClientClock.micros(records.sent().get(r.getRequestId()).getCreatedAt());
+      ownTtft.add((stamp[0] - intended) / 1000.0);
+      ownE2e.add((stamp[1] - intended) / 1000.0);
+    }
+    assertAgrees(e2e.p50(), percentile(ownE2e, 50));
+    assertAgrees(ttft.p50(), percentile(ownTtft, 50));
+    assertAgrees(e2e.p90(), percentile(ownE2e, 90));
+
     long hits = measured.stream().filter(r -> r.getCacheHit() == CacheHitKind.RESPONSE).count();
     assertThat(report.cacheHitRatio()).isCloseTo((double) hits / measured.size(), within(1e-9));
-    long good = measured.stream().filter(report.slo()::met).count();
+    long good =
+        measured.stream()
+            .filter(
+                r -> report.slo().met(r.getStatus(), client.apply(r).ttft(), client.apply(r).e2e()))
+            .count();
     assertThat(report.goodput().good()).isEqualTo(good);
 
     // The demo corpus's ground truth: RAG answers hold the fact and cite the document.
@@ -161,8 +215,13 @@ class LocalStackIT {
     }
     for (String stage :
         List.of(
+            "ttft",
             "e2e",
-            "ttft_client",
+            "committed",
+            "tpot_client",
+            "overhead_ttft",
+            "job_e2e",
+            "job_ttft",
             "queue",
             "cache",
             "embed",
@@ -229,6 +288,90 @@ class LocalStackIT {
                 .filter(l -> l.contains("operator_streamrag_"))
                 .limit(40)
                 .reduce("", (a, b) -> a + b + "\n"));
+  }
+
+  /** Two clients' percentiles of the same pieces: within 25 ms or 25%. */
+  private static void assertAgrees(double reported, double own) {
+    assertThat(reported).isCloseTo(own, within(Math.max(25.0, own * 0.25)));
+  }
+
+  private static double percentile(List<Double> values, double p) {
+    List<Double> sorted = new ArrayList<>(values);
+    Collections.sort(sorted);
+    int rank = (int) Math.ceil(p / 100.0 * sorted.size());
+    return sorted.get(Math.max(0, Math.min(sorted.size() - 1, rank - 1)));
+  }
+
+  /**
+   * The test's own Kafka client of the pieces topic, independent of the report's: stamps, per
+   * request of the run, when its first text and its END arrived (epoch µs).
+   */
+  private static final class OwnClient implements AutoCloseable {
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Map<String, long[]> stamps = new ConcurrentHashMap<>();
+    private final Map<String, StreamedAnswer> answers = new HashMap<>();
+    private final RecordCodec<AnswerPiece> codec = RecordCodec.of(AnswerPiece.class);
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    OwnClient(String bootstrap, String prefix) {
+      consumer =
+          new KafkaConsumer<>(
+              Map.of(
+                  ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                  ConsumerConfig.GROUP_ID_CONFIG, "it-own-client",
+                  ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100"),
+              new ByteArrayDeserializer(),
+              new ByteArrayDeserializer());
+      List<TopicPartition> partitions = new ArrayList<>();
+      consumer
+          .partitionsFor("rag.pieces")
+          .forEach(p -> partitions.add(new TopicPartition("rag.pieces", p.partition())));
+      consumer.assign(partitions);
+      consumer.seekToEnd(partitions);
+      partitions.forEach(consumer::position);
+      thread =
+          new Thread(
+              () -> {
+                while (running) {
+                  var records = consumer.poll(java.time.Duration.ofMillis(100));
+                  long now = ClientClock.nowMicros();
+                  for (var record : records) {
+                    AnswerPiece piece = codec.decode(record.value()).value();
+                    if (piece == null || !piece.getRequestId().startsWith(prefix)) {
+                      continue;
+                    }
+                    StreamedAnswer.Update update =
+                        answers
+                            .computeIfAbsent(piece.getRequestId(), StreamedAnswer::new)
+                            .offer(piece);
+                    long[] stamp = stamps.computeIfAbsent(piece.getRequestId(), id -> new long[2]);
+                    if (!update.text().isEmpty() && stamp[0] == 0) {
+                      stamp[0] = now;
+                    }
+                    if (update.end() != null) {
+                      stamp[1] = now;
+                      if (stamp[0] == 0) {
+                        stamp[0] = now;
+                      }
+                    }
+                  }
+                }
+                consumer.close();
+              },
+              "it-own-client");
+      thread.start();
+    }
+
+    Map<String, long[]> stamps() {
+      return stamps;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      running = false;
+      thread.join(10_000);
+    }
   }
 
   private static void assertClose(double reported, double exact) {

@@ -19,7 +19,9 @@ import org.apache.flink.util.Collector;
 
 /**
  * Latency records → Flink metrics, so a running system is watched by whatever scrapes Flink (the
- * Prometheus reporter): a histogram per request kind and stage (milliseconds, over the last {@value
+ * Prometheus reporter): the in-job breakdown (stamped inside the job, so {@code job_e2e} and {@code
+ * job_ttft} leave out the trip to the client; the gateway's metrics and the run report have the
+ * client's view), a histogram per request kind and stage (milliseconds, over the last {@value
  * #WINDOW} records; Flink's own sliding-window histogram, as the inference job uses), responses by
  * status, cache hits, and requests within the SLO, with gauges for the ratios.
  *
@@ -52,7 +54,7 @@ public final class LatencyMetrics extends RichFlatMapFunction<LatencyRecord, Voi
     MetricGroup group = getRuntimeContext().getMetricGroup().addGroup("streamrag");
     histograms = new HashMap<>();
     for (String kind : List.of("ALL", "RAG", "CHAT", "AGENT")) {
-      for (String stage : LatencyStages.ALL.keySet()) {
+      for (String stage : LatencyStages.JOB.keySet()) {
         histograms.put(
             kind + "/" + stage,
             group
@@ -88,14 +90,14 @@ public final class LatencyMetrics extends RichFlatMapFunction<LatencyRecord, Voi
     if (record.getStatus() == ResponseStatus.OK
         && t.getTotalMs() != null
         && t.getTotalMs() <= sloE2eMillis
-        && LatencyStages.clientTtft(t) <= sloTtftMillis) {
+        && LatencyStages.jobTtft(t) <= sloTtftMillis) {
       good.inc();
     }
     if (record.getStatus() != ResponseStatus.OK) {
       return; // failures are counted by status; their latencies would mix two populations
     }
     for (String kind : List.of("ALL", record.getKind().name())) {
-      LatencyStages.ALL.forEach(
+      LatencyStages.JOB.forEach(
           (stage, read) -> {
             Double millis = read.apply(t);
             if (millis != null) {

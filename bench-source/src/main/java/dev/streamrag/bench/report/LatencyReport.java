@@ -1,12 +1,15 @@
 package dev.streamrag.bench.report;
 
 import dev.streamrag.bench.BenchOptions;
+import dev.streamrag.bench.client.Receipts;
 import dev.streamrag.bench.load.RequestFactory;
 import dev.streamrag.bench.load.Scenario;
 import dev.streamrag.bench.load.Schedule;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.List;
 import java.util.function.Consumer;
 import org.apache.flink.configuration.Configuration;
 
@@ -17,8 +20,13 @@ public final class LatencyReport {
   /** A run's records and the report made of them. */
   public record Measured(RunRecords records, RunReport report) {}
 
+  /**
+   * Reads the run back from Kafka and reports it with what its client received ({@code receipts},
+   * still being filled by running receivers: the answered requests' receipts are awaited for up to
+   * the report grace). Empty receipts give a report of in-job figures only.
+   */
   public static Measured measure(
-      Configuration config, Scenario scenario, Consumer<String> progress) {
+      Configuration config, Scenario scenario, Receipts receipts, Consumer<String> progress) {
     RunRecords records =
         RunCollector.collect(
             config.get(BenchOptions.KAFKA_BOOTSTRAP),
@@ -29,6 +37,9 @@ public final class LatencyReport {
             Schedule.of(scenario).size(),
             config.get(BenchOptions.REPORT_GRACE),
             progress);
+    if (!receipts.isEmpty()) {
+      awaitReceipts(receipts, records, config.get(BenchOptions.REPORT_GRACE), progress);
+    }
     RunReport report =
         RunReport.of(
             scenario,
@@ -36,10 +47,45 @@ public final class LatencyReport {
                 config.get(BenchOptions.SLO_TTFT).toMillis(),
                 config.get(BenchOptions.SLO_E2E).toMillis()),
             records,
+            receipts,
             new RequestFactory(scenario).questions(),
             CostModel.load(
                 config.getOptional(BenchOptions.PRICES_FILE).map(Path::of).orElse(null)));
     return new Measured(records, report);
+  }
+
+  /**
+   * Gives the client's receivers time to see the END and the commit of every answered request (they
+   * follow the topics live; the collector read them after the fact), up to {@code grace} without
+   * progress.
+   */
+  static void awaitReceipts(
+      Receipts receipts, RunRecords records, Duration grace, Consumer<String> progress) {
+    List<String> answered = List.copyOf(records.answered().keySet());
+    long lastProgress = System.nanoTime();
+    long complete = count(receipts, answered);
+    while (complete < answered.size() && System.nanoTime() - lastProgress < grace.toNanos()) {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      long now = count(receipts, answered);
+      if (now > complete) {
+        complete = now;
+        lastProgress = System.nanoTime();
+      }
+    }
+    if (complete < answered.size()) {
+      progress.accept(
+          (answered.size() - complete)
+              + " answered requests have no complete client receipt (END and commit seen)");
+    }
+  }
+
+  private static long count(Receipts receipts, List<String> ids) {
+    return ids.stream().filter(id -> receipts.complete(List.of(id))).count();
   }
 
   /** Where the report starts reading the topics ({@code bench.report-from}); null: beginning. */

@@ -9,12 +9,13 @@ public final class ReportSummary {
 
   public static String text(RunReport r, Path markdown) {
     var all = r.latency().get("ALL");
-    LatencyStats.Summary e2e = all == null ? null : all.get("e2e");
-    LatencyStats.Summary ttft = all == null ? null : all.get("ttft_client");
+    boolean client = RunReport.CLIENT.equals(r.latencySource());
+    LatencyStats.Summary e2e = all == null ? null : all.get(client ? "e2e" : "job_e2e");
+    LatencyStats.Summary ttft = all == null ? null : all.get(client ? "ttft" : "job_ttft");
     return String.format(
         Locale.ROOT,
         "run %s: sent %d, answered %d, lost %d | %.1f req/s offered, %.1f req/s answered | goodput %s"
-            + " (%.1f req/s) | e2e p50 %s ms p99 %s ms | TTFT p50 %s ms p99 %s ms | cache hits %s |"
+            + " (%.1f req/s) | %s e2e p50 %s ms p99 %s ms | TTFT p50 %s ms p99 %s ms | cache hits %s |"
             + " RAG correct %s%nreport: %s",
         r.runId(),
         r.counts().sent(),
@@ -24,6 +25,7 @@ public final class ReportSummary {
         r.throughputPerSecond(),
         ReportWriter.pct(r.goodput().share()),
         r.goodput().perSecond(),
+        client ? "client" : "in-job",
         e2e == null ? "–" : ReportWriter.fmt(e2e.p50()),
         e2e == null ? "–" : ReportWriter.fmt(e2e.p99()),
         ttft == null ? "–" : ReportWriter.fmt(ttft.p50()),

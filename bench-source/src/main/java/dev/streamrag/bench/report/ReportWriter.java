@@ -46,7 +46,9 @@ public final class ReportWriter {
             r.scenario().sharedPrefixRatio() * 100));
     md.append(
         "## Summary\n\nLatency, rates, goodput, cache and quality figures are over the requests sent"
-            + " after the warm-up; sent, answered and lost over all.\n\n");
+            + " after the warm-up; sent, answered and lost over all. Headline latencies: "
+            + r.latencySource()
+            + ".\n\n");
     md.append("| metric | value |\n|---|---|\n");
     row(md, "sent", r.counts().sent());
     row(md, "answered", r.counts().answered());
@@ -64,7 +66,7 @@ public final class ReportWriter {
     row(md, "output tokens", fmt(r.outputTokensPerSecond()) + " tokens/s");
     row(
         md,
-        "goodput (OK, client TTFT ≤ "
+        "goodput (OK, TTFT ≤ "
             + fmt(r.slo().ttftMillis())
             + " ms, e2e ≤ "
             + fmt(r.slo().e2eMillis())
@@ -92,6 +94,18 @@ public final class ReportWriter {
             + r.quality().graded()
             + " = "
             + pct(r.quality().retrievalHitRate()));
+    if (RunReport.CLIENT.equals(r.latencySource())) {
+      RunReport.Streams st = r.streams();
+      md.append("\n## The piece stream, as the client received it\n\n");
+      md.append("| metric | value |\n|---|---|\n");
+      row(md, "answers the client saw end", st.ended());
+      row(md, "answered, but the client never saw the END", st.incomplete());
+      row(md, "OK answers whose streamed text differs from the committed one", st.mismatched());
+      row(md, "answers a later generation contradicted", st.diverged());
+      row(md, "generations restarted (retries, failovers)", st.restarts());
+      row(md, "pieces dropped as replays or stale", st.replays());
+      row(md, "committed answers the client saw become readable", st.committedSeen());
+    }
     md.append("\n## Status\n\n| status | count |\n|---|---|\n");
     r.byStatus().forEach((status, n) -> row(md, status, n));
     if (!r.errorsByCode().isEmpty()) {
@@ -119,8 +133,13 @@ public final class ReportWriter {
                           fmt(s.max()))));
     }
     md.append(
-        "\n`e2e`: intended send time to the response; `ttft_client`: intended send time to the"
-            + " first token; `ttft_llm`/`tpot`/`llm`: the LLM call alone.\n");
+        "\nObserved by the client, from each request's intended send time: `ttft` the first text"
+            + " received, `e2e` the end of the streamed answer, `committed` the final answer"
+            + " readable with read_committed, `tpot_client` time per output token as received,"
+            + " `overhead_ttft` the pipeline's share of the TTFT (`ttft` − `ttft_llm`). In-job"
+            + " breakdown, stamped inside the job, not what a client saw: `job_e2e` createdAt to the"
+            + " response leaving the job, `job_ttft` its first-token equivalent, then each stage;"
+            + " `ttft_llm`/`tpot`/`llm`: the LLM call alone. `CACHE_HIT`: response-cache hits.\n");
     md.append(
         "\n## Cost\n\nIf one instance sustained this run's OK throughput and token rate:\n\n");
     md.append(

@@ -1,6 +1,8 @@
 package dev.streamrag.bench.report;
 
 import dev.streamrag.bench.LatencyStages;
+import dev.streamrag.bench.client.Receipt;
+import dev.streamrag.bench.client.Receipts;
 import dev.streamrag.bench.load.RequestFactory;
 import dev.streamrag.bench.load.Scenario;
 import dev.streamrag.corpus.QaPair;
@@ -14,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 
 /**
@@ -25,7 +28,9 @@ public record RunReport(
     String runId,
     Scenario scenario,
     Slo slo,
+    String latencySource,
     Counts counts,
+    Streams streams,
     Map<String, Long> byStatus,
     Map<String, Long> errorsByCode,
     double offeredPerSecond,
@@ -52,6 +57,21 @@ public record RunReport(
       long duplicateRequests,
       long duplicateResponses) {}
 
+  /**
+   * What the client's receipts say of the piece stream, over answered requests: how many answers it
+   * saw end, how many it never saw end (lost on the stream though committed), OK answers whose
+   * streamed text differs from the committed text, answers a newer generation contradicted, and how
+   * often generations restarted or pieces were replayed.
+   */
+  public record Streams(
+      long ended,
+      long incomplete,
+      long mismatched,
+      long diverged,
+      long restarts,
+      long replays,
+      long committedSeen) {}
+
   public record Goodput(long good, double share, double perSecond) {}
 
   /**
@@ -69,8 +89,23 @@ public record RunReport(
   public record Second(
       long second, long sent, long answered, long good, double e2eP50, double e2eP99) {}
 
+  /** Where the headline latencies come from. */
+  public static final String CLIENT = "client";
+
+  public static final String IN_JOB =
+      "in-job (no client receipts: a breakdown, not what a client saw)";
+
+  /** Kinds the latency tables group by, beside ALL and each request kind. */
+  public static final String CACHE_HITS = "CACHE_HIT";
+
   public static RunReport of(
-      Scenario scenario, Slo slo, RunRecords records, List<QaPair> questions, CostModel prices) {
+      Scenario scenario,
+      Slo slo,
+      RunRecords records,
+      Receipts receipts,
+      List<QaPair> questions,
+      CostModel prices) {
+    boolean client = !receipts.isEmpty();
     Map<String, QaPair> truth = new LinkedHashMap<>();
     questions.forEach(q -> truth.put(q.questionId(), q));
 
@@ -85,9 +120,9 @@ public record RunReport(
     Map<String, Long> byStatus = new TreeMap<>();
     Map<String, Long> errors = new TreeMap<>();
     Map<String, Map<String, LatencyStats>> latency = new LinkedHashMap<>();
-    Map<Long, List<InferenceResponse>> perSecond = new TreeMap<>();
+    Map<Long, List<Observed>> perSecond = new TreeMap<>();
     Map<Long, Long> sentPerSecond = new TreeMap<>();
-    long good = 0;
+    long goodCount = 0;
     long cacheHits = 0;
     long ok = 0;
     long outputTokens = 0;
@@ -97,6 +132,7 @@ public record RunReport(
     long measuredFrom = firstIntended + scenario.warmup().toMillis();
     long measuredSent = 0;
     long measuredAnswered = 0;
+    long[] stream = new long[7];
     for (InferenceRequest request : records.sent().values()) {
       sentPerSecond.merge(second(request, firstIntended), 1L, Long::sum);
       if (request.getCreatedAt().toEpochMilli() >= measuredFrom) {
@@ -113,35 +149,42 @@ public record RunReport(
       if (response.getError() != null) {
         errors.merge(response.getError().getCode(), 1L, Long::sum);
       }
+      Receipt receipt = receipts.get(response.getRequestId());
+      ClientLatency observed = ClientLatency.of(request, response, receipt);
+      Double[] headline = headline(client, observed, response);
+      boolean good = slo.met(response.getStatus(), headline[0], headline[1]);
       perSecond
           .computeIfAbsent(second(request, firstIntended), s -> new ArrayList<>())
-          .add(response);
+          .add(new Observed(headline[1], good));
       if (request.getCreatedAt().toEpochMilli() < measuredFrom) {
         continue; // warm-up: counted as answered above, left out of the statistics below
       }
       measuredAnswered++;
+      countStream(stream, response, receipt);
       if (response.getCacheHit() == CacheHitKind.RESPONSE) {
         cacheHits++;
       }
-      if (slo.met(response)) {
-        good++;
+      if (good) {
+        goodCount++;
       }
       if (response.getStatus() == ResponseStatus.OK) {
         ok++;
         if (response.getUsage() != null) {
           outputTokens += response.getUsage().getCompletionTokens();
         }
-        if (response.getTimings() != null) {
-          for (String kind : List.of("ALL", response.getKind().name())) {
-            Map<String, LatencyStats> stats =
-                latency.computeIfAbsent(kind, k -> new LinkedHashMap<>());
-            LatencyStages.ALL.forEach(
-                (stage, read) -> {
-                  Double value = read.apply(response.getTimings());
-                  if (value != null) {
-                    stats.computeIfAbsent(stage, s -> new LatencyStats()).record(value);
-                  }
-                });
+        List<String> kinds = new ArrayList<>(List.of("ALL", response.getKind().name()));
+        if (response.getCacheHit() == CacheHitKind.RESPONSE) {
+          kinds.add(CACHE_HITS);
+        }
+        for (String kind : kinds) {
+          Map<String, LatencyStats> stats =
+              latency.computeIfAbsent(kind, k -> new LinkedHashMap<>());
+          for (String stage : LatencyStages.CLIENT) {
+            record(stats, stage, observed.stage(stage));
+          }
+          if (response.getTimings() != null) {
+            LatencyStages.JOB.forEach(
+                (stage, read) -> record(stats, stage, read.apply(response.getTimings())));
           }
         }
         QaPair qa = truth.get(request.getAttributes().get(RequestFactory.QUESTION));
@@ -167,14 +210,14 @@ public record RunReport(
 
     List<Second> timeline = new ArrayList<>();
     for (Map.Entry<Long, Long> entry : sentPerSecond.entrySet()) {
-      List<InferenceResponse> done = perSecond.getOrDefault(entry.getKey(), List.of());
+      List<Observed> done = perSecond.getOrDefault(entry.getKey(), List.of());
       LatencyStats e2e = new LatencyStats();
       long goodThisSecond = 0;
-      for (InferenceResponse response : done) {
-        if (response.getTimings() != null) {
-          e2e.record(Slo.e2e(response.getTimings()));
+      for (Observed observed : done) {
+        if (observed.e2e() != null) {
+          e2e.record(observed.e2e());
         }
-        if (slo.met(response)) {
+        if (observed.good()) {
           goodThisSecond++;
         }
       }
@@ -198,7 +241,7 @@ public record RunReport(
     // The distributions the CDF chart draws: all OK responses, end to end and to first token.
     Map<String, List<LatencyStats.CdfPoint>> cdf = new LinkedHashMap<>();
     Map<String, LatencyStats> all = latency.getOrDefault("ALL", Map.of());
-    for (String stage : List.of("e2e", "ttft_client")) {
+    for (String stage : client ? List.of("e2e", "ttft") : List.of("job_e2e", "job_ttft")) {
       if (all.containsKey(stage)) {
         cdf.put(stage, all.get(stage).cdf());
       }
@@ -208,6 +251,7 @@ public record RunReport(
         scenario.runId(),
         scenario,
         slo,
+        client ? CLIENT : IN_JOB,
         new Counts(
             sent,
             answered,
@@ -215,12 +259,16 @@ public record RunReport(
             measuredSent,
             records.duplicateRequests(),
             records.duplicateResponses()),
+        new Streams(stream[0], stream[1], stream[2], stream[3], stream[4], stream[5], stream[6]),
         byStatus,
         errors,
         measuredSent / sendSeconds,
         measuredAnswered / runSeconds,
         outputTokens / runSeconds,
-        new Goodput(good, measuredSent == 0 ? 0 : (double) good / measuredSent, good / runSeconds),
+        new Goodput(
+            goodCount,
+            measuredSent == 0 ? 0 : (double) goodCount / measuredSent,
+            goodCount / runSeconds),
         measuredAnswered == 0 ? 0 : (double) cacheHits / measuredAnswered,
         new Quality(
             graded,
@@ -233,6 +281,52 @@ public record RunReport(
         timeline,
         prices.price(ok / runSeconds, outputTokens / runSeconds),
         lost.subList(0, Math.min(20, lost.size())));
+  }
+
+  /** One answered request's place on the timeline: its headline e2e, and whether it was good. */
+  private record Observed(Double e2e, boolean good) {}
+
+  /**
+   * The TTFT and e2e that count for the SLO and the timeline: what the client observed, or, for a
+   * report without receipts, the job's own figures.
+   */
+  private static Double[] headline(
+      boolean client, ClientLatency observed, InferenceResponse response) {
+    if (client) {
+      return new Double[] {observed.ttft(), observed.e2e()};
+    }
+    if (response.getTimings() == null) {
+      return new Double[] {null, null};
+    }
+    return new Double[] {
+      LatencyStages.jobTtft(response.getTimings()), response.getTimings().getTotalMs()
+    };
+  }
+
+  private static void countStream(long[] stream, InferenceResponse response, Receipt receipt) {
+    if (receipt == null || receipt.endMicros() == 0) {
+      stream[1]++;
+      return;
+    }
+    stream[0]++;
+    if (response.getStatus() == ResponseStatus.OK
+        && !Objects.equals(receipt.text(), response.getText())) {
+      stream[2]++;
+    }
+    if (receipt.diverged()) {
+      stream[3]++;
+    }
+    stream[4] += receipt.restarts();
+    stream[5] += receipt.replays();
+    if (receipt.committedMicros() > 0) {
+      stream[6]++;
+    }
+  }
+
+  private static void record(Map<String, LatencyStats> stats, String stage, Double value) {
+    if (value != null) {
+      stats.computeIfAbsent(stage, s -> new LatencyStats()).record(value);
+    }
   }
 
   private static long second(InferenceRequest request, long firstIntended) {

@@ -1,30 +1,18 @@
 package dev.streamrag.bench.report;
 
-import dev.streamrag.bench.LatencyStages;
-import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.ResponseStatus;
-import dev.streamrag.schemas.StageTimings;
 
-/** The goodput SLO: a request is good if it is OK and both latencies are within bounds. */
+/**
+ * The goodput SLO: a request is good if it ended OK and both its TTFT and its end-to-end latency,
+ * as the client observed them, are within bounds.
+ */
 public record Slo(double ttftMillis, double e2eMillis) {
 
-  public boolean met(InferenceResponse response) {
-    return response.getStatus() == ResponseStatus.OK
-        && response.getTimings() != null
-        && e2e(response.getTimings()) <= e2eMillis
-        && clientTtft(response.getTimings()) <= ttftMillis;
-  }
-
-  public static double e2e(StageTimings timings) {
-    return value(timings.getTotalMs());
-  }
-
-  /** See {@link LatencyStages#clientTtft}. */
-  public static double clientTtft(StageTimings timings) {
-    return value(LatencyStages.clientTtft(timings));
-  }
-
-  static double value(Double millis) {
-    return millis == null ? 0.0 : millis;
+  public boolean met(ResponseStatus status, Double ttft, Double e2e) {
+    return status == ResponseStatus.OK
+        && ttft != null
+        && e2e != null
+        && ttft <= ttftMillis
+        && e2e <= e2eMillis;
   }
 }

@@ -1,0 +1,155 @@
+package dev.streamrag.bench.report;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.streamrag.bench.BenchOptions;
+import dev.streamrag.bench.client.ClientClock;
+import dev.streamrag.bench.client.Receipts;
+import dev.streamrag.bench.load.RequestFactory;
+import dev.streamrag.bench.load.Scenario;
+import dev.streamrag.jobs.config.JobConfig;
+import dev.streamrag.schemas.CacheHitKind;
+import dev.streamrag.schemas.InferenceRequest;
+import dev.streamrag.schemas.InferenceResponse;
+import dev.streamrag.schemas.RequestKind;
+import dev.streamrag.schemas.ResponseStatus;
+import dev.streamrag.schemas.StageTimings;
+import dev.streamrag.schemas.TokenUsage;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The report's headline figures come from the client's receipts, the breakdown from the job. */
+class RunReportTest {
+  private static final Instant T0 = Instant.parse("2026-11-28T12:00:00Z");
+  private static final long T0_MICROS = ClientClock.micros(T0);
+
+  private final Scenario scenario =
+      Scenario.from(
+          JobConfig.load(
+              new String[] {"--bench.run-id", "r", "--bench.warmup", "0 s"},
+              Map.of(),
+              BenchOptions.ALL));
+  private final Map<String, InferenceRequest> sent = new LinkedHashMap<>();
+  private final Map<String, InferenceResponse> answered = new LinkedHashMap<>();
+  private final Receipts receipts = new Receipts();
+
+  @Test
+  void clientFiguresAreMeasuredFromTheIntendedSendTimeToWhatTheClientReceived() {
+    // Sent at T0; the LLM took 40 ms to its first token; the client got the first text at 70 ms,
+    // the END at 300 ms, and the committed answer at 900 ms.
+    add("r-1", 0, ResponseStatus.OK, CacheHitKind.NONE, "hello world", 40.0, 11);
+    receipts.of("r-1").text(T0_MICROS + 70_000);
+    receipts.of("r-1").end(T0_MICROS + 300_000, "OK", "hello world");
+    receipts.of("r-1").committed(T0_MICROS + 900_000);
+
+    RunReport report = report();
+
+    Map<String, LatencyStats.Summary> all = report.latency().get("ALL");
+    assertThat(report.latencySource()).isEqualTo(RunReport.CLIENT);
+    assertThat(all.get("ttft").p50()).isCloseTo(70.0, within(0.1));
+    assertThat(all.get("e2e").p50()).isCloseTo(300.0, within(0.3));
+    assertThat(all.get("committed").p50()).isCloseTo(900.0, within(1.0));
+    assertThat(all.get("overhead_ttft").p50()).isCloseTo(30.0, within(0.1));
+    assertThat(all.get("tpot_client").p50()).isCloseTo(23.0, within(0.1)); // 230 ms / 10
+    assertThat(all.get("job_e2e").p50())
+        .as("the in-job breakdown stays")
+        .isCloseTo(18, within(0.1));
+    assertThat(report.streams().ended()).isEqualTo(1);
+    assertThat(report.streams().mismatched()).isZero();
+    assertThat(report.goodput().good()).isEqualTo(1);
+  }
+
+  @Test
+  void theSloJudgesWhatTheClientSawNotTheJobsOwnFigures() {
+    // The job says 18 ms; the client waited 1.5 s for the first text: not good under a 1 s TTFT.
+    add("r-1", 0, ResponseStatus.OK, CacheHitKind.NONE, "x", 10.0, 1);
+    receipts.of("r-1").text(T0_MICROS + 1_500_000);
+    receipts.of("r-1").end(T0_MICROS + 1_600_000, "OK", "x");
+
+    assertThat(report().goodput().good()).isZero();
+  }
+
+  @Test
+  void streamProblemsAreCounted() {
+    add("ok", 0, ResponseStatus.OK, CacheHitKind.NONE, "right", 10.0, 2);
+    receipts.of("ok").end(T0_MICROS + 100_000, "OK", "wrong");
+    add("never-ended", 1, ResponseStatus.OK, CacheHitKind.NONE, "text", 10.0, 2);
+    add("hit", 2, ResponseStatus.OK, CacheHitKind.RESPONSE, "cached", null, 0);
+    receipts.of("hit").text(T0_MICROS + 2_000_000 + 4_000);
+    receipts.of("hit").end(T0_MICROS + 2_000_000 + 4_000, "OK", "cached");
+
+    RunReport report = report();
+
+    assertThat(report.streams().mismatched()).isEqualTo(1);
+    assertThat(report.streams().incomplete()).isEqualTo(1);
+    assertThat(report.latency().get(RunReport.CACHE_HITS).get("e2e").p50())
+        .isCloseTo(4.0, within(0.01));
+  }
+
+  @Test
+  void withoutReceiptsTheReportSaysItsFiguresAreTheJobs() {
+    add("r-1", 0, ResponseStatus.OK, CacheHitKind.NONE, "x", 10.0, 1);
+
+    RunReport report = report(Receipts.none());
+
+    assertThat(report.latencySource()).isEqualTo(RunReport.IN_JOB);
+    assertThat(report.latency().get("ALL")).doesNotContainKey("e2e").containsKey("job_e2e");
+    assertThat(report.goodput().good()).isEqualTo(1);
+  }
+
+  private RunReport report() {
+    return report(receipts);
+  }
+
+  private RunReport report(Receipts with) {
+    return RunReport.of(
+        scenario,
+        new Slo(1_000, 5_000),
+        new RunRecords(sent, answered, 0, 0),
+        with,
+        List.of(),
+        CostModel.load(null));
+  }
+
+  private void add(
+      String id,
+      int second,
+      ResponseStatus status,
+      CacheHitKind hit,
+      String text,
+      Double llmTtft,
+      int tokens) {
+    Instant created = T0.plusSeconds(second);
+    sent.put(
+        id,
+        InferenceRequest.newBuilder()
+            .setRequestId(id)
+            .setTenantId("acme")
+            .setKind(RequestKind.CHAT)
+            .setPrompt("q")
+            .setCreatedAt(created)
+            .setAttributes(Map.of(RequestFactory.RUN, "r"))
+            .build());
+    StageTimings timings = new StageTimings();
+    timings.setTotalMs(18.0);
+    timings.setTtftMs(llmTtft);
+    timings.setLlmMs(llmTtft == null ? null : llmTtft + 5);
+    answered.put(
+        id,
+        InferenceResponse.newBuilder()
+            .setRequestId(id)
+            .setTenantId("acme")
+            .setStatus(status)
+            .setCacheHit(hit)
+            .setText(text)
+            .setUsage(tokens == 0 ? null : new TokenUsage(5, tokens, null))
+            .setTimings(timings)
+            .setCreatedAt(created)
+            .setCompletedAt(created.plusMillis(18))
+            .build());
+  }
+}
