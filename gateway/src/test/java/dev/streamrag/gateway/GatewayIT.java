@@ -579,6 +579,49 @@ class GatewayIT {
   }
 
   @Test
+  void aClientThatStopsReadingIsCutOffWithoutHoldingUpOthers() throws Exception {
+    try (Gateway tight = Gateway.start(config(0).maxClientBufferBytes(64 * 1024).build());
+        ClosingClient tightClient = new ClosingClient(client(tight.baseUrl(), KEY));
+        Socket socket =
+            new Socket(InetAddress.getLoopbackAddress(), URI.create(tight.baseUrl()).getPort())) {
+      socket.setReceiveBufferSize(4096);
+      String body =
+          "{\"model\":\"sim-model\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+      OutputStream out = socket.getOutputStream();
+      out.write(
+          ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                  + KEY
+                  + "\r\nContent-Type: application/json\r\nContent-Length: "
+                  + body.getBytes(StandardCharsets.UTF_8).length
+                  + "\r\n\r\n"
+                  + body)
+              .getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      InferenceRequest stalled = job.nextRequest(); // this client never reads its answer
+      Pieces pieces = ScriptedInferenceJob.piecesOf(stalled);
+      String chunk = "x".repeat(256 * 1024);
+      job.reply(stalled, pieces.head(1));
+      for (int seq = 1; seq <= 80 && tight.metrics().openStreams() > 0; seq++) {
+        job.reply(stalled, pieces.delta(1, seq, chunk));
+      }
+      awaitTrue("the stalled client was cut off", () -> tight.metrics().openStreams() == 0);
+      assertThat(tight.metrics().render())
+          .contains("streamrag_gateway_failed_answers_total{reason=\"slow_client\"} 1.0");
+
+      // Meanwhile, another client on the same gateway is served as usual.
+      CompletableFuture<ChatCompletion> other =
+          CompletableFuture.supplyAsync(
+              () -> tightClient.api().chat().completions().create(question().build()));
+      InferenceRequest request = job.nextRequest();
+      Pieces otherPieces = ScriptedInferenceJob.piecesOf(request);
+      job.reply(
+          request, otherPieces.head(1), otherPieces.delta(1, 1, "fine"), otherPieces.endOk(1, 2));
+      assertThat(other.get(30, TimeUnit.SECONDS).choices().get(0).message().content())
+          .contains("fine");
+    }
+  }
+
+  @Test
   void theFixtureRunsTheGatewayAsAChildProcess() throws Exception {
     try (GatewayServer server =
             GatewayServer.builder(Path.of("target", "servers"), KAFKA.bootstrapServers())

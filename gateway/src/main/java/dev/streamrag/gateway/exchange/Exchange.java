@@ -1,7 +1,7 @@
 package dev.streamrag.gateway.exchange;
 
 import dev.streamrag.gateway.metrics.GatewayMetrics;
-import dev.streamrag.gateway.metrics.GatewayMetrics.StreamEnd;
+import dev.streamrag.gateway.metrics.GatewayMetrics.AnswerFailure;
 import dev.streamrag.gateway.openai.ApiError;
 import dev.streamrag.gateway.openai.ChatCompletionFormat;
 import dev.streamrag.gateway.openai.ChatRequest;
@@ -131,7 +131,7 @@ public final class Exchange {
       }
     }
     if (streamed.diverged()) {
-      fail(JobOutcomeErrors.diverged(), StreamEnd.DIVERGED);
+      fail(JobOutcomeErrors.diverged(), AnswerFailure.DIVERGED);
     } else if (update.end() != null) {
       finishStream(update.end());
     }
@@ -140,7 +140,7 @@ public final class Exchange {
   private void finishStream(AnswerPiece end) {
     ApiError error = JobOutcomeErrors.of(end);
     if (error != null) {
-      fail(error, StreamEnd.JOB_ERROR);
+      fail(error, AnswerFailure.JOB_ERROR);
       return;
     }
     commit();
@@ -178,7 +178,7 @@ public final class Exchange {
     if (closed) {
       return;
     }
-    fail(ApiError.deadlineExceeded(timeoutMillis), StreamEnd.DEADLINE);
+    fail(ApiError.deadlineExceeded(timeoutMillis), AnswerFailure.DEADLINE);
   }
 
   /** The client closed the connection (or it broke) before the answer was complete. */
@@ -186,7 +186,7 @@ public final class Exchange {
     if (closed) {
       return;
     }
-    metrics.failedAnswer(StreamEnd.CLIENT_GONE);
+    metrics.failedAnswer(AnswerFailure.CLIENT_GONE);
     if (!committed) {
       metrics.request(ROUTE, 499); // nginx's "client closed request": no status was ever sent
     }
@@ -196,10 +196,10 @@ public final class Exchange {
   /**
    * Ends the exchange with {@code error}: as the HTTP status if none was sent yet, else in-band.
    */
-  private void fail(ApiError error, StreamEnd reason) {
+  private void fail(ApiError error, AnswerFailure reason) {
     if (!committed) {
       sendError(error);
-      if (reason == StreamEnd.DEADLINE) {
+      if (reason == AnswerFailure.DEADLINE) {
         metrics.failedAnswer(reason);
       }
       return;
@@ -233,7 +233,7 @@ public final class Exchange {
     if (writer.write(event)) {
       return true;
     }
-    metrics.failedAnswer(StreamEnd.SLOW_CLIENT);
+    metrics.failedAnswer(AnswerFailure.SLOW_CLIENT);
     response.abort();
     close();
     return false;

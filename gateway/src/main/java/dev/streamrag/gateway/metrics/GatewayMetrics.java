@@ -29,7 +29,7 @@ public final class GatewayMetrics {
   }
 
   /** Why an exchange ended without the answer it promised. */
-  public enum StreamEnd {
+  public enum AnswerFailure {
     /** The job's END was not OK after text had been sent. */
     JOB_ERROR,
     /** A newer generation contradicted text already sent. */
@@ -115,7 +115,7 @@ public final class GatewayMetrics {
     for (String reason : new String[] {"stale", "duplicate", "late"}) {
       piecesDropped.labelValues(reason);
     }
-    for (StreamEnd end : StreamEnd.values()) {
+    for (AnswerFailure end : AnswerFailure.values()) {
       streamEnds.labelValues(end.label());
     }
   }
@@ -166,7 +166,7 @@ public final class GatewayMetrics {
     kafkaUp.set(up ? 1 : 0);
   }
 
-  public void failedAnswer(StreamEnd reason) {
+  public void failedAnswer(AnswerFailure reason) {
     streamEnds.labelValues(reason.label()).inc();
   }
 
