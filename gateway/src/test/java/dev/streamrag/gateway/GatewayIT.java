@@ -192,6 +192,9 @@ class GatewayIT {
     }
   }
 
+  // user and seed are deprecated in OpenAI's API, yet clients still send them and the gateway maps
+  // them; _additionalProperties() is how openai-java exposes the streamrag extension.
+  @SuppressWarnings("deprecation")
   @Test
   void streamedAnswerWithUsageAndTheExtension() throws Exception {
     CompletableFuture<List<ChatCompletionChunk>> stream =

@@ -137,10 +137,14 @@ final class ScriptedInferenceJob implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     running = false;
     consumer.wakeup();
-    reader.join(10_000);
+    try {
+      reader.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     producer.close();
   }
 }
