@@ -3,6 +3,7 @@ package dev.streamrag.bench;
 import dev.streamrag.jobs.config.CommonOptions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
@@ -57,11 +58,13 @@ public final class BenchOptions {
           .withDescription(
               "The gateway's base URL (bench.target GATEWAY), e.g. http://127.0.0.1:8080.");
 
-  public static final ConfigOption<String> GATEWAY_API_KEY =
-      ConfigOptions.key("bench.gateway-api-key")
-          .stringType()
+  public static final ConfigOption<Map<String, String>> GATEWAY_API_KEYS =
+      ConfigOptions.key("bench.gateway-api-keys")
+          .mapType()
           .noDefaultValue()
-          .withDescription("API key the load sends to the gateway (bench.target GATEWAY).");
+          .withDescription(
+              "The gateway API key of each tenant the load speaks for (bench.target GATEWAY), as"
+                  + " tenant:key pairs separated by ','; the gateway binds each key to its tenant.");
 
   public static final ConfigOption<String> RUN_ID =
       ConfigOptions.key("bench.run-id")
@@ -260,7 +263,7 @@ public final class BenchOptions {
           PIECES_TOPIC,
           TARGET,
           GATEWAY_URL,
-          GATEWAY_API_KEY,
+          GATEWAY_API_KEYS,
           RUN_ID,
           DURATION,
           RATE,

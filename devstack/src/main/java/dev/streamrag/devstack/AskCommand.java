@@ -1,13 +1,16 @@
 package dev.streamrag.devstack;
 
+import dev.streamrag.schemas.AnswerPiece;
 import dev.streamrag.schemas.ChatMessage;
 import dev.streamrag.schemas.ChatRole;
 import dev.streamrag.schemas.Citation;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.RequestKind;
+import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.StageTimings;
 import dev.streamrag.schemas.codec.RecordCodec;
+import dev.streamrag.schemas.pieces.StreamedAnswer;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,12 +35,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** Asks the running stack ({@code up}) one question and prints the answer with its timings. */
+/**
+ * Asks the running stack ({@code up}) one question and prints the answer as it streams (from the
+ * pieces topic), then its citations and timings, and when the committed response became readable.
+ */
 @Command(
     name = "ask",
     mixinStandardHelpOptions = true,
     description =
-        "Ask the running local stack a question; prints the answer, citations and timings.")
+        "Ask the running local stack a question; prints the answer as it streams, its citations"
+            + " and timings.")
 final class AskCommand implements Callable<Integer> {
   @Parameters(index = "0", description = "The question.")
   String question;
@@ -81,29 +88,17 @@ final class AskCommand implements Callable<Integer> {
     String kafka = endpoints.getProperty("kafka.bootstrap-servers");
     String requests = endpoints.getProperty("inference.requests-topic");
     String responses = endpoints.getProperty("inference.responses-topic");
+    String pieces = endpoints.getProperty("pieces.topic", "rag.pieces");
     String id = "ask-" + UUID.randomUUID();
-    RecordCodec<InferenceResponse> codec = RecordCodec.of(InferenceResponse.class);
-    try (KafkaConsumer<byte[], byte[]> consumer =
-            new KafkaConsumer<>(
-                Map.of(
-                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka,
-                    ConsumerConfig.GROUP_ID_CONFIG, id,
-                    ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
-                new ByteArrayDeserializer(),
-                new ByteArrayDeserializer());
+    RecordCodec<InferenceResponse> responseCodec = RecordCodec.of(InferenceResponse.class);
+    RecordCodec<AnswerPiece> pieceCodec = RecordCodec.of(AnswerPiece.class);
+    try (KafkaConsumer<byte[], byte[]> pieceReader = tail(kafka, pieces, "read_uncommitted");
+        KafkaConsumer<byte[], byte[]> committedReader = tail(kafka, responses, "read_committed");
         KafkaProducer<byte[], byte[]> producer =
             new KafkaProducer<>(
                 Map.of("bootstrap.servers", kafka, "linger.ms", 0),
                 new ByteArraySerializer(),
                 new ByteArraySerializer())) {
-      // Position at the end first, so the answer cannot slip past.
-      List<TopicPartition> partitions = new ArrayList<>();
-      consumer
-          .partitionsFor(responses)
-          .forEach(p -> partitions.add(new TopicPartition(responses, p.partition())));
-      consumer.assign(partitions);
-      consumer.seekToEnd(partitions);
-      partitions.forEach(consumer::position);
       producer.partitionsFor(requests); // fetches the metadata the first send would wait for
       // Stamped now, after the clients are connected: the queue time is the system's, not ours.
       InferenceRequest request =
@@ -117,40 +112,113 @@ final class AskCommand implements Callable<Integer> {
               .setMaxTokens(maxTokens)
               .setCreatedAt(Instant.now())
               .build();
+      long sent = System.nanoTime();
       producer
           .send(
               new ProducerRecord<>(
                   requests, id.getBytes(), RecordCodec.of(InferenceRequest.class).encode(request)))
           .get();
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (System.nanoTime() < deadline) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-          InferenceResponse response = codec.decode(record.value()).value();
-          if (response != null && id.equals(response.getRequestId())) {
-            print(response);
-            return response.getStatus().name().equals("OK") ? 0 : 1;
+      StreamedAnswer answer = new StreamedAnswer(id);
+      long firstText = 0;
+      long deadline = sent + timeout.toNanos();
+      while (!answer.finished() && !answer.diverged() && System.nanoTime() < deadline) {
+        for (ConsumerRecord<byte[], byte[]> record : pieceReader.poll(Duration.ofMillis(50))) {
+          AnswerPiece piece = pieceCodec.decode(record.value()).value();
+          if (piece == null || !id.equals(piece.getRequestId())) {
+            continue;
+          }
+          StreamedAnswer.Update update = answer.offer(piece);
+          if (!update.text().isEmpty()) {
+            if (firstText == 0) {
+              firstText = System.nanoTime();
+              System.out.println();
+            }
+            System.out.print(update.text()); // as it arrives
+            System.out.flush();
           }
         }
       }
+      long ended = System.nanoTime();
+      if (!answer.finished()) {
+        System.err.println(
+            answer.diverged()
+                ? "\nthe answer was produced again after a failover and differs from what was"
+                    + " printed; see the committed response on "
+                    + responses
+                : "\nno answer within " + timeout);
+        return 1;
+      }
+      System.out.println(firstText == 0 ? "" : "\n");
+      print(answer.end(), answer.head());
+      System.out.printf(
+          Locale.ROOT,
+          "this client: first token after %s ms, whole answer after %s ms%n",
+          firstText == 0 ? "–" : ms((firstText - sent) / 1e6),
+          ms((ended - sent) / 1e6));
+      awaitCommitted(committedReader, responseCodec, id, sent);
+      return answer.end().getStatus() == ResponseStatus.OK ? 0 : 1;
     }
-    System.err.println("no answer within " + timeout);
-    return 1;
   }
 
-  private static void print(InferenceResponse r) {
-    System.out.println(
-        r.getStatus()
-            + (r.getCacheHit().name().equals("NONE")
-                ? ""
-                : " (cache hit: " + r.getCacheHit() + ")"));
-    if (r.getText() != null) {
-      System.out.println("\n" + r.getText() + "\n");
+  /** A consumer of every partition of {@code topic}, from its end. */
+  private static KafkaConsumer<byte[], byte[]> tail(String kafka, String topic, String isolation) {
+    KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka,
+                ConsumerConfig.GROUP_ID_CONFIG,
+                "streamrag-ask-" + UUID.randomUUID(),
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                isolation,
+                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                "50"),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer());
+    // Position at the end first, so the answer cannot slip past.
+    List<TopicPartition> partitions = new ArrayList<>();
+    consumer
+        .partitionsFor(topic)
+        .forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+    consumer.assign(partitions);
+    consumer.seekToEnd(partitions);
+    partitions.forEach(consumer::position);
+    return consumer;
+  }
+
+  /** When the exactly-once record of the answer became readable (after the next checkpoint). */
+  private void awaitCommitted(
+      KafkaConsumer<byte[], byte[]> reader,
+      RecordCodec<InferenceResponse> codec,
+      String id,
+      long sent) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(100))) {
+        InferenceResponse response = codec.decode(record.value()).value();
+        if (response != null && id.equals(response.getRequestId())) {
+          System.out.printf(
+              Locale.ROOT,
+              "committed response readable (read_committed) after %s ms%n",
+              ms((System.nanoTime() - sent) / 1e6));
+          return;
+        }
+      }
     }
-    if (r.getError() != null) {
-      System.out.println("error " + r.getError().getCode() + ": " + r.getError().getMessage());
+    System.out.println("the committed response did not appear within " + timeout);
+  }
+
+  private static void print(AnswerPiece end, AnswerPiece head) {
+    System.out.println(
+        end.getStatus()
+            + (end.getCacheHit().name().equals("NONE")
+                ? ""
+                : " (cache hit: " + end.getCacheHit() + ")"));
+    if (end.getError() != null) {
+      System.out.println("error " + end.getError().getCode() + ": " + end.getError().getMessage());
     }
     int n = 1;
-    for (Citation c : r.getCitations()) {
+    for (Citation c : head == null ? List.<Citation>of() : head.getCitations()) {
       System.out.printf(
           Locale.ROOT,
           "[%d] %s %s (score %.3f)%n",
@@ -159,11 +227,11 @@ final class AskCommand implements Callable<Integer> {
           c.getChunkId(),
           c.getScore());
     }
-    StageTimings t = r.getTimings();
+    StageTimings t = end.getTimings();
     if (t != null) {
       System.out.printf(
           Locale.ROOT,
-          "%ntimings ms: queue %s, cache %s, embed %s, retrieve %s, prompt %s, TTFT %s, TPOT %s, LLM %s, total %s%n",
+          "%nin-job timings ms: queue %s, cache %s, embed %s, retrieve %s, prompt %s, LLM TTFT %s, TPOT %s, LLM %s, until the end left the job %s%n",
           ms(t.getQueueMs()),
           ms(t.getCacheMs()),
           ms(t.getEmbedMs()),

@@ -15,6 +15,7 @@ import dev.streamrag.ingest.IngestOptions;
 import dev.streamrag.ingest.index.KnnIndex;
 import dev.streamrag.jobs.config.JobConfig;
 import dev.streamrag.jobs.kafka.TopicCatalog;
+import dev.streamrag.testsupport.GatewayServer;
 import dev.streamrag.testsupport.KafkaServer;
 import dev.streamrag.testsupport.LlmSimServer;
 import dev.streamrag.testsupport.OpenSearchServer;
@@ -45,9 +46,10 @@ import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.kafka.clients.admin.Admin;
 
 /**
- * The whole system on this machine: Kafka, OpenSearch with k-NN, Redis and llm-sim as child
- * processes, one Flink MiniCluster (web UI included) running the ingest job over the demo corpus,
- * then the inference job. {@link #close} cancels the jobs and stops every server by PID.
+ * The whole system on this machine: Kafka, OpenSearch with k-NN, Redis, llm-sim and the
+ * OpenAI-compatible gateway as child processes, one Flink MiniCluster (web UI included) running the
+ * ingest job over the demo corpus, then the inference job. {@link #close} cancels the jobs and
+ * stops every server by PID.
  */
 public final class LocalStack implements AutoCloseable {
   /** The llm-sim profile, and the model name it serves. */
@@ -59,6 +61,8 @@ public final class LocalStack implements AutoCloseable {
   private OpenSearchServer opensearch;
   private RedisServer redis;
   private LlmSimServer llm;
+  private GatewayServer gateway;
+  private Map<String, String> gatewayKeys;
   private MiniCluster flink;
   private JobID inference;
   private JobID latencyMetrics;
@@ -82,6 +86,7 @@ public final class LocalStack implements AutoCloseable {
       stack.startServers(dir);
       stack.startFlink(uiPorts);
       stack.createTopics();
+      stack.startGateway(dir, settings);
       stack.ingest(dir, settings);
       stack.startInference(settings);
       stack.startLatencyMetrics(settings);
@@ -146,6 +151,29 @@ public final class LocalStack implements AutoCloseable {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       TopicCatalog.createMissing(admin, TopicCatalog.bundled(), 1);
     }
+  }
+
+  /**
+   * The OpenAI-compatible gateway, reading partition 0 of the pieces topic, with one API key per
+   * tenant of the demo corpus ({@code sk-local-<tenant>}: a loopback-only stack needs no secrets).
+   */
+  private void startGateway(Path dir, Map<String, String> settings) {
+    Configuration bench =
+        JobConfig.load(flags(Map.of(), bench(settings)), Map.of(), BenchOptions.ALL);
+    gatewayKeys = new LinkedHashMap<>();
+    for (String tenant : bench.get(BenchOptions.CORPUS_TENANTS)) {
+      gatewayKeys.put(tenant, "sk-local-" + tenant);
+    }
+    Map<String, String> keyToTenant = new LinkedHashMap<>();
+    gatewayKeys.forEach((tenant, key) -> keyToTenant.put(key, tenant));
+    gateway =
+        keep(
+            GatewayServer.builder(dir, kafka.bootstrapServers())
+                .replyPartition(0)
+                .apiKeys(keyToTenant)
+                .models(List.of(PROFILE))
+                .start());
+    log.accept("gateway: " + gateway.baseUrl());
   }
 
   /** The demo corpus (the scenario's seed, size and tenants) through the real ingest job. */
@@ -237,10 +265,15 @@ public final class LocalStack implements AutoCloseable {
     return JobConfig.load(flags(own, services(keys), user), Map.of(), InferenceOptions.ALL);
   }
 
-  /** The load job's settings: the stack's Kafka, then the scenario. */
+  /** The load's settings: the stack's Kafka and gateway, then the scenario. */
   public Configuration benchConfig(Map<String, String> settings) {
+    Map<String, String> own = new LinkedHashMap<>();
+    own.put("bench.gateway-url", gateway.baseUrl());
+    List<String> keys = new ArrayList<>();
+    gatewayKeys.forEach((tenant, key) -> keys.add(tenant + ":" + key));
+    own.put("bench.gateway-api-keys", String.join(",", keys));
     return JobConfig.load(
-        flags(services(BenchOptions.ALL.stream().map(o -> o.key()).toList()), bench(settings)),
+        flags(own, services(BenchOptions.ALL.stream().map(o -> o.key()).toList()), bench(settings)),
         Map.of(),
         BenchOptions.ALL);
   }
@@ -280,6 +313,9 @@ public final class LocalStack implements AutoCloseable {
     endpoints.put("llm.endpoints", llm.baseUrl());
     endpoints.put("inference.requests-topic", InferenceOptions.REQUESTS_TOPIC.defaultValue());
     endpoints.put("inference.responses-topic", InferenceOptions.RESPONSES_TOPIC.defaultValue());
+    endpoints.put("pieces.topic", InferenceOptions.PIECES_TOPIC.defaultValue());
+    endpoints.put("gateway.url", gateway.openAiBaseUrl());
+    gatewayKeys.forEach((tenant, key) -> endpoints.put("gateway.api-key." + tenant, key));
     return endpoints;
   }
 

@@ -110,12 +110,12 @@ final class ScenarioRun {
         bench
             .getOptional(BenchOptions.GATEWAY_URL)
             .orElseThrow(() -> new IllegalArgumentException("bench.gateway-url is not set"));
-    String key =
+    Map<String, String> keys =
         bench
-            .getOptional(BenchOptions.GATEWAY_API_KEY)
-            .orElseThrow(() -> new IllegalArgumentException("bench.gateway-api-key is not set"));
+            .getOptional(BenchOptions.GATEWAY_API_KEYS)
+            .orElseThrow(() -> new IllegalArgumentException("bench.gateway-api-keys is not set"));
     HttpLoadClient client =
-        new HttpLoadClient(URI.create(url), key, receipts, scenario.timeout().plusSeconds(10))
+        new HttpLoadClient(URI.create(url), keys, receipts, scenario.timeout().plusSeconds(10))
             .connect();
     ProgressBar bar = new ProgressBar(out, scenario.duration());
     AtomicInteger sent = new AtomicInteger();

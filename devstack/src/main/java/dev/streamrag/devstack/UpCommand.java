@@ -2,6 +2,7 @@ package dev.streamrag.devstack;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
@@ -23,8 +24,11 @@ final class UpCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     stack.prepare();
-    LocalStack running =
-        LocalStack.start(stack.dir, stack.uiPorts, stack.settings(Map.of()), System.out::println);
+    Map<String, String> settings = new LinkedHashMap<>(stack.settings(Map.of()));
+    // For people and their tools: answers and pieces as plain JSON, readable by any consumer.
+    settings.putIfAbsent("inference.responses-format", "JSON");
+    settings.putIfAbsent("pieces.format", "JSON");
+    LocalStack running = LocalStack.start(stack.dir, stack.uiPorts, settings, System.out::println);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -45,20 +49,7 @@ final class UpCommand implements Callable<Integer> {
     System.out.println(
         "\nThe stack is up (Ctrl-C stops it). Endpoints, also in " + file.toAbsolutePath() + ":");
     endpoints.forEach((k, v) -> System.out.printf("  %-26s %s%n", k, v));
-    String kafka = endpoints.get("kafka.bootstrap-servers");
-    System.out.println(
-        "\nAsk a question:\n  ./streamrag ask --tenant acme \"How long is the <river>?\"\n"
-            + "\nOr produce JSON requests with any Kafka client, e.g. kafka-console-producer:\n"
-            + "  echo '{\"requestId\":\"r-1\",\"tenantId\":\"acme\",\"kind\":\"RAG\","
-            + "\"messages\":[{\"role\":\"user\",\"content\":\"Where is X headquartered?\"}]}' \\\n"
-            + "    | kafka-console-producer.sh --bootstrap-server "
-            + kafka
-            + " --topic rag.requests\n"
-            + "and read answers (read_committed) with:\n"
-            + "  kafka-console-consumer.sh --bootstrap-server "
-            + kafka
-            + " --topic rag.responses --isolation-level read_committed --from-beginning\n"
-            + "(answers are Avro; ./streamrag ask prints them decoded)");
+    System.out.println(Examples.text(endpoints, settings));
     stopped.await();
     return 0;
   }

@@ -1,16 +1,31 @@
 package dev.streamrag.devstack;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.JsonValue;
+import com.openai.core.http.StreamResponse;
+import com.openai.errors.BadRequestException;
+import com.openai.errors.NotFoundException;
+import com.openai.errors.UnauthorizedException;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import dev.streamrag.bench.BenchOptions;
 import dev.streamrag.bench.client.ClientClock;
+import dev.streamrag.bench.client.Receipt;
 import dev.streamrag.bench.client.Receipts;
 import dev.streamrag.bench.report.ClientLatency;
 import dev.streamrag.bench.report.LatencyStats;
 import dev.streamrag.bench.report.RunRecords;
 import dev.streamrag.bench.report.RunReport;
+import dev.streamrag.corpus.DemoCorpus;
+import dev.streamrag.corpus.QaPair;
 import dev.streamrag.schemas.AnswerPiece;
 import dev.streamrag.schemas.CacheHitKind;
 import dev.streamrag.schemas.InferenceResponse;
@@ -39,16 +54,42 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The one-command path end to end: real servers, the ingest job over the demo corpus, the inference
- * job, a short load scenario and its report, checked against the raw records it was made of.
+ * The one-command path end to end, on one stack for the class: real servers, the gateway, the
+ * ingest job over the demo corpus, the inference job. A short load scenario through Kafka and its
+ * report, checked against the raw records and receipts it was made of and against a second client's
+ * own stamps; the official OpenAI client through the gateway; a scenario through the gateway,
+ * measured at its HTTP client.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LocalStackIT {
+  private static final String MODEL = LocalStack.PROFILE;
+  private static Path dir;
+  private static LocalStack stack;
+
+  @BeforeAll
+  static void startStack() throws Exception {
+    dir = Files.createTempDirectory("local-stack-it");
+    stack = LocalStack.start(dir.resolve("stack"), "0", Map.of(), line -> {});
+  }
+
+  @AfterAll
+  static void stopStack() {
+    if (stack != null) {
+      stack.close();
+    }
+  }
+
   @Test
-  void aShortScenarioIsAnsweredInFullAndReportedConsistently(@TempDir Path dir) throws Exception {
+  @Order(1)
+  void aShortScenarioIsAnsweredInFullAndReportedConsistently() throws Exception {
     Map<String, String> settings =
         Map.of(
             "bench.run-id", "it-run",
@@ -62,20 +103,17 @@ class LocalStackIT {
             "bench.warmup", "5 s");
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     ScenarioRun.Result result;
-    String metrics;
     Map<String, long[]> ownStamps;
-    try (LocalStack stack = LocalStack.start(dir.resolve("stack"), "0", settings, line -> {})) {
-      // A second, independent client on the pieces topic: the report's client figures must agree
-      // with what it stamps itself.
-      try (OwnClient own = new OwnClient(stack.kafkaBootstrap(), "it-run-")) {
-        result =
-            ScenarioRun.run(
-                stack, settings, new PrintStream(console, true, StandardCharsets.UTF_8));
-        ownStamps = own.stamps();
-      }
-      long ok = result.measured().report().byStatus().getOrDefault("OK", 0L);
-      metrics = awaitMetric(stack.metricsUrl(), "streamrag_status_responses", "status=\"OK\"", ok);
+    // A second, independent client on the pieces topic: the report's client figures must agree
+    // with what it stamps itself.
+    try (OwnClient own = new OwnClient(stack.kafkaBootstrap(), "it-run-")) {
+      result =
+          ScenarioRun.run(stack, settings, new PrintStream(console, true, StandardCharsets.UTF_8));
+      ownStamps = own.stamps();
     }
+    long okCount = result.measured().report().byStatus().getOrDefault("OK", 0L);
+    String metrics =
+        awaitMetric(stack.metricsUrl(), "streamrag_status_responses", "status=\"OK\"", okCount);
     // The live latency metrics, as Prometheus scrapes them, for every stage of RAG requests:
     // a p99 with a value (labels come in no fixed order).
     List<String> latencyLines =
@@ -249,6 +287,130 @@ class LocalStackIT {
             "## Summary", "goodput", "## Cost", "| e2e |", "lost (sent, never answered) | 0 |");
     assertThat(console.toString(StandardCharsets.UTF_8))
         .contains("run it-run:", "lost 0", "report: ");
+  }
+
+  @Test
+  @Order(2)
+  void theOfficialOpenAiClientGetsStreamedAndWholeAnswersThroughTheGateway() {
+    QaPair qa =
+        DemoCorpus.generate(
+                BenchOptions.CORPUS_SEED.defaultValue(),
+                BenchOptions.CORPUS_DOCUMENTS.defaultValue(),
+                BenchOptions.CORPUS_TENANTS.defaultValue())
+            .questions()
+            .stream()
+            .filter(q -> q.tenantId().equals("acme"))
+            .findFirst()
+            .orElseThrow();
+    Map<String, String> endpoints = endpoints();
+    OpenAIClient client =
+        OpenAIOkHttpClient.builder()
+            .baseUrl(endpoints.get("gateway.url"))
+            .apiKey(endpoints.get("gateway.api-key.acme"))
+            .maxRetries(0)
+            .build();
+    try {
+      ChatCompletionCreateParams rag =
+          ChatCompletionCreateParams.builder()
+              .model(MODEL)
+              .addUserMessage(qa.question())
+              .maxCompletionTokens(48)
+              .temperature(0.0)
+              .putAdditionalBodyProperty(
+                  "streamrag", JsonValue.from(Map.of("kind", "RAG", "cache_mode", "BYPASS")))
+              .build();
+      StringBuilder streamed = new StringBuilder();
+      long[] chunks = {0};
+      try (StreamResponse<ChatCompletionChunk> stream =
+          client.chat().completions().createStreaming(rag)) {
+        stream.stream()
+            .forEach(
+                chunk -> {
+                  chunks[0]++;
+                  chunk
+                      .choices()
+                      .forEach(choice -> choice.delta().content().ifPresent(streamed::append));
+                });
+      }
+      assertThat(streamed.toString()).as(qa.question()).contains(qa.answer());
+      assertThat(chunks[0]).as("the answer came in several chunks").isGreaterThan(2);
+
+      ChatCompletion whole = client.chat().completions().create(rag);
+      assertThat(whole.choices().get(0).message().content())
+          .as("a deterministic model answers the same question the same way")
+          .contains(streamed.toString());
+      assertThat(whole._additionalProperties()).containsKey("streamrag");
+
+      OpenAIClient stranger =
+          OpenAIOkHttpClient.builder()
+              .baseUrl(endpoints.get("gateway.url"))
+              .apiKey("sk-not-a-key")
+              .maxRetries(0)
+              .build();
+      assertThatThrownBy(() -> stranger.chat().completions().create(rag))
+          .isInstanceOf(UnauthorizedException.class);
+      stranger.close();
+      assertThatThrownBy(
+              () -> client.chat().completions().create(rag.toBuilder().model("gpt-9").build()))
+          .isInstanceOf(NotFoundException.class);
+      // Refused by the job, not the gateway: the prompt is over inference.max-prompt-chars.
+      assertThatThrownBy(
+              () ->
+                  client
+                      .chat()
+                      .completions()
+                      .create(
+                          rag.toBuilder()
+                              .messages(List.of())
+                              .addUserMessage("x".repeat(150_000))
+                              .build()))
+          .isInstanceOf(BadRequestException.class)
+          .hasMessageContaining("more than the limit of 100000");
+    } finally {
+      client.close();
+    }
+  }
+
+  @Test
+  @Order(3)
+  void aScenarioThroughTheGatewayIsMeasuredAtItsHttpClient() throws Exception {
+    Map<String, String> settings =
+        Map.of(
+            "bench.run-id", "it-gw",
+            "bench.target", "GATEWAY",
+            "bench.duration", "10 s",
+            "bench.rate", "4",
+            "bench.seed", "7",
+            "bench.max-tokens", "uniform:16,48",
+            "bench.results-dir", dir.resolve("results").toString(),
+            "bench.report-grace", "30 s",
+            "bench.warmup", "2 s");
+    ScenarioRun.Result result =
+        ScenarioRun.run(stack, settings, new PrintStream(new ByteArrayOutputStream()));
+    RunReport report = result.measured().report();
+
+    assertThat(report.counts().sent()).isGreaterThan(20);
+    assertThat(report.counts().lost()).isZero();
+    assertThat(report.latencySource()).isEqualTo(RunReport.CLIENT);
+    assertThat(report.streams().incomplete()).isZero();
+    assertThat(report.streams().mismatched()).isZero();
+    assertThat(report.quality().answerAccuracy()).isGreaterThanOrEqualTo(0.9);
+    // The HTTP client stamped each request's own intended send time, first text and end.
+    for (InferenceResponse response : result.measured().records().answered().values()) {
+      Receipt receipt = result.receipts().get(response.getRequestId());
+      assertThat(receipt).as(response.getRequestId()).isNotNull();
+      assertThat(receipt.sentMicros()).isPositive();
+      assertThat(receipt.endMicros()).isGreaterThanOrEqualTo(receipt.firstTextMicros());
+      assertThat(receipt.firstTextMicros()).isGreaterThan(receipt.sentMicros());
+    }
+  }
+
+  private static Map<String, String> endpoints() {
+    try {
+      return stack.endpoints();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /**

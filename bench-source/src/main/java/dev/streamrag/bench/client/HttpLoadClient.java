@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
@@ -40,7 +41,7 @@ public final class HttpLoadClient {
 
   private final HttpClient http;
   private final URI baseUrl;
-  private final String apiKey;
+  private final Map<String, String> apiKeys;
   private final Receipts receipts;
   private final Duration timeout;
   private final AtomicInteger open = new AtomicInteger();
@@ -50,11 +51,16 @@ public final class HttpLoadClient {
 
   /**
    * @param baseUrl the gateway, e.g. {@code http://127.0.0.1:8080}
+   * @param apiKeys each tenant's key: the gateway takes a request's tenant from its key
    * @param timeout how long one request may take before the client gives up on it
    */
-  public HttpLoadClient(URI baseUrl, String apiKey, Receipts receipts, Duration timeout) {
+  public HttpLoadClient(
+      URI baseUrl, Map<String, String> apiKeys, Receipts receipts, Duration timeout) {
     this.baseUrl = Objects.requireNonNull(baseUrl, "baseUrl");
-    this.apiKey = Objects.requireNonNull(apiKey, "apiKey");
+    if (apiKeys == null || apiKeys.isEmpty()) {
+      throw new IllegalArgumentException("at least one tenant's API key is required");
+    }
+    this.apiKeys = Map.copyOf(apiKeys);
     this.receipts = Objects.requireNonNull(receipts, "receipts");
     this.timeout = Objects.requireNonNull(timeout, "timeout");
     this.http =
@@ -69,7 +75,7 @@ public final class HttpLoadClient {
     HttpResponse<String> models =
         http.send(
             HttpRequest.newBuilder(baseUrl.resolve("/v1/models"))
-                .header("Authorization", "Bearer " + apiKey)
+                .header("Authorization", "Bearer " + apiKeys.values().iterator().next())
                 .timeout(Duration.ofSeconds(10))
                 .build(),
             HttpResponse.BodyHandlers.ofString());
@@ -139,6 +145,15 @@ public final class HttpLoadClient {
   }
 
   private void send(InferenceRequest request, long intendedMicros, int index) {
+    String apiKey = apiKeys.get(request.getTenantId());
+    if (apiKey == null) {
+      Receipt receipt = receipts.of("client-" + index);
+      receipt.sent(intendedMicros);
+      receipt.failed(
+          ClientClock.nowMicros(), "REJECTED", "no API key for tenant " + request.getTenantId());
+      failed.incrementAndGet();
+      return;
+    }
     HttpRequest http =
         HttpRequest.newBuilder(baseUrl.resolve("/v1/chat/completions"))
             .header("Content-Type", "application/json")
