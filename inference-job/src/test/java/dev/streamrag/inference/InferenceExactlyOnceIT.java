@@ -11,7 +11,9 @@ import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.pieces.StreamedAnswer;
 import dev.streamrag.testsupport.LlmSimServer;
 import dev.streamrag.testsupport.junit.KafkaExtension;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -98,7 +100,7 @@ class InferenceExactlyOnceIT {
       answers.until(seen -> seen.size() >= 20, Duration.ofSeconds(120));
       // Then requests that stall halfway through their answers: they are mid-stream, their
       // first tokens already published, when a checkpoint holds them and the job dies.
-      llm.setFaults("{\"stallProbability\": 1.0, \"stallMillis\": 4000}");
+      llm.setFaults("{\"stallProbability\": 1.0, \"stallMillis\": 8000}");
       List<String> stalled = batch(ids, 20, 60);
       TestStack.produce(KAFKA.bootstrapServers(), requests, stalled);
       List<String> stalledIds = List.copyOf(ids.subList(20, 60));
@@ -165,7 +167,8 @@ class InferenceExactlyOnceIT {
       request.put("kind", "CHAT");
       request.putArray("messages").addObject().put("role", "user").put("content", "Count " + i);
       request.put("maxTokens", 64);
-      request.put("temperature", 0.7);
+      // Greedy, as the seamless replay below assumes (llm-sim would repeat itself anyway).
+      request.put("temperature", 0.0);
       values.add(request.toString());
     }
     return values;
@@ -198,14 +201,26 @@ class InferenceExactlyOnceIT {
     }
   }
 
+  /** The number of the newest complete checkpoint; Flink deletes older ones as it goes. */
   private static int checkpointNumber(Path root) throws Exception {
-    try (Stream<Path> files = Files.walk(root)) {
-      return files
-          .filter(p -> p.getFileName().toString().equals("_metadata"))
-          .mapToInt(p -> Integer.parseInt(p.getParent().getFileName().toString().substring(4)))
-          .max()
-          .orElse(0);
+    int newest = 0;
+    try (Stream<Path> jobs = Files.list(root)) {
+      for (Path job : jobs.toList()) {
+        List<Path> checkpoints;
+        try (Stream<Path> listed = Files.list(job)) {
+          checkpoints = listed.toList();
+        } catch (NoSuchFileException | UncheckedIOException e) {
+          continue; // removed while we looked
+        }
+        for (Path checkpoint : checkpoints) {
+          String name = checkpoint.getFileName().toString();
+          if (name.startsWith("chk-") && Files.exists(checkpoint.resolve("_metadata"))) {
+            newest = Math.max(newest, Integer.parseInt(name.substring(4)));
+          }
+        }
+      }
     }
+    return newest;
   }
 
   /** The newest complete checkpoint (one with its _metadata written) under {@code root}. */

@@ -335,6 +335,28 @@ class InferenceJobIT {
 
   @Test
   @Order(4)
+  void anAnswerThatStallsPastTheDeadlineStreamsItsFirstTokensThenEndsAsTimeout() {
+    // Half the answer streams, then the stream stalls for longer than the deadline leaves.
+    llm.setFaults("{\"stallProbability\": 1.0, \"stallMillis\": 8000}");
+    try {
+      send(
+          List.of(
+              request("stalled", "acme", "CHAT", "Tell me about streams.")
+                  .put("maxTokens", 40)
+                  .put("deadline", System.currentTimeMillis() + 3_000)));
+      InferenceResponse stalled = await(List.of("stalled")).get("stalled");
+      assertThat(stalled.getStatus()).isEqualTo(ResponseStatus.TIMEOUT);
+      StreamedAnswer streamed =
+          assertStreamedAsCommitted(Map.of("stalled", stalled)).get("stalled");
+      assertThat(streamed.text()).as("the tokens before the stall were shown").isNotEmpty();
+      assertThat(streamed.end().getError().getCode()).isEqualTo("llm.timeout");
+    } finally {
+      llm.setFaults("{}");
+    }
+  }
+
+  @Test
+  @Order(5)
   void injected503sAreRetriedAndAnswered() {
     // A burst of 503s smaller than one request's retry budget (max-attempts 6): however the
     // burst falls on the requests, every one gets through, and each 503 costs exactly one retry.
@@ -363,7 +385,7 @@ class InferenceJobIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void piecesGoToTheReplyPartitionARequestNames() {
     ObjectNode toOne = request("reply-1", "acme", "CHAT", "Hi there.");
     toOne.putObject("replyTo").put("partition", 1);
@@ -373,7 +395,8 @@ class InferenceJobIT {
     elsewhere.putObject("replyTo").put("topic", topic("responses"));
     ObjectNode missing = request("reply-missing", "acme", "CHAT", "Hello.");
     missing.putObject("replyTo").put("partition", 7);
-    send(List.of(toOne, toZero, elsewhere, missing));
+    // The undeliverable one first: once the others' pieces are here, its would be too.
+    send(List.of(missing, toOne, toZero, elsewhere));
 
     Map<String, InferenceResponse> answers =
         await(List.of("reply-1", "reply-0", "reply-elsewhere", "reply-missing"));
@@ -392,7 +415,7 @@ class InferenceJobIT {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void withRedisStoppedAnswersStillFlow() {
     redis.close();
     List<ObjectNode> requests = new ArrayList<>();

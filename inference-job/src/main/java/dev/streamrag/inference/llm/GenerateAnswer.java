@@ -12,6 +12,7 @@ import dev.streamrag.jobs.llm.RetryPolicy;
 import dev.streamrag.jobs.llm.RoutedChatCaller;
 import dev.streamrag.jobs.llm.RoutingPolicy;
 import dev.streamrag.jobs.llm.StreamingChatClient;
+import dev.streamrag.jobs.llm.TextListener;
 import dev.streamrag.jobs.pieces.AnswerStream;
 import dev.streamrag.jobs.pieces.PieceMetrics;
 import dev.streamrag.jobs.pieces.PiecePublisher;
@@ -28,12 +29,12 @@ import java.io.Serializable;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
@@ -67,16 +68,22 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       String apiKey)
       implements Serializable {}
 
-  /** One request's call: whoever settles it first (its outcome or Flink's timeout) answers. */
-  private record Call(
-      CompletableFuture<LlmOutcome> outcome,
-      AtomicReference<AnswerStream> stream,
-      AtomicBoolean settled) {}
+  /**
+   * One request's LLM call. Whoever settles it first, its outcome or Flink's timeout, answers the
+   * request; the other does nothing. Its attempts' streams are opened under its lock.
+   */
+  private static final class Call {
+    final AtomicBoolean settled = new AtomicBoolean();
+    volatile CompletableFuture<LlmOutcome> outcome;
+    AnswerStream stream; // guarded by this
+    long lastGeneration; // guarded by this
+  }
 
   private final Settings settings;
   private final PieceSettings pieces;
   private transient RoutedChatCaller caller;
-  private transient Map<String, Call> inFlight;
+  // By identity: Flink hands timeout() the same object, and two requests may share an id.
+  private transient Map<InFlightRequest, Call> inFlight;
   private transient PiecePublisher publisher;
   private transient PieceMetrics pieceMetrics;
   private transient Counter retries;
@@ -100,7 +107,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
             new EndpointRouter(endpoints, settings.routing()),
             settings.retry(),
             settings.attemptTimeout());
-    inFlight = new ConcurrentHashMap<>();
+    inFlight = Collections.synchronizedMap(new IdentityHashMap<>());
     var group = getRuntimeContext().getMetricGroup().addGroup("llm");
     retries = group.counter("retries");
     timeouts = group.counter("timeouts");
@@ -145,56 +152,95 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       result.complete(List.of(request));
       return;
     }
-    String id = request.getRequest().getRequestId();
-    AtomicReference<AnswerStream> stream = new AtomicReference<>();
-    CompletableFuture<LlmOutcome> outcome =
-        caller.call(chatCall(request), request.getDeadline(), attempts(request, stream));
-    Call call = new Call(outcome, stream, new AtomicBoolean());
-    inFlight.put(id, call);
-    outcome.whenComplete(
+    Call call = new Call();
+    inFlight.put(request, call);
+    call.outcome = caller.call(chatCall(request), request.getDeadline(), attempts(request, call));
+    call.outcome.whenComplete(
         (answer, error) -> {
-          inFlight.remove(id, call);
-          if (answer != null && call.settled().compareAndSet(false, true)) {
-            finish(request, answer);
-            AnswerStream last = stream.get();
-            if (last != null) {
-              RequestPieces.end(last, request, request.getResponse());
-            }
-            result.complete(List.of(request));
+          if (!call.settled.compareAndSet(false, true)) {
+            return; // settled by timeout(), which has answered already
           }
-          // else: settled by timeout(), which has answered already
+          inFlight.remove(request);
+          try {
+            if (answer != null) {
+              finish(request, answer);
+            } else { // the caller's future never fails; should it, answer rather than hang
+              errors.inc();
+              Stages.fail(
+                  request,
+                  ResponseStatus.ERROR,
+                  "internal.llm_stage",
+                  "the LLM call failed unexpectedly",
+                  "llm",
+                  true);
+            }
+            synchronized (call) {
+              request.setLastGeneration(call.lastGeneration);
+              if (call.stream != null) {
+                RequestPieces.end(call.stream, request, request.getResponse());
+              }
+            }
+          } catch (RuntimeException e) {
+            Stages.fail(
+                request,
+                ResponseStatus.ERROR,
+                "internal.llm_stage",
+                "the LLM stage could not finish the request",
+                "llm",
+                true);
+          }
+          result.complete(List.of(request));
         });
   }
 
-  /** Each attempt streams a new generation of the answer; a retry abandons the last one. */
-  private AttemptListener attempts(InFlightRequest request, AtomicReference<AnswerStream> current) {
+  /**
+   * Each attempt streams a new generation of the answer and abandons the last one. None starts once
+   * the call is settled: a retry racing Flink's timeout must not leave an orphan generation that
+   * nobody ends.
+   */
+  private AttemptListener attempts(InFlightRequest request, Call call) {
     if (publisher == null) {
       return AttemptListener.NONE;
     }
     List<Citation> citations = citations(request.getPassages());
     return (attempt, endpoint) -> {
-      AnswerStream next =
-          RequestPieces.open(publisher, request, citations, CacheHitKind.NONE, pieceMetrics);
-      AnswerStream previous = current.getAndSet(next);
-      if (previous != null) {
-        previous.abandon();
+      synchronized (call) {
+        if (call.settled.get()) {
+          return TextListener.NONE;
+        }
+        AnswerStream next =
+            RequestPieces.open(
+                publisher,
+                request,
+                citations,
+                CacheHitKind.NONE,
+                pieceMetrics,
+                call.lastGeneration);
+        call.lastGeneration = next.generation();
+        if (call.stream != null) {
+          call.stream.abandon();
+        }
+        call.stream = next;
+        return next::text;
       }
-      return next::text;
     };
   }
 
   /** Flink's async timeout: the request ends as TIMEOUT and its call is stopped. */
   @Override
   public void timeout(InFlightRequest request, ResultFuture<InFlightRequest> result) {
-    Call call = inFlight.remove(request.getRequest().getRequestId());
+    Call call = inFlight.get(request);
     if (call != null) {
-      if (!call.settled().compareAndSet(false, true)) {
+      if (!call.settled.compareAndSet(false, true)) {
         return; // its outcome arrived first and completes the request
       }
-      call.outcome().cancel(true);
-      AnswerStream stream = call.stream().get();
-      if (stream != null) {
-        stream.abandon(); // the finish stage publishes a newer generation that ends TIMEOUT
+      inFlight.remove(request);
+      call.outcome.cancel(true);
+      synchronized (call) {
+        if (call.stream != null) {
+          call.stream.abandon(); // the finish stage publishes a newer generation ending TIMEOUT
+        }
+        request.setLastGeneration(call.lastGeneration);
       }
     }
     request.getTimings().setLlmMs(Stages.lap(request));

@@ -168,7 +168,12 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
     }
     AnswerStream stream =
         RequestPieces.open(
-            publisher, request, response.getCitations(), response.getCacheHit(), pieceMetrics);
+            publisher,
+            request,
+            response.getCitations(),
+            response.getCacheHit(),
+            pieceMetrics,
+            request.getLastGeneration());
     if (response.getText() != null) {
       stream.whole(
           response.getText(),

@@ -7,8 +7,9 @@ import org.apache.flink.metrics.ThreadSafeSimpleCounter;
 
 /**
  * A stage's piece counters in Flink's metrics (group {@code pieces}): sent, failed, undeliverable,
- * bytes, and DELTA pieces against the tokens they held, whose ratio is the coalescing factor. They
- * are updated from producer and HTTP client threads, hence the thread-safe counters.
+ * bytes, DELTA pieces against the tokens they held (whose ratio is the coalescing factor), answers
+ * sent again after a lost piece, and answers given up on. They are updated from producer and HTTP
+ * client threads, hence the thread-safe counters.
  */
 public final class PieceCounters implements PieceMetrics {
   private final Counter sent;
@@ -17,6 +18,8 @@ public final class PieceCounters implements PieceMetrics {
   private final Counter bytes;
   private final Counter deltas;
   private final Counter deltaTokens;
+  private final Counter repairs;
+  private final Counter gaveUp;
 
   public PieceCounters(MetricGroup parent) {
     MetricGroup group = parent.addGroup("pieces");
@@ -26,6 +29,8 @@ public final class PieceCounters implements PieceMetrics {
     bytes = group.counter("sent_bytes_total", new ThreadSafeSimpleCounter());
     deltas = group.counter("deltas_total", new ThreadSafeSimpleCounter());
     deltaTokens = group.counter("delta_tokens_total", new ThreadSafeSimpleCounter());
+    repairs = group.counter("repairs_total", new ThreadSafeSimpleCounter());
+    gaveUp = group.counter("gave_up_total", new ThreadSafeSimpleCounter());
   }
 
   @Override
@@ -48,5 +53,15 @@ public final class PieceCounters implements PieceMetrics {
   public void delta(int tokens) {
     deltas.inc();
     deltaTokens.inc(tokens);
+  }
+
+  @Override
+  public void repaired() {
+    repairs.inc();
+  }
+
+  @Override
+  public void gaveUp() {
+    gaveUp.inc();
   }
 }

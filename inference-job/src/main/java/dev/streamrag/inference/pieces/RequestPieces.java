@@ -19,19 +19,24 @@ import java.util.List;
 public final class RequestPieces {
   private RequestPieces() {}
 
-  /** A new generation of {@code request}'s answer, begun now, with its HEAD sent. */
+  /**
+   * A new generation of {@code request}'s answer, with its HEAD sent: numbered by the clock, and
+   * above {@code after} (the last generation this request had), so a clock stepping back cannot
+   * make it look stale.
+   */
   public static AnswerStream open(
       PiecePublisher publisher,
       InFlightRequest request,
       List<Citation> citations,
       CacheHitKind cacheHit,
-      PieceMetrics metrics) {
+      PieceMetrics metrics,
+      long after) {
     AnswerStream stream =
         publisher.open(
             PieceDestination.of(request.getRequest(), publisher.settings()),
             request.getRequest().getRequestId(),
             request.getRequest().getTenantId(),
-            Stages.nowMicros(),
+            Math.max(Stages.nowMicros(), after + 1),
             metrics);
     stream.head(
         request.getRequest().getKind(),

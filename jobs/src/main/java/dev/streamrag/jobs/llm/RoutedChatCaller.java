@@ -99,6 +99,9 @@ public final class RoutedChatCaller {
       CompletableFuture<ChatCompletion> attempt =
           client.stream(endpoint.baseUrl(), call, text).orTimeout(limit, TimeUnit.MILLISECONDS);
       current.set(attempt);
+      if (outcome.isDone()) { // settled (cancelled) while this attempt started: stop it now
+        attempt.cancel(true);
+      }
       attempt.whenComplete(
           (completion, error) -> {
             router.release(endpoint);

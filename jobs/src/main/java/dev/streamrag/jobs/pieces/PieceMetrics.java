@@ -18,4 +18,10 @@ public interface PieceMetrics {
 
   /** A DELTA piece went out holding {@code tokens} tokens. */
   default void delta(int tokens) {}
+
+  /** A stream sent its answer again as a newer generation, after one of its pieces was lost. */
+  default void repaired() {}
+
+  /** A stream gave up repairing: its answer is only in the committed response. */
+  default void gaveUp() {}
 }

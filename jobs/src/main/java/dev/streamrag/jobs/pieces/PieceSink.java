@@ -6,7 +6,16 @@ import dev.streamrag.schemas.AnswerPiece;
 interface PieceSink {
   PieceSettings settings();
 
-  void send(PieceDestination destination, AnswerPiece piece, PieceMetrics metrics);
+  /**
+   * Hands one piece over for sending, in order, without blocking; {@code listener} hears if it is
+   * lost.
+   */
+  void send(
+      PieceDestination destination,
+      AnswerPiece piece,
+      PieceMetrics metrics,
+      DeliveryListener listener);
 
+  /** Runs {@code task} after {@code delayNanos} on a thread that never blocks on Kafka. */
   void schedule(Runnable task, long delayNanos);
 }

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 class AnswerStreamTest {
   private final List<AnswerPiece> sent = new ArrayList<>();
   private final List<Runnable> timers = new ArrayList<>();
+  private final List<Long> delays = new ArrayList<>();
 
   private AnswerStream stream(int coalesceTokens, Duration wait) {
     PieceSettings settings =
@@ -40,13 +41,22 @@ class AnswerStreamTest {
           }
 
           @Override
-          public void send(PieceDestination destination, AnswerPiece piece, PieceMetrics metrics) {
-            sent.add(piece);
+          public void send(
+              PieceDestination destination,
+              AnswerPiece piece,
+              PieceMetrics metrics,
+              DeliveryListener listener) {
+            synchronized (sent) {
+              sent.add(piece);
+            }
           }
 
           @Override
           public void schedule(Runnable task, long delayNanos) {
-            timers.add(task);
+            synchronized (timers) {
+              timers.add(task);
+              delays.add(delayNanos);
+            }
           }
         };
     AnswerStream stream =
@@ -75,12 +85,11 @@ class AnswerStreamTest {
   }
 
   @Test
-  void aTokenThatWaitedLongEnoughIsSentByTheTimer() throws Exception {
-    AnswerStream stream = stream(100, Duration.ofMillis(1));
+  void aTokenThatWaitedLongEnoughIsSentByTheTimer() {
+    AnswerStream stream = stream(100, Duration.ofNanos(1));
     stream.text("a");
     stream.text("b");
     assertThat(sent).hasSize(2); // HEAD and "a"
-    Thread.sleep(5);
 
     timers.remove(0).run();
 
@@ -121,6 +130,81 @@ class AnswerStreamTest {
     assertThat(answer.finished()).isTrue();
     assertThat(answer.text()).isEqualTo(expected.toString());
     assertThat(sent).hasSize(1 + 1 + 13 + 1); // HEAD, the first token, 49 tokens by 4, END
+  }
+
+  @Test
+  void aLostPieceMakesTheStreamSendEverythingAgainAsANewerGeneration() {
+    AnswerStream stream = stream(2, Duration.ofSeconds(10));
+    stream.text("a");
+    stream.text("b");
+    stream.text("c"); // "bc" goes out
+    stream.text("d"); // waits in the buffer
+    stream.lost(42); // say "a" was lost: consumers would wait behind the gap for good
+
+    // The repair waits 200 ms; the coalescing flush of "d" would wait 10 s.
+    assertThat(delays).containsExactly(10_000_000_000L, 200_000_000L);
+    timers.remove(1).run();
+    stream.end(ok(), new StageTimings());
+
+    List<AnswerPiece> repaired = sent.stream().filter(p -> p.getGeneration() > 42).toList();
+    assertThat(repaired)
+        .extracting(AnswerPiece::getType)
+        .containsExactly(PieceType.HEAD, PieceType.DELTA, PieceType.END);
+    assertThat(repaired.get(1).getText()).isEqualTo("abcd");
+    assertThat(repaired.get(1).getTokens()).isEqualTo(4);
+    StreamedAnswer answer = new StreamedAnswer("r-1");
+    sent.stream().filter(p -> !(p.getSeq() == 1 && p.getGeneration() == 42)).forEach(answer::offer);
+    assertThat(answer.finished()).isTrue();
+    assertThat(answer.text()).isEqualTo("abcd");
+  }
+
+  @Test
+  void anOlderGenerationsLossOrAnUndeliverableAddressStartsNoRepair() {
+    AnswerStream stream = stream(1, Duration.ZERO);
+    stream.lost(41);
+    assertThat(timers).isEmpty();
+    stream.undeliverable(42);
+    stream.lost(42);
+    assertThat(timers).isEmpty();
+  }
+
+  @Test
+  void tokensFromOneThreadAndTimerFlushesFromAnotherReassembleInOrder() throws Exception {
+    AnswerStream stream = stream(3, Duration.ofNanos(1));
+    StringBuilder expected = new StringBuilder();
+    for (int i = 0; i < 2_000; i++) {
+      expected.append(i).append(',');
+    }
+    Thread tokens =
+        new Thread(
+            () -> {
+              for (int i = 0; i < 2_000; i++) {
+                stream.text(i + ",");
+              }
+            });
+    Thread timer =
+        new Thread(
+            () -> {
+              while (tokens.isAlive() || !timers.isEmpty()) {
+                Runnable task;
+                synchronized (timers) {
+                  task = timers.isEmpty() ? null : timers.remove(0);
+                }
+                if (task != null) {
+                  task.run();
+                }
+              }
+            });
+    tokens.start();
+    timer.start();
+    tokens.join();
+    timer.join();
+    stream.end(ok(), new StageTimings());
+
+    StreamedAnswer answer = new StreamedAnswer("r-1");
+    sent.forEach(answer::offer);
+    assertThat(answer.finished()).isTrue();
+    assertThat(answer.text()).isEqualTo(expected.toString());
   }
 
   private static InferenceResponse ok() {

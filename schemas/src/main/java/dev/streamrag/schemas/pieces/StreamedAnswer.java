@@ -1,6 +1,7 @@
 package dev.streamrag.schemas.pieces;
 
 import dev.streamrag.schemas.AnswerPiece;
+import dev.streamrag.schemas.ResponseStatus;
 import java.util.Objects;
 import java.util.TreeMap;
 
@@ -16,8 +17,10 @@ import java.util.TreeMap;
  * something else, the answer is {@link #diverged()}: the caller ends its stream with an error and
  * the committed response on {@code rag.responses} is the record.
  *
- * <p>Once the END piece is released the answer is final; later pieces are counted as {@link
- * #late()}. Not thread-safe: feed one instance from one thread.
+ * <p>An END that is not OK (a timeout, an error, possibly in a newer generation that has no text)
+ * ends the answer whatever part of it was released: the client shows what it got and the failure.
+ * Once the END piece is released the answer is final; later pieces are counted as {@link #late()}.
+ * Not thread-safe: feed one instance from one thread.
  */
 public final class StreamedAnswer {
   /**
@@ -106,10 +109,11 @@ public final class StreamedAnswer {
     }
     String text = release();
     if (endPiece != null && !diverged) {
-      if (generationText.length() < released.length()) {
+      if (generationText.length() < released.length()
+          && endPiece.getStatus() == ResponseStatus.OK) {
         diverged = true; // the final answer is shorter than what was already released
       } else {
-        end = endPiece;
+        end = endPiece; // a failure ends the answer, whatever part of it was shown
       }
     }
     AnswerPiece releasedEnd = endPiece != null && end == endPiece ? endPiece : null;

@@ -117,6 +117,23 @@ class StreamedAnswerTest {
   }
 
   @Test
+  void aFailureInANewerGenerationEndsAnAnswerThatHadStartedToStream() {
+    StreamedAnswer answer = new StreamedAnswer(ID);
+    answer.offer(head(100));
+    answer.offer(delta(100, 1, "Paris is"));
+    // The job's async timeout abandoned the attempt; the finish stage ends a newer generation.
+    answer.offer(head(200));
+    AnswerPiece timeout = end(200, 1);
+    timeout.setStatus(ResponseStatus.TIMEOUT);
+
+    StreamedAnswer.Update update = answer.offer(timeout);
+
+    assertThat(update.end().getStatus()).isEqualTo(ResponseStatus.TIMEOUT);
+    assertThat(answer.diverged()).isFalse();
+    assertThat(answer.text()).as("what was shown stays shown").isEqualTo("Paris is");
+  }
+
+  @Test
   void anAnswerWithoutTextIsFinishedByItsEnd() {
     StreamedAnswer answer = new StreamedAnswer(ID);
     answer.offer(head(100));
