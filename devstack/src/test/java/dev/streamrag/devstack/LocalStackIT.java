@@ -41,7 +41,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -109,7 +111,8 @@ class LocalStackIT {
     try (OwnClient own = new OwnClient(stack.kafkaBootstrap(), "it-run-")) {
       result =
           ScenarioRun.run(stack, settings, new PrintStream(console, true, StandardCharsets.UTF_8));
-      ownStamps = own.stamps();
+      ownStamps =
+          own.awaitEnds(result.measured().records().answered().keySet(), Duration.ofSeconds(30));
     }
     long okCount = result.measured().report().byStatus().getOrDefault("OK", 0L);
     String metrics =
@@ -204,8 +207,11 @@ class LocalStackIT {
     List<Double> ownTtft = new ArrayList<>();
     for (InferenceResponse r : ok) {
       long[] stamp = ownStamps.get(r.getRequestId());
-      assertThat(stamp).as("the second client saw %s end", r.getRequestId()).isNotNull();
-      long intended = ClientClock.micros(records.sent().get(r.getRequestId()).getCreatedAt());
+      assertThat(stamp).as("the second client saw %s", r.getRequestId()).isNotNull();
+      assertThat(stamp[1]).as("the second client saw %s end", r.getRequestId()).isPositive();
+      long intended =
+          ClientLatency.intendedMicros(
+              records.sent().get(r.getRequestId()), result.receipts().get(r.getRequestId()));
       ownTtft.add((stamp[0] - intended) / 1000.0);
       ownE2e.add((stamp[1] - intended) / 1000.0);
     }
@@ -496,7 +502,7 @@ class LocalStackIT {
           new Thread(
               () -> {
                 while (running) {
-                  var records = consumer.poll(java.time.Duration.ofMillis(100));
+                  var records = consumer.poll(Duration.ofMillis(100));
                   long now = ClientClock.nowMicros();
                   for (var record : records) {
                     AnswerPiece piece = codec.decode(record.value()).value();
@@ -525,7 +531,14 @@ class LocalStackIT {
       thread.start();
     }
 
-    Map<String, long[]> stamps() {
+    /** Its stamps, once every one of {@code ids} has ended, or after {@code timeout}. */
+    Map<String, long[]> awaitEnds(Collection<String> ids, Duration timeout)
+        throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (!ids.stream().allMatch(id -> stamps.containsKey(id) && stamps.get(id)[1] > 0)
+          && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+      }
       return stamps;
     }
 

@@ -30,6 +30,13 @@ public final class RequestFactory {
   public static final String RUN = "bench.run";
 
   public static final String QUESTION = "bench.question";
+
+  /**
+   * The intended send time in epoch µs: {@code createdAt} is a timestamp-millis, and a cache hit
+   * answers in a few ms, so the client measures from this.
+   */
+  public static final String INTENDED_MICROS = "bench.intended-us";
+
   public static final String INDEX = "bench.index";
 
   /** Distinct CHAT prompts. */
@@ -128,7 +135,14 @@ public final class RequestFactory {
           .setRetrieval(RetrievalOptions.newBuilder().build())
           .setAttributes(
               Map.of(
-                  RUN, scenario.runId(), INDEX, Long.toString(index), QUESTION, qa.questionId()));
+                  RUN,
+                  scenario.runId(),
+                  INDEX,
+                  Long.toString(index),
+                  QUESTION,
+                  qa.questionId(),
+                  INTENDED_MICROS,
+                  Long.toString(micros(intended))));
     } else {
       int chars = promptChars > 0 ? promptChars : scenario.promptChars().sample(byRank);
       messages.add(
@@ -137,7 +151,14 @@ public final class RequestFactory {
       request
           .setKind(RequestKind.CHAT)
           .setTenantId(tenants.get(rank % tenants.size()))
-          .setAttributes(Map.of(RUN, scenario.runId(), INDEX, Long.toString(index)));
+          .setAttributes(
+              Map.of(
+                  RUN,
+                  scenario.runId(),
+                  INDEX,
+                  Long.toString(index),
+                  INTENDED_MICROS,
+                  Long.toString(micros(intended))));
     }
     return request.setMessages(messages).build();
   }
@@ -150,6 +171,10 @@ public final class RequestFactory {
     }
     text.setLength(Math.max(0, chars - 1));
     return text.append('?').toString();
+  }
+
+  private static long micros(Instant instant) {
+    return instant.getEpochSecond() * 1_000_000L + instant.getNano() / 1_000;
   }
 
   /** A well-spread seed from two numbers (SplitMix64's finaliser). */

@@ -2,6 +2,7 @@ package dev.streamrag.bench.report;
 
 import dev.streamrag.bench.client.ClientClock;
 import dev.streamrag.bench.client.Receipt;
+import dev.streamrag.bench.load.RequestFactory;
 import dev.streamrag.schemas.CacheHitKind;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
@@ -25,10 +26,7 @@ public record ClientLatency(
     if (receipt == null) {
       return NONE;
     }
-    long intended =
-        receipt.sentMicros() > 0
-            ? receipt.sentMicros()
-            : request.getCreatedAt() == null ? 0 : ClientClock.micros(request.getCreatedAt());
+    long intended = intendedMicros(request, receipt);
     if (intended == 0) {
       return NONE;
     }
@@ -55,6 +53,25 @@ public record ClientLatency(
       overhead = ttft - response.getTimings().getTtftMs();
     }
     return new ClientLatency(ttft, e2e, committed, tpot, overhead);
+  }
+
+  /**
+   * When the client meant to send the request, in epoch µs: its own stamp (HTTP), else the load's
+   * µs attribute, else {@code createdAt} (ms).
+   */
+  public static long intendedMicros(InferenceRequest request, Receipt receipt) {
+    if (receipt != null && receipt.sentMicros() > 0) {
+      return receipt.sentMicros();
+    }
+    String micros = request.getAttributes().get(RequestFactory.INTENDED_MICROS);
+    if (micros != null) {
+      try {
+        return Long.parseLong(micros);
+      } catch (NumberFormatException e) {
+        // fall back to createdAt
+      }
+    }
+    return request.getCreatedAt() == null ? 0 : ClientClock.micros(request.getCreatedAt());
   }
 
   /** The value of a client stage by its name in {@code LatencyStages.CLIENT}. */

@@ -53,6 +53,9 @@ public final class ReportWriter {
     row(md, "sent", r.counts().sent());
     row(md, "answered", r.counts().answered());
     row(md, "lost (sent, never answered)", r.counts().lost());
+    if (r.counts().refusedBeforeKafka() > 0) {
+      row(md, "refused by the gateway (never reached Kafka)", r.counts().refusedBeforeKafka());
+    }
     row(
         md,
         "measured (sent after the " + r.scenario().warmup().toSeconds() + " s warm-up)",

@@ -48,6 +48,8 @@ public record RunReport(
   /**
    * @param measured requests sent after the warm-up: the latency, goodput, cache and quality
    *     figures are over these (sent, answered and lost count every request)
+   * @param refusedBeforeKafka requests the gateway refused (HTTP 4xx/5xx, or no connection), which
+   *     never reached Kafka: counted as sent, never as good
    */
   public record Counts(
       long sent,
@@ -55,7 +57,8 @@ public record RunReport(
       long lost,
       long measured,
       long duplicateRequests,
-      long duplicateResponses) {}
+      long duplicateResponses,
+      long refusedBeforeKafka) {}
 
   /**
    * What the client's receipts say of the piece stream, over answered requests: how many answers it
@@ -155,7 +158,7 @@ public record RunReport(
       boolean good = slo.met(response.getStatus(), headline[0], headline[1]);
       perSecond
           .computeIfAbsent(second(request, firstIntended), s -> new ArrayList<>())
-          .add(new Observed(headline[1], good));
+          .add(new Observed(response.getStatus() == ResponseStatus.OK ? headline[1] : null, good));
       if (request.getCreatedAt().toEpochMilli() < measuredFrom) {
         continue; // warm-up: counted as answered above, left out of the statistics below
       }
@@ -203,9 +206,21 @@ public record RunReport(
         }
       }
     }
+    // Under HTTP load, what the gateway refused never reached Kafka: it was sent all the same.
+    long refused = 0;
+    for (Receipt receipt : receipts.all()) {
+      if (receipt.error() != null && !records.sent().containsKey(receipt.requestId())) {
+        refused++;
+        byStatus.merge(receipt.status() == null ? "ERROR" : receipt.status(), 1L, Long::sum);
+        errors.merge("http." + receipt.error().split(" ", 2)[0], 1L, Long::sum);
+        if (receipt.sentMicros() / 1000 >= measuredFrom) {
+          measuredSent++;
+        }
+      }
+    }
     double sendSeconds = Math.max(1e-3, (lastIntended - measuredFrom) / 1000.0);
     double runSeconds = Math.max(1e-3, (lastCompleted - measuredFrom) / 1000.0);
-    long answered = byStatus.values().stream().mapToLong(Long::longValue).sum();
+    long answered = byStatus.values().stream().mapToLong(Long::longValue).sum() - refused;
     List<String> lost = records.lost();
 
     List<Second> timeline = new ArrayList<>();
@@ -246,7 +261,7 @@ public record RunReport(
         cdf.put(stage, all.get(stage).cdf());
       }
     }
-    long sent = records.sent().size();
+    long sent = records.sent().size() + refused;
     return new RunReport(
         scenario.runId(),
         scenario,
@@ -258,7 +273,8 @@ public record RunReport(
             lost.size(),
             measuredSent,
             records.duplicateRequests(),
-            records.duplicateResponses()),
+            records.duplicateResponses(),
+            refused),
         new Streams(stream[0], stream[1], stream[2], stream[3], stream[4], stream[5], stream[6]),
         byStatus,
         errors,
@@ -283,7 +299,10 @@ public record RunReport(
         lost.subList(0, Math.min(20, lost.size())));
   }
 
-  /** One answered request's place on the timeline: its headline e2e, and whether it was good. */
+  /**
+   * One answered request's place on the timeline: its headline e2e (OK answers only, as in the
+   * percentile tables), and whether it was good.
+   */
   private record Observed(Double e2e, boolean good) {}
 
   /**

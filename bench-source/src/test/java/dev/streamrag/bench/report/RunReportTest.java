@@ -91,6 +91,39 @@ class RunReportTest {
   }
 
   @Test
+  void requestsTheGatewayRefusedCountAsSentAndNeverAsGood() {
+    add("ok", 0, ResponseStatus.OK, CacheHitKind.NONE, "x", 10.0, 1);
+    receipts.of("ok").text(T0_MICROS + 50_000);
+    receipts.of("ok").end(T0_MICROS + 60_000, "OK", "x");
+    // Refused with 429 at the gateway: it never reached Kafka, so only the client knows of it.
+    receipts.of("client-7").sent(T0_MICROS + 1_000_000);
+    receipts.of("client-7").failed(T0_MICROS + 1_002_000, "REJECTED", "429 too many streams");
+
+    RunReport report = report();
+
+    assertThat(report.counts().sent()).isEqualTo(2);
+    assertThat(report.counts().refusedBeforeKafka()).isEqualTo(1);
+    assertThat(report.counts().answered()).isEqualTo(1);
+    assertThat(report.goodput().share()).isEqualTo(0.5);
+    assertThat(report.errorsByCode()).containsEntry("http.429", 1L);
+  }
+
+  @Test
+  void theIntendedTimeInMicrosecondsBeatsTheMillisecondCreatedAt() {
+    add("r-1", 0, ResponseStatus.OK, CacheHitKind.RESPONSE, "x", null, 0);
+    sent.get("r-1")
+        .setAttributes(
+            Map.of(
+                RequestFactory.RUN,
+                "r",
+                RequestFactory.INTENDED_MICROS,
+                Long.toString(T0_MICROS + 700)));
+    receipts.of("r-1").end(T0_MICROS + 3_000, "OK", "x");
+
+    assertThat(report().latency().get("ALL").get("e2e").p50()).isCloseTo(2.3, within(0.01));
+  }
+
+  @Test
   void withoutReceiptsTheReportSaysItsFiguresAreTheJobs() {
     add("r-1", 0, ResponseStatus.OK, CacheHitKind.NONE, "x", 10.0, 1);
 
