@@ -45,7 +45,7 @@ final class Examples {
         endpoints.get("gateway.url"),
         QUESTION,
         endpoints.get("gateway.api-key.acme"),
-        LocalStack.PROFILE,
+        endpoints.getOrDefault("llm.model", LocalStack.PROFILE),
         endpoints.get("kafka.bootstrap-servers"),
         json
             ? "(both are plain JSON in this stack; --set pieces.format=AVRO and"

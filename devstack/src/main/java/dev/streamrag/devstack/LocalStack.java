@@ -52,8 +52,10 @@ import org.apache.kafka.clients.admin.Admin;
  * stops every server by PID.
  */
 public final class LocalStack implements AutoCloseable {
-  /** The llm-sim profile, and the model name it serves. */
+  /** The default llm-sim profile, and the model name it serves. */
   public static final String PROFILE = "qwen2.5-0.5b-l4";
+
+  private final String profile;
 
   private final List<AutoCloseable> resources = new ArrayList<>();
   private final Consumer<String> log;
@@ -69,8 +71,9 @@ public final class LocalStack implements AutoCloseable {
   private Configuration inferenceConfig;
   private int metricsPort;
 
-  private LocalStack(Consumer<String> log) {
+  private LocalStack(Consumer<String> log, String profile) {
     this.log = log;
+    this.profile = profile;
   }
 
   /**
@@ -80,8 +83,15 @@ public final class LocalStack implements AutoCloseable {
   public static LocalStack start(
       Path dir, String uiPorts, Map<String, String> settings, Consumer<String> log)
       throws Exception {
+    return start(dir, uiPorts, settings, PROFILE, log);
+  }
+
+  /** As above, with llm-sim playing {@code profile} (the model name it serves too). */
+  public static LocalStack start(
+      Path dir, String uiPorts, Map<String, String> settings, String profile, Consumer<String> log)
+      throws Exception {
     check(settings);
-    LocalStack stack = new LocalStack(log);
+    LocalStack stack = new LocalStack(log, profile);
     try {
       stack.startServers(dir);
       stack.startFlink(uiPorts);
@@ -117,11 +127,11 @@ public final class LocalStack implements AutoCloseable {
   }
 
   private void startServers(Path dir) {
-    log.accept("starting Kafka, OpenSearch (k-NN), Redis and llm-sim (" + PROFILE + ") ...");
+    log.accept("starting Kafka, OpenSearch (k-NN), Redis and llm-sim (" + profile + ") ...");
     kafka = keep(KafkaServer.start(dir));
     opensearch = keep(OpenSearchServer.start(dir, "512m"));
     redis = keep(RedisServer.start(dir));
-    llm = keep(LlmSimServer.start(dir, PROFILE, PROFILE, null));
+    llm = keep(LlmSimServer.start(dir, profile, profile, null));
   }
 
   private void startFlink(String uiPorts) throws Exception {
@@ -171,7 +181,7 @@ public final class LocalStack implements AutoCloseable {
             GatewayServer.builder(dir, kafka.bootstrapServers())
                 .replyPartition(0)
                 .apiKeys(keyToTenant)
-                .models(List.of(PROFILE))
+                .models(List.of(profile))
                 .start());
     log.accept("gateway: " + gateway.baseUrl());
   }
@@ -252,7 +262,7 @@ public final class LocalStack implements AutoCloseable {
   Configuration inferenceConfig(Map<String, String> settings) {
     Map<String, String> own = new LinkedHashMap<>();
     own.put("llm.endpoints", llm.baseUrl());
-    own.put("llm.models", PROFILE);
+    own.put("llm.models", profile);
     own.put("redis.url", redis.uri());
     List<String> keys = InferenceOptions.ALL.stream().map(o -> o.key()).toList();
     Map<String, String> user = new LinkedHashMap<>();
@@ -311,6 +321,7 @@ public final class LocalStack implements AutoCloseable {
     endpoints.put("opensearch.url", opensearch.uri().toString());
     endpoints.put("redis.url", redis.uri());
     endpoints.put("llm.endpoints", llm.baseUrl());
+    endpoints.put("llm.model", profile);
     endpoints.put("inference.requests-topic", InferenceOptions.REQUESTS_TOPIC.defaultValue());
     endpoints.put("inference.responses-topic", InferenceOptions.RESPONSES_TOPIC.defaultValue());
     endpoints.put("pieces.topic", InferenceOptions.PIECES_TOPIC.defaultValue());

@@ -81,8 +81,9 @@ final class MatrixRun {
         "Latencies as the client observed them (`e2e`, `TTFT`, `committed`: the final answer"
             + " readable with read_committed; `overhead`: client TTFT − LLM TTFT), in ms.\n\n");
     md.append(
-        "| scenario | settings | offered req/s | answered req/s | goodput | goodput req/s | e2e p50 | e2e p99 | TTFT p50 | TTFT p99 | overhead p50 | overhead p99 | committed p50 | committed p99 | cache hits | RAG correct | lost | report |\n");
-    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        "| scenario | settings | offered req/s | answered req/s | goodput | goodput req/s | e2e p50 | e2e p99 | TTFT p50 | TTFT p99 | overhead p50 | overhead p99 | committed p50 | committed p99 | TPOT p50 | pieces/answer | output tokens/s | cache hits | RAG correct | lost | report |\n");
+    md.append(
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     XYSeries answered = new XYSeries("answered");
     XYSeries good = new XYSeries("goodput");
     Row best = null;
@@ -95,7 +96,7 @@ final class MatrixRun {
       md.append(
           String.format(
               Locale.ROOT,
-              "| %s | `%s` | %.1f | %.1f | %.1f%% | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f%% | %.1f%% | %d | [report](%s) |%n",
+              "| %s | `%s` | %.1f | %.1f | %.1f%% | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f | %.1f%% | %.1f%% | %d | [report](%s) |%n",
               row.name(),
               row.settings(),
               r.offeredPerSecond(),
@@ -110,6 +111,9 @@ final class MatrixRun {
               overhead.p99(),
               committed.p50(),
               committed.p99(),
+              stage(r, "tpot_client").p50(),
+              r.streams().piecesPerAnswer(),
+              r.outputTokensPerSecond(),
               r.cacheHitRatio() * 100,
               r.quality().answerAccuracy() * 100,
               r.counts().lost(),

@@ -24,6 +24,14 @@ final class StackOptions {
   String uiPorts;
 
   @Option(
+      names = "--llm-profile",
+      defaultValue = LocalStack.PROFILE,
+      description =
+          "The llm-sim profile, also the model name it serves: qwen2.5-0.5b-l4 (default),"
+              + " llama-3.1-8b-h100, llama-3.2-1b-cpu.")
+  String llmProfile;
+
+  @Option(
       names = "--scenario",
       description = "YAML (or properties) file of bench.* and inference job settings.")
   Path scenario;

@@ -28,7 +28,8 @@ final class UpCommand implements Callable<Integer> {
     // For people and their tools: answers and pieces as plain JSON, readable by any consumer.
     settings.putIfAbsent("inference.responses-format", "JSON");
     settings.putIfAbsent("pieces.format", "JSON");
-    LocalStack running = LocalStack.start(stack.dir, stack.uiPorts, settings, System.out::println);
+    LocalStack running =
+        LocalStack.start(stack.dir, stack.uiPorts, settings, stack.llmProfile, System.out::println);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

@@ -293,6 +293,7 @@ public final class HttpLoadClient {
         return;
       }
       r.piece(now);
+      r.chunk();
       try {
         JsonNode chunk = JSON.readTree(data);
         if (chunk.has("error")) {

@@ -24,6 +24,7 @@ public final class Receipt {
   private String text = "";
   private int restarts;
   private int replays;
+  private int pieces;
   private boolean diverged;
   private String error;
 
@@ -67,6 +68,11 @@ public final class Receipt {
     noteReplays(answer);
   }
 
+  /** One more chunk of the answer arrived (HTTP: an SSE event). */
+  public synchronized void chunk() {
+    pieces++;
+  }
+
   /** The same, for an answer a client assembled itself (HTTP). */
   public synchronized void end(long micros, String status, String text) {
     piece(micros);
@@ -79,6 +85,7 @@ public final class Receipt {
 
   public synchronized void noteReplays(StreamedAnswer answer) {
     if (answer != null) {
+      pieces = answer.applied();
       restarts = answer.restarts();
       replays = answer.duplicates() + answer.stale() + answer.late();
       diverged |= answer.diverged();
@@ -126,6 +133,11 @@ public final class Receipt {
 
   public synchronized String text() {
     return text;
+  }
+
+  /** Pieces (Kafka) or SSE chunks (HTTP) the answer came in. */
+  public synchronized int pieces() {
+    return pieces;
   }
 
   public synchronized int restarts() {

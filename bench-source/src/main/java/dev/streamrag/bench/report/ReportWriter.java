@@ -108,6 +108,7 @@ public final class ReportWriter {
       row(md, "generations restarted (retries, failovers)", st.restarts());
       row(md, "pieces dropped as replays or stale", st.replays());
       row(md, "committed answers the client saw become readable", st.committedSeen());
+      row(md, "pieces (Kafka) or SSE chunks (HTTP) per answer", fmt(st.piecesPerAnswer()));
     }
     md.append("\n## Status\n\n| status | count |\n|---|---|\n");
     r.byStatus().forEach((status, n) -> row(md, status, n));

@@ -73,7 +73,8 @@ public record RunReport(
       long diverged,
       long restarts,
       long replays,
-      long committedSeen) {}
+      long committedSeen,
+      double piecesPerAnswer) {}
 
   public record Goodput(long good, double share, double perSecond) {}
 
@@ -135,7 +136,7 @@ public record RunReport(
     long measuredFrom = firstIntended + scenario.warmup().toMillis();
     long measuredSent = 0;
     long measuredAnswered = 0;
-    long[] stream = new long[7];
+    long[] stream = new long[8];
     for (InferenceRequest request : records.sent().values()) {
       sentPerSecond.merge(second(request, firstIntended), 1L, Long::sum);
       if (request.getCreatedAt().toEpochMilli() >= measuredFrom) {
@@ -275,7 +276,15 @@ public record RunReport(
             records.duplicateRequests(),
             records.duplicateResponses(),
             refused),
-        new Streams(stream[0], stream[1], stream[2], stream[3], stream[4], stream[5], stream[6]),
+        new Streams(
+            stream[0],
+            stream[1],
+            stream[2],
+            stream[3],
+            stream[4],
+            stream[5],
+            stream[6],
+            stream[0] == 0 ? Double.NaN : (double) stream[7] / stream[0]),
         byStatus,
         errors,
         measuredSent / sendSeconds,
@@ -340,6 +349,7 @@ public record RunReport(
     if (receipt.committedMicros() > 0) {
       stream[6]++;
     }
+    stream[7] += receipt.pieces();
   }
 
   private static void record(Map<String, LatencyStats> stats, String stage, Double value) {
