@@ -6,7 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,13 +61,26 @@ class SettingsCheckTest {
   }
 
   @Test
-  void theShippedMatrixIsValid() {
-    Matrix matrix =
-        Matrix.read(Path.of("../bench-source/scenarios/baseline-vs-micro-batching.yaml"));
-    for (Matrix.Entry entry : matrix.entries()) {
-      java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(matrix.base());
-      settings.putAll(entry.settings());
-      assertThatCode(() -> LocalStack.check(settings)).as(entry.name()).doesNotThrowAnyException();
+  void everyShippedMatrixIsValid() throws Exception {
+    List<Path> matrices;
+    try (Stream<Path> files = Files.list(Path.of("../bench-source/scenarios"))) {
+      matrices =
+          files
+              .filter(f -> f.toString().endsWith(".yaml"))
+              .filter(f -> !f.getFileName().toString().equals("default.yaml"))
+              .filter(f -> !f.getFileName().toString().equals("bursty-chat.yaml"))
+              .toList();
+    }
+    assertThat(matrices).hasSizeGreaterThanOrEqualTo(4);
+    for (Path file : matrices) {
+      Matrix matrix = Matrix.read(file);
+      for (Matrix.Entry entry : matrix.entries()) {
+        Map<String, String> settings = new LinkedHashMap<>(matrix.base());
+        settings.putAll(entry.settings());
+        assertThatCode(() -> LocalStack.check(settings))
+            .as(file.getFileName() + ": " + entry.name())
+            .doesNotThrowAnyException();
+      }
     }
   }
 }
