@@ -15,6 +15,15 @@ final class DurationConverter implements ITypeConverter<Duration> {
     return parse(value);
   }
 
+  /** {@code duration} as this converter reads it, in the largest unit that is exact. */
+  static String format(Duration duration) {
+    long millis = duration.toMillis();
+    if (millis % 60_000 != 0 || millis == 0) {
+      return millis % 1000 == 0 ? millis / 1000 + "s" : millis + "ms";
+    }
+    return millis % 3_600_000 == 0 ? millis / 3_600_000 + "h" : millis / 60_000 + "m";
+  }
+
   static Duration parse(String value) {
     String text = value.strip().toLowerCase(Locale.ROOT);
     try {

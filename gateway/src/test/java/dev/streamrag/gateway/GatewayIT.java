@@ -3,6 +3,7 @@ package dev.streamrag.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
@@ -20,6 +21,8 @@ import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
+import dev.streamrag.gateway.metrics.GatewayMetrics;
+import dev.streamrag.gateway.metrics.GatewayMetrics.ConnectionClose;
 import dev.streamrag.gateway.metrics.GatewayMetrics.PieceOutcome;
 import dev.streamrag.schemas.CacheMode;
 import dev.streamrag.schemas.ChatRole;
@@ -30,10 +33,13 @@ import dev.streamrag.testsupport.GatewayServer;
 import dev.streamrag.testsupport.Ports;
 import dev.streamrag.testsupport.junit.KafkaExtension;
 import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -46,14 +52,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -66,14 +77,18 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * gaps, a restarted and a stale generation, another gateway's pieces on the same partition, an END
  * that never comes). The end-to-end test with the real Flink inference job is in devstack, using
  * {@link GatewayServer}.
+ *
+ * <p>Each test tags its requests with its name (OpenAI {@code metadata}, which becomes a request
+ * attribute) and the responder hands it only requests with its tag; after each test, no request
+ * with its tag may be left over.
  */
-@Timeout(120)
+@Timeout(180)
 class GatewayIT {
   @RegisterExtension static final KafkaExtension KAFKA = new KafkaExtension();
 
   private static final String REQUESTS = "gateway-it.requests";
   private static final String PIECES = "gateway-it.pieces";
-  private static final String KEY = "sk-acme-test";
+  private static final String KEY = "sk-acme-test-0123456789";
   private static final String TENANT = "acme";
   private static final String MODEL = "sim-model";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -82,6 +97,8 @@ class GatewayIT {
   private static Gateway gateway;
   private static ScriptedInferenceJob job;
   private static OpenAIClient client;
+
+  private String tag;
 
   @BeforeAll
   static void start() throws Exception {
@@ -112,6 +129,16 @@ class GatewayIT {
     }
   }
 
+  @BeforeEach
+  void tagRequests(TestInfo test) {
+    tag = test.getTestMethod().orElseThrow().getName();
+  }
+
+  @AfterEach
+  void noRequestOfThisTestIsLeftOver() {
+    assertThat(job.unclaimed(tag)).as("requests of %s nobody took", tag).isEmpty();
+  }
+
   private static GatewayConfig.Builder config(int replyPartition) {
     return GatewayConfig.builder()
         .bootstrapServers(KAFKA.bootstrapServers())
@@ -121,7 +148,7 @@ class GatewayIT {
         .port(0)
         .eventLoops(2)
         .addApiKey(KEY, TENANT)
-        .addApiKey("sk-globex-test", "globex")
+        .addApiKey("sk-globex-test-0123456789", "globex")
         .models(List.of(MODEL))
         .deadlineGrace(Duration.ofMillis(300))
         .healthInterval(Duration.ofMillis(500));
@@ -135,6 +162,7 @@ class GatewayIT {
     }
   }
 
+  /** A client that does not retry, so each call is one request. */
   private static OpenAIClient client(String baseUrl, String key) {
     return OpenAIOkHttpClient.builder()
         .baseUrl(baseUrl + "/v1")
@@ -144,26 +172,61 @@ class GatewayIT {
         .build();
   }
 
-  private static ChatCompletionCreateParams.Builder question() {
+  /** A client with the SDK's default retries, as users have it. */
+  private static OpenAIClient defaultClient(String baseUrl, String key) {
+    return OpenAIOkHttpClient.builder()
+        .baseUrl(baseUrl + "/v1")
+        .apiKey(key)
+        .timeout(Duration.ofSeconds(30))
+        .build();
+  }
+
+  private ChatCompletionCreateParams.Metadata metadata(Map<String, String> more) {
+    ChatCompletionCreateParams.Metadata.Builder metadata =
+        ChatCompletionCreateParams.Metadata.builder()
+            .putAdditionalProperty(ScriptedInferenceJob.TAG, JsonValue.from(tag));
+    more.forEach((key, value) -> metadata.putAdditionalProperty(key, JsonValue.from(value)));
+    return metadata.build();
+  }
+
+  private ChatCompletionCreateParams.Builder question() {
     return ChatCompletionCreateParams.builder()
         .model(MODEL)
         .addSystemMessage("Answer from the context.")
         .addUserMessage("How long is the Quillon River?")
-        .maxCompletionTokens(64);
+        .maxCompletionTokens(64)
+        .metadata(metadata(Map.of()));
   }
 
-  /** Streams {@code params} in the background; the chunks' text, or the failure. */
+  /** A raw chat completion body, tagged, with {@code extra} fields added. */
+  private String body(boolean stream, String extra) {
+    return "{\"model\":\""
+        + MODEL
+        + "\",\"stream\":"
+        + stream
+        + ",\"metadata\":{\"test\":\""
+        + tag
+        + "\"},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]"
+        + (extra.isEmpty() ? "" : "," + extra)
+        + "}";
+  }
+
   private static CompletableFuture<List<ChatCompletionChunk>> streamInBackground(
-      ChatCompletionCreateParams params) {
+      OpenAIClient api, ChatCompletionCreateParams params) {
     return CompletableFuture.supplyAsync(
         () -> {
           List<ChatCompletionChunk> chunks = new ArrayList<>();
           try (StreamResponse<ChatCompletionChunk> stream =
-              client.chat().completions().createStreaming(params)) {
+              api.chat().completions().createStreaming(params)) {
             stream.stream().forEach(chunks::add);
           }
           return chunks;
         });
+  }
+
+  private static CompletableFuture<ChatCompletion> askInBackground(
+      OpenAIClient api, ChatCompletionCreateParams params) {
+    return CompletableFuture.supplyAsync(() -> api.chat().completions().create(params));
   }
 
   private static String text(List<ChatCompletionChunk> chunks) {
@@ -173,23 +236,35 @@ class GatewayIT {
     return text.toString();
   }
 
+  private static String content(ChatCompletion completion) {
+    return completion.choices().get(0).message().content().orElseThrow();
+  }
+
   private static Throwable failureOf(CompletableFuture<?> future) {
     assertThatThrownBy(() -> future.get(30, TimeUnit.SECONDS))
-        .isInstanceOf(java.util.concurrent.ExecutionException.class);
+        .isInstanceOf(ExecutionException.class);
     return future
         .handle((value, error) -> error.getCause() != null ? error.getCause() : error)
         .join();
   }
 
-  private static void awaitTrue(String what, BooleanSupplier condition)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+  private static void awaitTrue(String what, BooleanSupplier condition) throws Exception {
+    awaitTrue(what, Duration.ofSeconds(15), condition);
+  }
+
+  private static void awaitTrue(String what, Duration wait, BooleanSupplier condition)
+      throws Exception {
+    long deadline = System.nanoTime() + wait.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 10 s: " + what);
+        throw new AssertionError("not within " + wait.toSeconds() + " s: " + what);
       }
       Thread.sleep(20);
     }
+  }
+
+  private static double kafkaSends(GatewayMetrics metrics) {
+    return Stream.of("sent", "refused", "uncertain").mapToDouble(metrics::kafkaSends).sum();
   }
 
   // user and seed are deprecated in OpenAI's API, yet clients still send them and the gateway maps
@@ -199,12 +274,10 @@ class GatewayIT {
   void streamedAnswerWithUsageAndTheExtension() throws Exception {
     CompletableFuture<List<ChatCompletionChunk>> stream =
         streamInBackground(
+            client,
             question()
                 .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build())
-                .metadata(
-                    ChatCompletionCreateParams.Metadata.builder()
-                        .putAdditionalProperty("session", JsonValue.from("s-42"))
-                        .build())
+                .metadata(metadata(Map.of("session", "s-42")))
                 .user("user-7")
                 .temperature(0.0)
                 .seed(7)
@@ -214,19 +287,21 @@ class GatewayIT {
                         Map.of(
                             "kind", "rag",
                             "cache_mode", "bypass",
-                            "retrieval", Map.of("top_k", 3))))
+                            "retrieval", Map.of("top_k", 3, "index", "docs"))))
                 .build());
 
-    InferenceRequest request = job.nextRequest();
+    InferenceRequest request = job.nextRequest(tag);
     assertThat(request.getRequestId()).startsWith("gw-");
     assertThat(request.getTenantId()).as("the key's tenant").isEqualTo(TENANT);
     assertThat(request.getReplyTo().getTopic()).isEqualTo(PIECES);
     assertThat(request.getReplyTo().getPartition()).isEqualTo(1);
     assertThat(request.getAttributes())
-        .containsExactlyInAnyOrderEntriesOf(Map.of("session", "s-42", "user", "user-7"));
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of("session", "s-42", "user", "user-7", ScriptedInferenceJob.TAG, tag));
     assertThat(request.getKind()).isEqualTo(RequestKind.RAG);
     assertThat(request.getCacheMode()).isEqualTo(CacheMode.BYPASS);
     assertThat(request.getRetrieval().getTopK()).isEqualTo(3);
+    assertThat(request.getRetrieval().getIndex()).isEqualTo("docs");
     assertThat(request.getMaxTokens()).isEqualTo(64);
     assertThat(request.getSeed()).isEqualTo(7L);
     assertThat(request.getMessages().get(0).getRole()).isEqualTo(ChatRole.SYSTEM);
@@ -263,6 +338,9 @@ class GatewayIT {
     ChatCompletionChunk usage = chunks.get(chunks.size() - 1);
     assertThat(usage.usage())
         .hasValueSatisfying(u -> assertThat(u.completionTokens()).isEqualTo(5));
+    assertThat(chunks.subList(0, chunks.size() - 1))
+        .as("usage: null before the usage chunk")
+        .allSatisfy(c -> assertThat(c.usage()).isEmpty());
     awaitTrue("open streams back to 0", () -> gateway.metrics().openStreams() == 0);
     assertThat(gateway.metrics().render())
         .contains("streamrag_gateway_time_to_first_text_ms_count")
@@ -271,9 +349,8 @@ class GatewayIT {
 
   @Test
   void wholeAnswer() throws Exception {
-    CompletableFuture<ChatCompletion> answer =
-        CompletableFuture.supplyAsync(() -> client.chat().completions().create(question().build()));
-    InferenceRequest request = job.nextRequest();
+    CompletableFuture<ChatCompletion> answer = askInBackground(client, question().build());
+    InferenceRequest request = job.nextRequest(tag);
     Pieces pieces = ScriptedInferenceJob.piecesOf(request);
     job.reply(
         request,
@@ -283,7 +360,7 @@ class GatewayIT {
         pieces.endOk(1, 3));
     ChatCompletion completion = answer.get(30, TimeUnit.SECONDS);
     assertThat(completion.id()).isEqualTo("chatcmpl-" + request.getRequestId());
-    assertThat(completion.choices().get(0).message().content()).contains("412 km.");
+    assertThat(content(completion)).isEqualTo("412 km.");
     assertThat(completion.choices().get(0).finishReason())
         .isEqualTo(ChatCompletion.Choice.FinishReason.STOP);
     assertThat(completion.usage())
@@ -292,8 +369,9 @@ class GatewayIT {
 
   @Test
   void contractCasesOnTheWire() throws Exception {
-    CompletableFuture<List<ChatCompletionChunk>> stream = streamInBackground(question().build());
-    InferenceRequest request = job.nextRequest();
+    CompletableFuture<List<ChatCompletionChunk>> stream =
+        streamInBackground(client, question().build());
+    InferenceRequest request = job.nextRequest(tag);
     Pieces pieces = ScriptedInferenceJob.piecesOf(request);
     Pieces otherGateways = new Pieces("gw-not-mine", TENANT);
     double unknownBefore = gateway.metrics().pieces(PieceOutcome.UNKNOWN);
@@ -320,13 +398,23 @@ class GatewayIT {
   }
 
   @Test
-  void wrongOrMissingKeyIs401() {
-    try (ClosingClient stranger = new ClosingClient(client(gateway.baseUrl(), "sk-wrong"))) {
+  void wrongOrMissingKeyIs401AndCounted() throws Exception {
+    double invalid = gateway.metrics().authFailures(GatewayMetrics.AUTH_INVALID_KEY);
+    double missing = gateway.metrics().authFailures(GatewayMetrics.AUTH_MISSING_KEY);
+    try (ClosingClient stranger =
+        new ClosingClient(client(gateway.baseUrl(), "sk-wrong-0123456789abc"))) {
       assertThatThrownBy(() -> stranger.api().chat().completions().create(question().build()))
           .isInstanceOf(UnauthorizedException.class)
           .satisfies(
               e -> assertThat(((OpenAIServiceException) e).code()).contains("invalid_api_key"));
     }
+    HttpResponse<String> noKey = post(gateway.baseUrl(), body(false, ""), null);
+    assertThat(noKey.statusCode()).isEqualTo(401);
+    assertThat(gateway.metrics().authFailures(GatewayMetrics.AUTH_INVALID_KEY))
+        .isEqualTo(invalid + 1);
+    assertThat(gateway.metrics().authFailures(GatewayMetrics.AUTH_MISSING_KEY))
+        .isEqualTo(missing + 1);
+    assertThat(job.noRequestWithin(tag, Duration.ofMillis(500))).isTrue();
   }
 
   @Test
@@ -343,13 +431,39 @@ class GatewayIT {
             () -> client.chat().completions().create(question().temperature(5.0).build()))
         .isInstanceOf(BadRequestException.class)
         .satisfies(e -> assertThat(((OpenAIServiceException) e).param()).contains("temperature"));
-    HttpResponse<String> noMessages = post("{\"model\":\"" + MODEL + "\"}", KEY);
+    HttpResponse<String> noMessages = post(gateway.baseUrl(), "{\"model\":\"" + MODEL + "\"}", KEY);
     assertThat(noMessages.statusCode()).isEqualTo(400);
     assertThat(JSON.readTree(noMessages.body()).path("error").path("param").asText())
         .isEqualTo("messages");
-    HttpResponse<String> malformed = post("{\"model\":", KEY);
+    HttpResponse<String> malformed = post(gateway.baseUrl(), "{\"model\":", KEY);
     assertThat(malformed.statusCode()).isEqualTo(400);
-    assertThat(job.noRequestWithin(Duration.ofMillis(500))).isTrue();
+    for (String refused :
+        List.of(
+            "\"response_format\":{\"type\":\"json_object\"}",
+            "\"tool_choice\":\"auto\"",
+            "\"logprobs\":true",
+            "\"n\":2")) {
+      HttpResponse<String> response = post(gateway.baseUrl(), body(false, refused), KEY);
+      assertThat(response.statusCode()).as(refused).isEqualTo(400);
+      assertThat(JSON.readTree(response.body()).path("error").path("param").asText())
+          .isEqualTo(refused.substring(1, refused.indexOf('"', 1)));
+    }
+    assertThat(job.noRequestWithin(tag, Duration.ofMillis(500))).isTrue();
+  }
+
+  @Test
+  void unsafeIndexNamesAreRefusedBeforeKafka() throws Exception {
+    for (String index : List.of("*", "_all", "docs,secrets", "remote:docs", ".kibana")) {
+      HttpResponse<String> response =
+          post(
+              gateway.baseUrl(),
+              body(false, "\"streamrag\":{\"retrieval\":{\"index\":\"" + index + "\"}}"),
+              KEY);
+      assertThat(response.statusCode()).as(index).isEqualTo(400);
+      assertThat(JSON.readTree(response.body()).path("error").path("param").asText())
+          .isEqualTo("streamrag.retrieval.index");
+    }
+    assertThat(job.noRequestWithin(tag, Duration.ofMillis(500))).isTrue();
   }
 
   @Test
@@ -360,8 +474,10 @@ class GatewayIT {
             + "\",\"messages\":[{\"role\":\"user\",\"content\":\""
             + "x".repeat(1024 * 1024 + 10)
             + "\"}]}";
-    HttpResponse<String> response = post(big, KEY);
+    HttpResponse<String> response = post(gateway.baseUrl(), big, KEY);
     assertThat(response.statusCode()).isEqualTo(413);
+    assertThat(response.headers().firstValue("x-request-id"))
+        .hasValueSatisfying(id -> assertThat(id).startsWith("gw-"));
     assertThat(JSON.readTree(response.body()).path("error").path("type").asText())
         .isEqualTo("invalid_request_error");
     assertThatThrownBy(
@@ -375,10 +491,27 @@ class GatewayIT {
   }
 
   @Test
+  void aRequestWhoseRecordWouldBeTooLargeIs413BeforeAnySend() throws Exception {
+    String prefix = "{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":\"";
+    String suffix = "\"}],\"metadata\":{\"test\":\"" + tag + "\"}}";
+    int room = (int) GatewayConfig.DEFAULT_MAX_BODY_BYTES - prefix.length() - suffix.length();
+    String body = prefix + "x".repeat(room) + suffix;
+    assertThat(body.getBytes(StandardCharsets.UTF_8)).hasSize(1024 * 1024);
+    double sends = kafkaSends(gateway.metrics());
+
+    HttpResponse<String> response = post(gateway.baseUrl(), body, KEY);
+    assertThat(response.statusCode()).as("the body fits, its record does not").isEqualTo(413);
+    JsonNode error = JSON.readTree(response.body()).path("error");
+    assertThat(error.path("code").asText()).isEqualTo("request_too_large");
+    assertThat(error.path("message").asText()).contains("1048576-byte record");
+    assertThat(kafkaSends(gateway.metrics())).as("nothing was sent").isEqualTo(sends);
+    assertThat(job.noRequestWithin(tag, Duration.ofMillis(500))).isTrue();
+  }
+
+  @Test
   void rejectedByTheJobIs400() throws Exception {
-    CompletableFuture<ChatCompletion> answer =
-        CompletableFuture.supplyAsync(() -> client.chat().completions().create(question().build()));
-    InferenceRequest request = job.nextRequest();
+    CompletableFuture<ChatCompletion> answer = askInBackground(client, question().build());
+    InferenceRequest request = job.nextRequest(tag);
     job.reply(
         request,
         ScriptedInferenceJob.piecesOf(request)
@@ -390,8 +523,9 @@ class GatewayIT {
 
   @Test
   void rejectedBeforeAnyTextOfAStreamIsStillAnHttpError() throws Exception {
-    CompletableFuture<List<ChatCompletionChunk>> stream = streamInBackground(question().build());
-    InferenceRequest request = job.nextRequest();
+    CompletableFuture<List<ChatCompletionChunk>> stream =
+        streamInBackground(client, question().build());
+    InferenceRequest request = job.nextRequest(tag);
     Pieces pieces = ScriptedInferenceJob.piecesOf(request);
     job.reply(
         request,
@@ -401,8 +535,9 @@ class GatewayIT {
 
   @Test
   void errorAfterTextEndsTheStreamWithAnErrorEvent() throws Exception {
-    CompletableFuture<List<ChatCompletionChunk>> stream = streamInBackground(question().build());
-    InferenceRequest request = job.nextRequest();
+    CompletableFuture<List<ChatCompletionChunk>> stream =
+        streamInBackground(client, question().build());
+    InferenceRequest request = job.nextRequest(tag);
     Pieces pieces = ScriptedInferenceJob.piecesOf(request);
     job.reply(
         request,
@@ -411,29 +546,123 @@ class GatewayIT {
         pieces.endFailed(1, 2, ResponseStatus.ERROR, "llm.stream", false));
     Throwable failure = failureOf(stream);
     assertThat(failure).isInstanceOf(SseException.class);
-    assertThat(failure.getMessage()).contains("llm.stream");
+    assertThat(failure.getMessage())
+        .contains("The language model failed to answer this request.")
+        .doesNotContain("job says");
     awaitTrue("open streams back to 0", () -> gateway.metrics().openStreams() == 0);
   }
 
   @Test
   void noEndBeforeTheDeadlineIs504() throws Exception {
     CompletableFuture<ChatCompletion> answer =
-        CompletableFuture.supplyAsync(
-            () ->
-                client
-                    .chat()
-                    .completions()
-                    .create(
-                        question()
-                            .putAdditionalBodyProperty(
-                                "streamrag", JsonValue.from(Map.of("timeout_ms", 500)))
-                            .build()));
-    InferenceRequest request = job.nextRequest();
+        askInBackground(
+            client,
+            question()
+                .putAdditionalBodyProperty("streamrag", JsonValue.from(Map.of("timeout_ms", 500)))
+                .build());
+    InferenceRequest request = job.nextRequest(tag);
     assertThat(request.getDeadline().toEpochMilli() - request.getCreatedAt().toEpochMilli())
         .isEqualTo(500);
     Throwable failure = failureOf(answer);
     assertThat(failure).isInstanceOf(InternalServerException.class);
     assertThat(((OpenAIServiceException) failure).statusCode()).isEqualTo(504);
+  }
+
+  /**
+   * The SDKs retry every 5xx unless told otherwise: a TIMEOUT (504), a non-retryable ERROR (502)
+   * and the gateway's own deadline (504) say {@code x-should-retry: false}, so a client with
+   * default retries sends each once; a retryable ERROR (503) says retry, and it does.
+   */
+  @Test
+  void theDefaultClientDoesNotRetryWhatWouldFailAgain() throws Exception {
+    try (ClosingClient retrying = new ClosingClient(defaultClient(gateway.baseUrl(), KEY))) {
+      for (ResponseStatus status : List.of(ResponseStatus.TIMEOUT, ResponseStatus.ERROR)) {
+        CompletableFuture<ChatCompletion> answer =
+            askInBackground(retrying.api(), question().build());
+        InferenceRequest request = job.nextRequest(tag);
+        job.reply(
+            request,
+            ScriptedInferenceJob.piecesOf(request)
+                .endFailed(
+                    1,
+                    0,
+                    status,
+                    status == ResponseStatus.TIMEOUT ? "llm.timeout" : "llm.http_500",
+                    false));
+        Throwable failure = failureOf(answer);
+        assertThat(((OpenAIServiceException) failure).statusCode())
+            .isEqualTo(status == ResponseStatus.TIMEOUT ? 504 : 502);
+        assertThat(job.noRequestWithin(tag, Duration.ofMillis(2500)))
+            .as("%s was not retried", status)
+            .isTrue();
+      }
+
+      CompletableFuture<ChatCompletion> deadline =
+          askInBackground(
+              retrying.api(),
+              question()
+                  .putAdditionalBodyProperty("streamrag", JsonValue.from(Map.of("timeout_ms", 300)))
+                  .build());
+      job.nextRequest(tag);
+      assertThat(((OpenAIServiceException) failureOf(deadline)).statusCode()).isEqualTo(504);
+      assertThat(job.noRequestWithin(tag, Duration.ofMillis(2500)))
+          .as("the gateway's deadline was not retried")
+          .isTrue();
+
+      CompletableFuture<ChatCompletion> retried =
+          askInBackground(retrying.api(), question().build());
+      InferenceRequest first = job.nextRequest(tag);
+      job.reply(
+          first,
+          ScriptedInferenceJob.piecesOf(first)
+              .endFailed(1, 0, ResponseStatus.ERROR, "llm.http_503", true));
+      InferenceRequest second = job.nextRequest(tag);
+      assertThat(second.getRequestId()).isNotEqualTo(first.getRequestId());
+      Pieces pieces = ScriptedInferenceJob.piecesOf(second);
+      job.reply(second, pieces.head(1), pieces.delta(1, 1, "second time"), pieces.endOk(1, 2));
+      assertThat(content(retried.get(30, TimeUnit.SECONDS))).isEqualTo("second time");
+    }
+  }
+
+  @Test
+  void everyChatResponseCarriesARequestIdAndErrorsTheirRetryHeaders() throws Exception {
+    HttpResponse<String> unauthorized =
+        post(gateway.baseUrl(), body(false, ""), "sk-nobody-0123456789");
+    HttpResponse<String> invalid = post(gateway.baseUrl(), "{}", KEY);
+    HttpResponse<String> unknownModel =
+        post(gateway.baseUrl(), body(false, "").replace(MODEL, "gpt-9"), KEY);
+    for (HttpResponse<String> response : List.of(unauthorized, invalid, unknownModel)) {
+      assertThat(response.headers().firstValue("x-request-id"))
+          .hasValueSatisfying(id -> assertThat(id).matches("gw-[0-9a-f-]{36}"));
+      assertThat(response.headers().firstValue("x-should-retry")).isEmpty();
+    }
+    assertThat(unauthorized.statusCode()).isEqualTo(401);
+    assertThat(invalid.statusCode()).isEqualTo(400);
+    assertThat(unknownModel.statusCode()).isEqualTo(404);
+    assertThat(job.noRequestWithin(tag, Duration.ofMillis(300))).isTrue();
+  }
+
+  @Test
+  void eventStreamsTellProxiesNotToBufferOrCache() throws Exception {
+    CompletableFuture<HttpResponse<Stream<String>>> response =
+        HTTP.sendAsync(
+            HttpRequest.newBuilder(URI.create(gateway.baseUrl() + "/v1/chat/completions"))
+                .header("Authorization", "Bearer " + KEY)
+                .POST(HttpRequest.BodyPublishers.ofString(body(true, "")))
+                .build(),
+            HttpResponse.BodyHandlers.ofLines());
+    InferenceRequest request = job.nextRequest(tag);
+    Pieces pieces = ScriptedInferenceJob.piecesOf(request);
+    job.reply(request, pieces.head(1), pieces.delta(1, 1, "ok"), pieces.endOk(1, 2));
+    HttpResponse<Stream<String>> stream = response.get(30, TimeUnit.SECONDS);
+    assertThat(stream.statusCode()).isEqualTo(200);
+    assertThat(stream.headers().firstValue("content-type")).contains("text/event-stream");
+    assertThat(stream.headers().firstValue("cache-control")).contains("no-cache");
+    assertThat(stream.headers().firstValue("x-accel-buffering")).contains("no");
+    assertThat(stream.headers().firstValue("x-request-id")).contains(request.getRequestId());
+    assertThat(stream.body().filter(line -> line.startsWith("data: ")).toList())
+        .last()
+        .isEqualTo("data: [DONE]");
   }
 
   @Test
@@ -449,17 +678,30 @@ class GatewayIT {
   }
 
   @Test
+  void healthAndMetricsCanHaveAPrivatePort() throws Exception {
+    try (Gateway split = Gateway.start(config(0).managementPort(0).build())) {
+      assertThat(split.managementBaseUrl()).isNotEqualTo(split.baseUrl());
+      assertThat(get(split.baseUrl() + "/health").statusCode()).isEqualTo(404);
+      assertThat(get(split.baseUrl() + "/metrics").statusCode()).isEqualTo(404);
+      HttpResponse<String> health = get(split.managementBaseUrl() + "/health");
+      assertThat(health.statusCode()).isEqualTo(200);
+      assertThat(JSON.readTree(health.body()))
+          .isEqualTo(JSON.readTree("{\"status\":\"ok\",\"kafka\":\"up\"}"));
+      assertThat(get(split.managementBaseUrl() + "/metrics").body())
+          .contains("streamrag_gateway_kafka_up 1.0");
+      assertThat(get(split.managementBaseUrl() + "/v1/models").statusCode()).isEqualTo(404);
+    }
+  }
+
+  @Test
   void twoGatewaysOnTwoPartitionsReceiveOnlyTheirOwnPieces() throws Exception {
     try (Gateway second = Gateway.start(config(2).build());
         ClosingClient secondClient = new ClosingClient(client(second.baseUrl(), KEY))) {
-      CompletableFuture<ChatCompletion> first =
-          CompletableFuture.supplyAsync(
-              () -> client.chat().completions().create(question().build()));
-      InferenceRequest firstRequest = job.nextRequest();
+      CompletableFuture<ChatCompletion> first = askInBackground(client, question().build());
+      InferenceRequest firstRequest = job.nextRequest(tag);
       CompletableFuture<ChatCompletion> other =
-          CompletableFuture.supplyAsync(
-              () -> secondClient.api().chat().completions().create(question().build()));
-      InferenceRequest secondRequest = job.nextRequest();
+          askInBackground(secondClient.api(), question().build());
+      InferenceRequest secondRequest = job.nextRequest(tag);
       assertThat(firstRequest.getReplyTo().getPartition()).isEqualTo(1);
       assertThat(secondRequest.getReplyTo().getPartition()).isEqualTo(2);
 
@@ -471,10 +713,8 @@ class GatewayIT {
       job.reply(secondRequest, b.head(1), b.delta(1, 1, "second"), b.endOk(1, 2));
       job.reply(firstRequest, a.head(1), a.delta(1, 1, "first"), a.endOk(1, 2));
 
-      assertThat(first.get(30, TimeUnit.SECONDS).choices().get(0).message().content())
-          .contains("first");
-      assertThat(other.get(30, TimeUnit.SECONDS).choices().get(0).message().content())
-          .contains("second");
+      assertThat(content(first.get(30, TimeUnit.SECONDS))).isEqualTo("first");
+      assertThat(content(other.get(30, TimeUnit.SECONDS))).isEqualTo("second");
       assertThat(second.metrics().pieces(PieceOutcome.UNKNOWN)).isEqualTo(secondUnknownBefore + 3);
       assertThat(second.metrics().pieces(PieceOutcome.ROUTED)).isEqualTo(3);
     }
@@ -485,20 +725,22 @@ class GatewayIT {
     try (Gateway small = Gateway.start(config(0).maxStreams(1).build());
         ClosingClient smallClient = new ClosingClient(client(small.baseUrl(), KEY))) {
       CompletableFuture<ChatCompletion> held =
-          CompletableFuture.supplyAsync(
-              () -> smallClient.api().chat().completions().create(question().build()));
-      InferenceRequest request = job.nextRequest();
+          askInBackground(smallClient.api(), question().build());
+      InferenceRequest request = job.nextRequest(tag);
       assertThatThrownBy(() -> smallClient.api().chat().completions().create(question().build()))
           .isInstanceOf(RateLimitException.class);
+      HttpResponse<String> refused = post(small.baseUrl(), body(false, ""), KEY);
+      assertThat(refused.statusCode()).isEqualTo(429);
+      assertThat(refused.headers().firstValue("x-should-retry")).contains("true");
+      assertThat(refused.headers().firstValue("retry-after")).contains("1");
       Pieces pieces = ScriptedInferenceJob.piecesOf(request);
       job.reply(request, pieces.head(1), pieces.delta(1, 1, "ok"), pieces.endOk(1, 2));
-      assertThat(held.get(30, TimeUnit.SECONDS).choices().get(0).message().content())
-          .contains("ok");
+      assertThat(content(held.get(30, TimeUnit.SECONDS))).isEqualTo("ok");
     }
   }
 
   @Test
-  void unreachableKafkaIs503AtOnce() throws Exception {
+  void unreachableKafkaIs503BeforeAnyKafkaCallAndSaysNothingAboutKafka() throws Exception {
     int nothingListens = Ports.freePort();
     try (Gateway cut =
         Gateway.start(
@@ -506,28 +748,61 @@ class GatewayIT {
                 .bootstrapServers("127.0.0.1:" + nothingListens)
                 .kafkaTimeout(Duration.ofSeconds(1))
                 .build())) {
-      long start = System.nanoTime();
-      HttpResponse<String> response =
-          HTTP.send(
-              HttpRequest.newBuilder(URI.create(cut.baseUrl() + "/v1/chat/completions"))
-                  .header("Authorization", "Bearer " + KEY)
-                  .POST(
-                      HttpRequest.BodyPublishers.ofString(
-                          "{\"model\":\"sim-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      HttpResponse<String> response = post(cut.baseUrl(), body(false, ""), KEY);
       assertThat(response.statusCode()).isEqualTo(503);
-      assertThat(millis).isLessThan(2000);
-      assertThat(JSON.readTree(response.body()).path("error").path("code").asText())
-          .isEqualTo("service_unavailable");
+      assertThat(response.headers().firstValue("x-should-retry")).contains("true");
+      assertThat(response.headers().firstValue("retry-after")).contains("1");
+      assertThat(response.headers().firstValue("x-request-id")).isPresent();
+      JsonNode error = JSON.readTree(response.body()).path("error");
+      assertThat(error.path("code").asText()).isEqualTo("service_unavailable");
+      assertThat(error.path("message").asText())
+          .isEqualTo("The request queue is unavailable; retry shortly.");
+      assertThat(kafkaSends(cut.metrics())).as("refused before any Kafka call").isZero();
+
       HttpResponse<String> health = get(cut.baseUrl() + "/health");
       assertThat(health.statusCode()).isEqualTo(503);
-      assertThat(health.body()).contains("\"kafka\":\"down\"");
+      assertThat(JSON.readTree(health.body()))
+          .isEqualTo(JSON.readTree("{\"status\":\"unavailable\",\"kafka\":\"down\"}"));
       try (ClosingClient cutClient = new ClosingClient(client(cut.baseUrl(), KEY))) {
         assertThatThrownBy(() -> cutClient.api().chat().completions().create(question().build()))
             .isInstanceOf(InternalServerException.class)
             .satisfies(e -> assertThat(((OpenAIServiceException) e).statusCode()).isEqualTo(503));
+      }
+      assertThat(job.noRequestWithin(tag, Duration.ofMillis(300))).isTrue();
+    }
+  }
+
+  /**
+   * A gateway started while its bootstrap address is dead (here: a port nobody listens on yet)
+   * answers 503, and once the address leads to Kafka, 200: the health check, the consumer's
+   * positioning and the producer's creation all recover without a restart.
+   */
+  @Test
+  void kafkaComingBackTurns503Into200() throws Exception {
+    int bootstrapPort = Ports.freePort();
+    int kafkaPort = Integer.parseInt(KAFKA.bootstrapServers().replaceAll(".*:", ""));
+    try (Gateway late =
+            Gateway.start(
+                config(0)
+                    .bootstrapServers("127.0.0.1:" + bootstrapPort)
+                    .kafkaTimeout(Duration.ofSeconds(1))
+                    .healthInterval(Duration.ofMillis(200))
+                    .build());
+        ClosingClient lateClient = new ClosingClient(client(late.baseUrl(), KEY))) {
+      assertThat(post(late.baseUrl(), body(false, ""), KEY).statusCode()).isEqualTo(503);
+      assertThat(get(late.baseUrl() + "/health").statusCode()).isEqualTo(503);
+
+      try (TcpForwarder kafkaIsBack = new TcpForwarder(bootstrapPort, kafkaPort)) {
+        awaitTrue(
+            "health 200 once Kafka is reachable",
+            Duration.ofSeconds(60),
+            () -> status(late.baseUrl() + "/health") == 200);
+        CompletableFuture<ChatCompletion> answer =
+            askInBackground(lateClient.api(), question().build());
+        InferenceRequest request = job.nextRequest(tag);
+        Pieces pieces = ScriptedInferenceJob.piecesOf(request);
+        job.reply(request, pieces.head(1), pieces.delta(1, 1, "back"), pieces.endOk(1, 2));
+        assertThat(content(answer.get(30, TimeUnit.SECONDS))).isEqualTo("back");
       }
     }
   }
@@ -540,24 +815,25 @@ class GatewayIT {
         .hasMessageContaining("has 3 partition(s), 0..2");
   }
 
+  private String rawRequest(String body, String key) {
+    return "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+        + key
+        + "\r\nContent-Type: application/json\r\nContent-Length: "
+        + body.getBytes(StandardCharsets.UTF_8).length
+        + "\r\n\r\n"
+        + body;
+  }
+
   @Test
   void aClientThatLeavesMidStreamLeavesNothingOpen() throws Exception {
     URI uri = URI.create(gateway.baseUrl());
-    String body =
-        "{\"model\":\"sim-model\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     InferenceRequest request;
+    double gone = gateway.metrics().failedAnswers(GatewayMetrics.AnswerFailure.CLIENT_GONE);
     try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), uri.getPort())) {
       OutputStream out = socket.getOutputStream();
-      out.write(
-          ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
-                  + KEY
-                  + "\r\nContent-Type: application/json\r\nContent-Length: "
-                  + body.getBytes(StandardCharsets.UTF_8).length
-                  + "\r\n\r\n"
-                  + body)
-              .getBytes(StandardCharsets.UTF_8));
+      out.write(rawRequest(body(true, ""), KEY).getBytes(StandardCharsets.UTF_8));
       out.flush();
-      request = job.nextRequest();
+      request = job.nextRequest(tag);
       Pieces pieces = ScriptedInferenceJob.piecesOf(request);
       job.reply(request, pieces.head(1), pieces.delta(1, 1, "first words"));
       BufferedReader in =
@@ -572,6 +848,8 @@ class GatewayIT {
     } // the client goes away mid-stream
     awaitTrue("open streams back to 0", () -> gateway.metrics().openStreams() == 0);
     assertThat(gateway.openExchanges()).isZero();
+    assertThat(gateway.metrics().failedAnswers(GatewayMetrics.AnswerFailure.CLIENT_GONE))
+        .isEqualTo(gone + 1);
     // The rest of the answer arrives for nobody.
     Pieces pieces = ScriptedInferenceJob.piecesOf(request);
     double unknown = gateway.metrics().pieces(PieceOutcome.UNKNOWN);
@@ -588,19 +866,10 @@ class GatewayIT {
         Socket socket =
             new Socket(InetAddress.getLoopbackAddress(), URI.create(tight.baseUrl()).getPort())) {
       socket.setReceiveBufferSize(4096);
-      String body =
-          "{\"model\":\"sim-model\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
       OutputStream out = socket.getOutputStream();
-      out.write(
-          ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
-                  + KEY
-                  + "\r\nContent-Type: application/json\r\nContent-Length: "
-                  + body.getBytes(StandardCharsets.UTF_8).length
-                  + "\r\n\r\n"
-                  + body)
-              .getBytes(StandardCharsets.UTF_8));
+      out.write(rawRequest(body(true, ""), KEY).getBytes(StandardCharsets.UTF_8));
       out.flush();
-      InferenceRequest stalled = job.nextRequest(); // this client never reads its answer
+      InferenceRequest stalled = job.nextRequest(tag); // this client never reads its answer
       Pieces pieces = ScriptedInferenceJob.piecesOf(stalled);
       String chunk = "x".repeat(256 * 1024);
       job.reply(stalled, pieces.head(1));
@@ -608,60 +877,216 @@ class GatewayIT {
         job.reply(stalled, pieces.delta(1, seq, chunk));
       }
       awaitTrue("the stalled client was cut off", () -> tight.metrics().openStreams() == 0);
-      assertThat(tight.metrics().render())
-          .contains("streamrag_gateway_failed_answers_total{reason=\"slow_client\"} 1.0");
+      assertThat(tight.metrics().failedAnswers(GatewayMetrics.AnswerFailure.SLOW_CLIENT))
+          .isEqualTo(1);
 
       // Meanwhile, another client on the same gateway is served as usual.
       CompletableFuture<ChatCompletion> other =
-          CompletableFuture.supplyAsync(
-              () -> tightClient.api().chat().completions().create(question().build()));
-      InferenceRequest request = job.nextRequest();
+          askInBackground(tightClient.api(), question().build());
+      InferenceRequest request = job.nextRequest(tag);
       Pieces otherPieces = ScriptedInferenceJob.piecesOf(request);
       job.reply(
           request, otherPieces.head(1), otherPieces.delta(1, 1, "fine"), otherPieces.endOk(1, 2));
-      assertThat(other.get(30, TimeUnit.SECONDS).choices().get(0).message().content())
-          .contains("fine");
+      assertThat(content(other.get(30, TimeUnit.SECONDS))).isEqualTo("fine");
     }
   }
 
   @Test
-  void theFixtureRunsTheGatewayAsAChildProcess() throws Exception {
-    try (GatewayServer server =
-            GatewayServer.builder(Path.of("target", "servers"), KAFKA.bootstrapServers())
-                .replyPartition(0)
-                .apiKey("sk-fixture", "fixture-tenant")
-                .models(List.of(MODEL))
-                .requestsTopic(REQUESTS)
-                .piecesTopic(PIECES)
-                .start();
-        ClosingClient fixtureClient = new ClosingClient(client(server.baseUrl(), "sk-fixture"))) {
-      assertThat(server.isEmbedded()).isTrue();
-      assertThat(server.openAiBaseUrl()).isEqualTo(server.baseUrl() + "/v1");
-      CompletableFuture<ChatCompletion> answer =
-          CompletableFuture.supplyAsync(
-              () -> fixtureClient.api().chat().completions().create(question().build()));
-      InferenceRequest request = job.nextRequest();
-      assertThat(request.getTenantId()).isEqualTo("fixture-tenant");
-      assertThat(request.getReplyTo().getPartition()).isZero();
-      Pieces pieces = ScriptedInferenceJob.piecesOf(request);
-      job.reply(request, pieces.head(1), pieces.delta(1, 1, "from a child"), pieces.endOk(1, 2));
-      assertThat(answer.get(30, TimeUnit.SECONDS).choices().get(0).message().content())
-          .contains("from a child");
+  void idleConnectionsAndTrickledBodiesAreClosed() throws Exception {
+    try (Gateway strict =
+        Gateway.start(
+            config(0)
+                .idleTimeout(Duration.ofMillis(500))
+                .bodyTimeout(Duration.ofMillis(500))
+                .build())) {
+      int port = URI.create(strict.baseUrl()).getPort();
+      try (Socket idle = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        idle.setSoTimeout(10_000);
+        assertThat(idle.getInputStream().read()).as("closed without a byte").isEqualTo(-1);
+      }
+      assertThat(strict.metrics().connectionsClosedBy(ConnectionClose.IDLE)).isEqualTo(1);
+
+      try (Socket trickle = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        trickle.setSoTimeout(10_000);
+        String body = body(false, "");
+        String request = rawRequest(body, KEY);
+        OutputStream out = trickle.getOutputStream();
+        // The headers and a few bytes of the body, then nothing more.
+        out.write(
+            request
+                .substring(0, request.length() - body.length() + 5)
+                .getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        String answer = readAll(trickle.getInputStream());
+        assertThat(answer).startsWith("HTTP/1.1 408").contains("request_timeout");
+      }
+      assertThat(strict.metrics().connectionsClosedBy(ConnectionClose.BODY_TIMEOUT)).isEqualTo(1);
+      awaitTrue("connections closed", () -> strict.metrics().openConnections() == 0);
+      assertThat(job.noRequestWithin(tag, Duration.ofMillis(300))).isTrue();
     }
   }
 
-  private static HttpResponse<String> post(String body, String key) throws Exception {
-    return HTTP.send(
-        HttpRequest.newBuilder(URI.create(gateway.baseUrl() + "/v1/chat/completions"))
-            .header("Authorization", "Bearer " + key)
+  @Test
+  void connectionsBeyondTheCapAreClosed() throws Exception {
+    try (Gateway capped = Gateway.start(config(0).maxConnections(2).eventLoops(1).build())) {
+      int port = URI.create(capped.baseUrl()).getPort();
+      try (Socket first = new Socket(InetAddress.getLoopbackAddress(), port);
+          Socket second = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        awaitTrue("two connections open", () -> capped.metrics().openConnections() == 2);
+        try (Socket third = new Socket(InetAddress.getLoopbackAddress(), port)) {
+          third.setSoTimeout(10_000);
+          assertThat(third.getInputStream().read()).isEqualTo(-1);
+        }
+        assertThat(capped.metrics().connectionsClosedBy(ConnectionClose.OVER_LIMIT)).isEqualTo(1);
+        second.setSoTimeout(10_000);
+        OutputStream out = second.getOutputStream();
+        out.write(
+            "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        assertThat(new BufferedReader(new InputStreamReader(second.getInputStream())).readLine())
+            .as("connections within the cap are served")
+            .isEqualTo("HTTP/1.1 200 OK");
+      }
+    }
+  }
+
+  /**
+   * Idle timers do not cut a request waiting for its first token: a whole answer waits in silence,
+   * a stream begins and gets keep-alive comments.
+   */
+  @Test
+  void aLongWaitForTheFirstTokenIsNotCut() throws Exception {
+    try (Gateway patient =
+            Gateway.start(
+                config(0)
+                    .idleTimeout(Duration.ofMillis(300))
+                    .sseKeepAlive(Duration.ofMillis(200))
+                    .build());
+        ClosingClient patientClient = new ClosingClient(client(patient.baseUrl(), KEY))) {
+      CompletableFuture<ChatCompletion> whole =
+          askInBackground(patientClient.api(), question().build());
+      InferenceRequest wholeRequest = job.nextRequest(tag);
+      CompletableFuture<List<ChatCompletionChunk>> stream =
+          streamInBackground(patientClient.api(), question().build());
+      InferenceRequest streamRequest = job.nextRequest(tag);
+      Thread.sleep(1500); // five idle timeouts, seven keep-alives
+      assertThat(patient.metrics().connectionsClosedBy(ConnectionClose.IDLE))
+          .as("no connection with a request in progress was closed as idle")
+          .isZero();
+      for (InferenceRequest request : List.of(wholeRequest, streamRequest)) {
+        Pieces pieces = ScriptedInferenceJob.piecesOf(request);
+        job.reply(
+            request, pieces.head(1), pieces.delta(1, 1, "worth the wait"), pieces.endOk(1, 2));
+      }
+      assertThat(content(whole.get(30, TimeUnit.SECONDS))).isEqualTo("worth the wait");
+      assertThat(text(stream.get(30, TimeUnit.SECONDS))).isEqualTo("worth the wait");
+    }
+  }
+
+  @Test
+  void shutdownLetsAnOpenStreamFinishAndRefusesNewRequests() throws Exception {
+    try (Gateway draining = Gateway.start(config(0).shutdownGrace(Duration.ofSeconds(30)).build());
+        ClosingClient drainingClient = new ClosingClient(client(draining.baseUrl(), KEY))) {
+      CompletableFuture<List<ChatCompletionChunk>> stream =
+          streamInBackground(drainingClient.api(), question().build());
+      InferenceRequest request = job.nextRequest(tag);
+      Pieces pieces = ScriptedInferenceJob.piecesOf(request);
+      job.reply(request, pieces.head(1), pieces.delta(1, 1, "begun before"));
+
+      CompletableFuture<Void> stopping = CompletableFuture.runAsync(draining::shutdown);
+      awaitTrue("health says shutting down", () -> status(draining.baseUrl() + "/health") == 503);
+      assertThat(JSON.readTree(get(draining.baseUrl() + "/health").body()))
+          .isEqualTo(JSON.readTree("{\"status\":\"shutting_down\",\"kafka\":\"up\"}"));
+      HttpResponse<String> refused = post(draining.baseUrl(), body(false, ""), KEY);
+      assertThat(refused.statusCode()).isEqualTo(503);
+      assertThat(refused.headers().firstValue("x-should-retry")).contains("true");
+      assertThat(stopping).as("waits for the open stream").isNotDone();
+
+      job.reply(request, pieces.delta(1, 2, ", ended after"), pieces.endOk(1, 3));
+      assertThat(text(stream.get(30, TimeUnit.SECONDS))).isEqualTo("begun before, ended after");
+      stopping.get(30, TimeUnit.SECONDS);
+      assertThat(job.noRequestWithin(tag, Duration.ofMillis(300))).isTrue();
+    }
+  }
+
+  @Test
+  void theFixtureRunsTheGatewayAsAChildProcessThatDrainsOnSigterm() throws Exception {
+    GatewayServer server =
+        GatewayServer.builder(Path.of("target", "servers"), KAFKA.bootstrapServers())
+            .replyPartition(0)
+            .apiKey("sk-fixture-0123456789", "fixture-tenant")
+            .models(List.of(MODEL))
+            .requestsTopic(REQUESTS)
+            .piecesTopic(PIECES)
+            .start();
+    CompletableFuture<Void> stopping = null;
+    try (ClosingClient fixtureClient =
+        new ClosingClient(client(server.baseUrl(), "sk-fixture-0123456789"))) {
+      assertThat(server.isEmbedded()).isTrue();
+      assertThat(server.openAiBaseUrl()).isEqualTo(server.baseUrl() + "/v1");
+      CompletableFuture<List<ChatCompletionChunk>> stream =
+          streamInBackground(fixtureClient.api(), question().build());
+      InferenceRequest request = job.nextRequest(tag);
+      assertThat(request.getTenantId()).isEqualTo("fixture-tenant");
+      assertThat(request.getReplyTo().getPartition()).isZero();
+      Pieces pieces = ScriptedInferenceJob.piecesOf(request);
+      job.reply(request, pieces.head(1), pieces.delta(1, 1, "from a child"));
+
+      stopping = CompletableFuture.runAsync(server::close); // SIGTERM, then waits for the exit
+      awaitTrue("draining after SIGTERM", () -> status(server.baseUrl() + "/health") == 503);
+      job.reply(request, pieces.delta(1, 2, " process"), pieces.endOk(1, 3));
+      assertThat(text(stream.get(30, TimeUnit.SECONDS))).isEqualTo("from a child process");
+      stopping.get(60, TimeUnit.SECONDS);
+    } finally {
+      if (stopping == null) {
+        server.close();
+      }
+    }
+  }
+
+  private static String readAll(InputStream in) throws IOException {
+    StringBuilder text = new StringBuilder();
+    byte[] buffer = new byte[4096];
+    try {
+      int read;
+      while ((read = in.read(buffer)) >= 0) {
+        text.append(new String(buffer, 0, read, StandardCharsets.UTF_8));
+      }
+    } catch (SocketTimeoutException e) {
+      throw new AssertionError("the connection was not closed; received: " + text, e);
+    }
+    return text.toString();
+  }
+
+  private static HttpResponse<String> post(String baseUrl, String body, String key)
+      throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(baseUrl + "/v1/chat/completions"))
             .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (key != null) {
+      request.header("Authorization", "Bearer " + key);
+    }
+    return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static HttpResponse<String> get(String url) throws Exception {
     return HTTP.send(
         HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** The status of GET {@code url}, or -1 if nothing answers. */
+  private static int status(String url) {
+    try {
+      return HTTP.send(
+              HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).build(),
+              HttpResponse.BodyHandlers.discarding())
+          .statusCode();
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
   }
 }

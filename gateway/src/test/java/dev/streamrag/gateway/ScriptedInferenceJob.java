@@ -5,10 +5,12 @@ import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.codec.Decoded;
 import dev.streamrag.schemas.codec.RecordCodec;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -32,11 +34,22 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * devstack): it exists because the contract cases the gateway must handle (replays, gaps, a
  * restarted or stale generation, another gateway's pieces on the same partition) cannot be caused
  * on demand with the real job.
+ *
+ * <p>Each test tags its requests (the request attribute {@value #TAG}, from OpenAI's {@code
+ * metadata}) and takes only requests with its tag: a request a previous test left behind (a retry,
+ * a late send) cannot be mistaken for the next test's. {@link #unclaimed} tells a test what it did
+ * not expect.
  */
 final class ScriptedInferenceJob implements AutoCloseable {
   private final RecordCodec<InferenceRequest> requestCodec = RecordCodec.of(InferenceRequest.class);
   private final RecordCodec<AnswerPiece> pieceCodec = RecordCodec.of(AnswerPiece.class);
-  private final BlockingQueue<InferenceRequest> requests = new LinkedBlockingQueue<>();
+
+  /** The request attribute that names the test that sent it. */
+  static final String TAG = "test";
+
+  private static final String UNTAGGED = "";
+
+  private final Map<String, BlockingQueue<InferenceRequest>> requests = new ConcurrentHashMap<>();
   private final KafkaProducer<String, byte[]> producer;
   private final KafkaConsumer<String, byte[]> consumer;
   private final Thread reader;
@@ -83,7 +96,8 @@ final class ScriptedInferenceJob implements AutoCloseable {
           if (!record.key().equals(decoded.value().getRequestId())) {
             throw new AssertionError("request keyed " + record.key() + " is " + decoded.value());
           }
-          requests.add(decoded.value());
+          InferenceRequest request = decoded.value();
+          queue(request.getAttributes().getOrDefault(TAG, UNTAGGED)).add(request);
         }
       }
     } catch (WakeupException e) {
@@ -93,18 +107,29 @@ final class ScriptedInferenceJob implements AutoCloseable {
     }
   }
 
-  /** The next request a gateway produced, waiting up to 15 s. */
-  InferenceRequest nextRequest() throws InterruptedException {
-    InferenceRequest request = requests.poll(15, TimeUnit.SECONDS);
+  private BlockingQueue<InferenceRequest> queue(String tag) {
+    return requests.computeIfAbsent(tag, t -> new LinkedBlockingQueue<>());
+  }
+
+  /** The next request a gateway produced with {@code tag}, waiting up to 15 s. */
+  InferenceRequest nextRequest(String tag) throws InterruptedException {
+    InferenceRequest request = queue(tag).poll(15, TimeUnit.SECONDS);
     if (request == null) {
-      throw new AssertionError("no request reached the requests topic within 15 s");
+      throw new AssertionError("no request tagged " + tag + " reached the requests topic in 15 s");
     }
     return request;
   }
 
-  /** No request is waiting (e.g. one a gateway refused was not produced). */
-  boolean noRequestWithin(Duration wait) throws InterruptedException {
-    return requests.poll(wait.toMillis(), TimeUnit.MILLISECONDS) == null;
+  /** No request with {@code tag} arrives within {@code wait} (e.g. one a gateway refused). */
+  boolean noRequestWithin(String tag, Duration wait) throws InterruptedException {
+    return queue(tag).poll(wait.toMillis(), TimeUnit.MILLISECONDS) == null;
+  }
+
+  /** Requests with {@code tag} that arrived and were not taken; takes them. */
+  List<InferenceRequest> unclaimed(String tag) {
+    List<InferenceRequest> left = new ArrayList<>();
+    queue(tag).drainTo(left);
+    return left;
   }
 
   /** Builders of pieces for {@code request}. */
@@ -130,10 +155,6 @@ final class ScriptedInferenceJob implements AutoCloseable {
   void replyRaw(String topic, int partition, String key, byte[] value) {
     producer.send(new ProducerRecord<>(topic, partition, key, value));
     producer.flush();
-  }
-
-  Map<String, String> attributesOf(InferenceRequest request) {
-    return request.getAttributes();
   }
 
   @Override

@@ -25,8 +25,12 @@ import java.util.regex.Pattern;
  * The OpenAI-compatible gateway (module {@code gateway}) as a child process: its own JVM, as in
  * production, and the only way to run it next to Flink, whose Netty 4.1 must not meet the gateway's
  * Vert.x (Netty 4.2) in one JVM. It listens on a free port of 127.0.0.1, reads one reply partition
- * of the pieces topic, and takes its API keys from a file in its folder (never from the command
- * line, where {@code ps} would show them).
+ * of the pieces topic, and takes its API keys from a file in its folder readable by its owner only
+ * (never from the command line, where {@code ps} would show them). The gateway refuses keys shorter
+ * than {@value #MIN_KEY_CHARS} characters; so does {@link Builder#start()}, before starting it.
+ *
+ * <p>{@link #close()} stops it as an orchestrator would, with SIGTERM: the gateway drains (its open
+ * requests get {@link Builder#shutdownGrace} to finish) before it exits.
  *
  * <p>The module using this fixture must have the gateway on its classpath, with none of its
  * dependencies: {@code streamrag-gateway} with an exclusion of {@code *:*}, as test-support does
@@ -35,15 +39,26 @@ import java.util.regex.Pattern;
 public final class GatewayServer extends ManagedServer {
   private static final String CLASSPATH_RESOURCE = "streamrag/gateway.classpath";
   private static final String MAIN = "dev.streamrag.gateway.GatewayMain";
+
+  /** The gateway's minimum API key length. */
+  public static final int MIN_KEY_CHARS = 16;
+
+  /** The gateway's default --shutdown-grace. */
+  private static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(20);
+
   private static final Pattern LISTENING = Pattern.compile("gateway listening on (http://\\S+)");
+  private static final Pattern MANAGEMENT = Pattern.compile("management on (http://\\S+)");
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   private final String baseUrl;
+  private final String managementUrl;
   private final int replyPartition;
 
-  private GatewayServer(String baseUrl, int replyPartition, ServerProcess process) {
+  private GatewayServer(
+      String baseUrl, String managementUrl, int replyPartition, ServerProcess process) {
     super("gateway (reply partition " + replyPartition + ")", process);
     this.baseUrl = baseUrl;
+    this.managementUrl = managementUrl;
     this.replyPartition = replyPartition;
   }
 
@@ -73,6 +88,14 @@ public final class GatewayServer extends ManagedServer {
     return baseUrl;
   }
 
+  /**
+   * Where {@code /health} and {@code /metrics} are: {@link #baseUrl()}, unless {@code
+   * --management-port} was given in {@link Builder#extraArgs}.
+   */
+  public String managementUrl() {
+    return managementUrl;
+  }
+
   /** {@code http://127.0.0.1:PORT/v1}, what OpenAI clients take as their base URL. */
   public String openAiBaseUrl() {
     return baseUrl + "/v1";
@@ -98,6 +121,7 @@ public final class GatewayServer extends ManagedServer {
     private String piecesTopic;
     private String defaultKind;
     private Duration defaultTimeout;
+    private Duration shutdownGrace;
     private final List<String> extraArgs = new ArrayList<>();
     private Duration startTimeout = Duration.ofSeconds(60);
 
@@ -147,6 +171,15 @@ public final class GatewayServer extends ManagedServer {
       return this;
     }
 
+    /**
+     * How long the gateway lets open requests finish when stopped (its {@code --shutdown-grace});
+     * {@link #close()} waits that long plus 10 s before it kills the process.
+     */
+    public Builder shutdownGrace(Duration shutdownGrace) {
+      this.shutdownGrace = Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+      return this;
+    }
+
     /** Further command-line options, as {@code java -jar gateway.jar --help} lists them. */
     public Builder extraArgs(String... args) {
       extraArgs.addAll(List.of(args));
@@ -166,6 +199,17 @@ public final class GatewayServer extends ManagedServer {
       if (replyPartition < 0) {
         throw new IllegalArgumentException("replyPartition must not be negative");
       }
+      apiKeys.forEach(
+          (key, tenant) -> {
+            if (key.length() < MIN_KEY_CHARS) {
+              throw new IllegalArgumentException(
+                  "the API key of tenant "
+                      + tenant
+                      + " is shorter than the gateway's minimum of "
+                      + MIN_KEY_CHARS
+                      + " characters");
+            }
+          });
       Path dir;
       try {
         Files.createDirectories(baseDir.toAbsolutePath());
@@ -190,7 +234,7 @@ public final class GatewayServer extends ManagedServer {
                   "--reply-partition=" + replyPartition,
                   "--host=127.0.0.1",
                   "--port=0",
-                  "--api-keys=" + keysFile));
+                  "--api-keys-file=" + keysFile));
       if (!models.isEmpty()) {
         command.add("--models=" + String.join(",", models));
       }
@@ -206,7 +250,13 @@ public final class GatewayServer extends ManagedServer {
       if (defaultTimeout != null) {
         command.add("--default-timeout=" + defaultTimeout.toMillis() + "ms");
       }
+      if (shutdownGrace != null) {
+        command.add("--shutdown-grace=" + shutdownGrace.toMillis() + "ms");
+      }
       command.addAll(extraArgs);
+      Duration stopGrace =
+          (shutdownGrace == null ? DEFAULT_SHUTDOWN_GRACE : shutdownGrace)
+              .plus(Duration.ofSeconds(10));
       ServerProcess process =
           ServerProcess.start(
               "gateway (reply partition " + replyPartition + ")",
@@ -214,21 +264,24 @@ public final class GatewayServer extends ManagedServer {
               dir,
               dir.resolve("gateway.log"),
               Map.of(),
-              Duration.ofSeconds(5));
-      String[] baseUrl = new String[1];
+              stopGrace);
+      String[] urls = new String[2];
       process.awaitReady(
           startTimeout,
           () -> {
-            if (baseUrl[0] == null) {
-              Matcher matcher = LISTENING.matcher(Files.readString(process.log()));
+            if (urls[0] == null) {
+              String log = Files.readString(process.log());
+              Matcher matcher = LISTENING.matcher(log);
               if (!matcher.find()) {
                 return false;
               }
-              baseUrl[0] = matcher.group(1);
+              urls[0] = matcher.group(1);
+              Matcher management = MANAGEMENT.matcher(log);
+              urls[1] = management.find() ? management.group(1) : urls[0];
             }
-            return health(baseUrl[0]) == 200;
+            return health(urls[1]) == 200;
           });
-      return new GatewayServer(baseUrl[0], replyPartition, process);
+      return new GatewayServer(urls[0], urls[1], replyPartition, process);
     }
 
     private Path writeKeys(Path dir) {
@@ -236,12 +289,15 @@ public final class GatewayServer extends ManagedServer {
       StringBuilder lines = new StringBuilder("# <key> <tenant>, written by GatewayServer\n");
       apiKeys.forEach((key, tenant) -> lines.append(key).append(' ').append(tenant).append('\n'));
       try {
-        Files.writeString(file, lines);
         try {
-          Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+          // Owner-only from its creation: the gateway warns about a keys file others can read.
+          Files.createFile(
+              file,
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } catch (UnsupportedOperationException e) {
           // not a POSIX file system: the folder's own permissions apply
         }
+        Files.writeString(file, lines);
         return file;
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write " + file, e);

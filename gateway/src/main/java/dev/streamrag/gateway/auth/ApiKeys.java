@@ -18,6 +18,9 @@ import java.util.Optional;
  * A key acts only as its own tenant; nothing in a request can change that.
  */
 public final class ApiKeys {
+  /** Shorter keys are refused at start: they can be guessed. */
+  public static final int MIN_KEY_CHARS = 16;
+
   private static final String BEARER = "bearer ";
 
   private final Map<String, String> tenantsByDigest;
@@ -29,18 +32,26 @@ public final class ApiKeys {
   /**
    * The keys of {@code entries}.
    *
-   * @throws IllegalArgumentException if there are none, or a key is given twice (the message names
-   *     where, not the key)
+   * @throws IllegalArgumentException if there are none, a key is shorter than {@value
+   *     #MIN_KEY_CHARS} characters, or a key is given twice (the message names where, not the key)
    */
   public static ApiKeys of(Collection<ApiKeyEntry> entries) {
     if (entries.isEmpty()) {
       throw new IllegalArgumentException(
-          "no API keys configured: give --api-keys FILE or --api-key KEY=TENANT");
+          "no API keys configured: give --api-keys-file FILE or set STREAMRAG_GATEWAY_API_KEYS");
     }
     Map<String, String> tenants = new HashMap<>();
     Map<String, String> origins = new HashMap<>();
     List<String> errors = new ArrayList<>();
     for (ApiKeyEntry entry : entries) {
+      if (entry.key().length() < MIN_KEY_CHARS) {
+        errors.add(
+            entry.origin()
+                + ": the key is shorter than "
+                + MIN_KEY_CHARS
+                + " characters; use a long random key");
+        continue;
+      }
       String digest = digest(entry.key());
       String earlier = origins.putIfAbsent(digest, entry.origin());
       if (earlier != null) {
@@ -77,6 +88,11 @@ public final class ApiKeys {
   /** How many keys are configured. */
   public int size() {
     return tenantsByDigest.size();
+  }
+
+  /** What is kept in memory: tenants by key digest (for tests to check that no key is). */
+  Map<String, String> stored() {
+    return tenantsByDigest;
   }
 
   static String digest(String key) {

@@ -9,6 +9,9 @@ import java.util.Objects;
  * flushed when it drains. A client that falls more than {@code maxBufferedBytes} behind is cut off:
  * {@link #write} returns false and the caller drops the connection, so one stalled reader costs at
  * most that much memory and never delays the pieces consumer or other streams.
+ *
+ * <p>{@link #end} may have to wait for the client to read what is queued; {@link #onEnded} learns
+ * when the response was really ended, which is when its memory is released.
  */
 public final class BufferedClientWriter {
   private final ClientChannel channel;
@@ -17,7 +20,9 @@ public final class BufferedClientWriter {
   private long waitingBytes;
   private String endData;
   private boolean ended;
+  private boolean endWritten;
   private boolean overflowed;
+  private Runnable onEnded = () -> {};
 
   public BufferedClientWriter(ClientChannel channel, long maxBufferedBytes) {
     this.channel = Objects.requireNonNull(channel, "channel");
@@ -26,6 +31,11 @@ public final class BufferedClientWriter {
     }
     this.maxBufferedBytes = maxBufferedBytes;
     channel.drainHandler(this::drain);
+  }
+
+  /** Runs once when the response is ended, after all that was queued before it. */
+  public void onEnded(Runnable onEnded) {
+    this.onEnded = Objects.requireNonNull(onEnded, "onEnded");
   }
 
   /**
@@ -60,10 +70,21 @@ public final class BufferedClientWriter {
     }
     ended = true;
     if (waiting.isEmpty()) {
-      channel.end(data);
+      endNow(data);
     } else {
       endData = data;
     }
+  }
+
+  /** Whether {@link #end} was called and the response is not ended yet: the client lags. */
+  public boolean ending() {
+    return ended && !endWritten && !overflowed;
+  }
+
+  private void endNow(String data) {
+    endWritten = true;
+    channel.end(data);
+    onEnded.run();
   }
 
   /** Bytes waiting for the connection to drain. */
@@ -84,7 +105,7 @@ public final class BufferedClientWriter {
     if (waiting.isEmpty() && endData != null) {
       String last = endData;
       endData = null;
-      channel.end(last);
+      endNow(last);
     }
   }
 

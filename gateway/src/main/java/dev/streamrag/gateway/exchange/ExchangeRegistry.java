@@ -1,5 +1,6 @@
 package dev.streamrag.gateway.exchange;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -43,6 +44,11 @@ public final class ExchangeRegistry {
   /** The open exchange of {@code requestId}, or null. */
   public Exchange get(String requestId) {
     return open.get(requestId);
+  }
+
+  /** The exchanges open at this moment. */
+  public List<Exchange> snapshot() {
+    return List.copyOf(open.values());
   }
 
   public int size() {

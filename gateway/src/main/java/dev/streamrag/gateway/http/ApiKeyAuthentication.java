@@ -39,6 +39,10 @@ final class ApiKeyAuthentication implements SecurityPolicyHandler {
     String authorization = ctx.request().getHeader("Authorization");
     Optional<String> tenant = keys.tenantOfHeader(authorization);
     if (tenant.isEmpty()) {
+      metrics.authFailure(
+          authorization == null
+              ? GatewayMetrics.AUTH_MISSING_KEY
+              : GatewayMetrics.AUTH_INVALID_KEY);
       ErrorResponses.send(
           ctx.response(),
           ApiError.invalidApiKey(

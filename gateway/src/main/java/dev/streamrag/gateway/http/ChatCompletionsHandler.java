@@ -2,8 +2,6 @@ package dev.streamrag.gateway.http;
 
 import dev.streamrag.gateway.exchange.Exchange;
 import dev.streamrag.gateway.exchange.ExchangeRegistry;
-import dev.streamrag.gateway.exchange.HttpClientResponse;
-import dev.streamrag.gateway.kafka.KafkaAvailability;
 import dev.streamrag.gateway.kafka.RequestPublisher;
 import dev.streamrag.gateway.metrics.GatewayMetrics;
 import dev.streamrag.gateway.openai.ApiError;
@@ -15,26 +13,32 @@ import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.UUID;
 
 /**
  * {@code POST /v1/chat/completions}, after authentication: maps the body to an InferenceRequest,
- * opens an {@link Exchange} for it, arms its deadline, and produces the request to Kafka.
- * Everything after that is driven by the pieces that come back. Refuses at once, without touching
- * Kafka, when Kafka is known to be unavailable (503) or the gateway holds its maximum of open
+ * opens an {@link Exchange} for it, and produces the request to Kafka. Everything after that is
+ * driven by the pieces that come back and the exchange's timers. Refuses at once, without touching
+ * Kafka, when the gateway is stopping or Kafka is known to be unavailable (503), the request's
+ * record would be larger than Kafka or the job take (413), or the gateway holds its maximum of open
  * requests (429).
  */
 final class ChatCompletionsHandler {
+  /** Where the request id is kept in the routing context. */
+  static final String REQUEST_ID = "streamrag.requestId";
+
+  static final String REQUEST_ID_HEADER = "x-request-id";
+
   /** Settings of the handler that are not services. */
-  record Settings(
-      String replyTopic, int replyPartition, long deadlineGraceMillis, long maxClientBufferBytes) {}
+  record Settings(String replyTopic, int replyPartition, Exchange.Settings exchange) {}
 
   private final Vertx vertx;
   private final ChatRequestMapper mapper;
   private final ExchangeRegistry exchanges;
   private final RequestPublisher publisher;
-  private final KafkaAvailability kafka;
+  private final ServingState state;
   private final GatewayMetrics metrics;
   private final Settings settings;
   private final RecordCodec<InferenceRequest> codec = RecordCodec.of(InferenceRequest.class);
@@ -44,29 +48,43 @@ final class ChatCompletionsHandler {
       ChatRequestMapper mapper,
       ExchangeRegistry exchanges,
       RequestPublisher publisher,
-      KafkaAvailability kafka,
+      ServingState state,
       GatewayMetrics metrics,
       Settings settings) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.mapper = Objects.requireNonNull(mapper, "mapper");
     this.exchanges = Objects.requireNonNull(exchanges, "exchanges");
     this.publisher = Objects.requireNonNull(publisher, "publisher");
-    this.kafka = Objects.requireNonNull(kafka, "kafka");
+    this.state = Objects.requireNonNull(state, "state");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.settings = Objects.requireNonNull(settings, "settings");
+  }
+
+  /**
+   * The first handler of the route, before authentication: every response of a chat completion, 401
+   * and 413 included, carries its {@code x-request-id}.
+   */
+  static void assignRequestId(RoutingContext ctx) {
+    String requestId = "gw-" + UUID.randomUUID();
+    ctx.put(REQUEST_ID, requestId);
+    ctx.response().putHeader(REQUEST_ID_HEADER, requestId);
+    ctx.next();
   }
 
   void handle(RoutingContext ctx) {
     long arrivedNanos = ctx.get(ApiKeyAuthentication.ARRIVED_NANOS);
     long receivedAtMillis = ctx.get(ApiKeyAuthentication.ARRIVED_MILLIS);
     String tenant = ctx.get(ApiKeyAuthentication.TENANT);
+    String requestId = ctx.get(REQUEST_ID);
     HttpServerResponse http = ctx.response();
-    if (!kafka.available()) {
-      ErrorResponses.send(http, ApiError.kafkaUnavailable(kafka.reason()), Exchange.ROUTE, metrics);
+    if (state.shuttingDown()) {
+      ErrorResponses.send(http, ApiError.shuttingDown(), Exchange.ROUTE, metrics);
       return;
     }
-    String requestId = "gw-" + UUID.randomUUID();
-    http.putHeader("x-request-id", requestId);
+    if (!state.kafkaAvailable()) {
+      ErrorResponses.send(http, ApiError.kafkaUnavailable(), Exchange.ROUTE, metrics);
+      return;
+    }
     ChatRequestMapper.Mapping mapping =
         mapper.map(
             ctx.body().asString(),
@@ -81,6 +99,15 @@ final class ChatCompletionsHandler {
       ErrorResponses.send(http, mapping.error(), Exchange.ROUTE, metrics);
       return;
     }
+    byte[] record = codec.encode(mapping.request().request());
+    if (!RequestPublisher.fits(requestId, record)) {
+      ErrorResponses.send(
+          http,
+          ApiError.recordTooLarge(RequestPublisher.MAX_RECORD_BYTES),
+          Exchange.ROUTE,
+          metrics);
+      return;
+    }
     // The request's own (duplicated) context: its event loop runs every event of the exchange.
     Context context = vertx.getOrCreateContext();
     Exchange exchange =
@@ -88,25 +115,23 @@ final class ChatCompletionsHandler {
             mapping.request(),
             new HttpClientResponse(http),
             task -> context.runOnContext(v -> task.run()),
+            (delayMillis, task) -> {
+              long timer = vertx.setTimer(delayMillis, id -> task.run());
+              return () -> vertx.cancelTimer(timer);
+            },
             metrics,
             arrivedNanos,
-            settings.maxClientBufferBytes());
+            settings.exchange());
     if (!exchanges.tryAdd(exchange)) {
       ErrorResponses.send(
           http, ApiError.tooManyStreams(exchanges.maxOpen()), Exchange.ROUTE, metrics);
       return;
     }
     metrics.streamOpened();
-    long waitMillis =
-        mapping.request().deadlineMillis()
-            + settings.deadlineGraceMillis()
-            - System.currentTimeMillis();
-    long timer = vertx.setTimer(Math.max(1, waitMillis), id -> exchange.onDeadline());
-    exchange.onClosed(
+    exchange.onReleased(
         () -> {
           exchanges.remove(exchange);
           metrics.streamClosed();
-          vertx.cancelTimer(timer);
         });
     http.closeHandler(v -> exchange.onClientClosed());
     http.exceptionHandler(e -> exchange.onClientClosed());
@@ -114,14 +139,13 @@ final class ChatCompletionsHandler {
       exchange.onClientClosed(); // gone while its body was read: no close event will follow
       return;
     }
-
+    exchange.start();
     publisher.send(
         requestId,
-        codec.encode(mapping.request().request()),
-        error -> {
-          if (error != null) {
-            exchange.execute(() -> exchange.onSendFailed(String.valueOf(error.getMessage())));
-          }
+        record,
+        result -> {
+          metrics.kafkaSend(result.outcome().name().toLowerCase(Locale.ROOT));
+          exchange.execute(() -> exchange.onSendResult(result));
         });
   }
 }

@@ -1,5 +1,6 @@
 package dev.streamrag.gateway.kafka;
 
+import dev.streamrag.gateway.logging.RateLimitedLog;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,28 +27,38 @@ import org.slf4j.LoggerFactory;
  * runs a cheap {@code describeCluster} every interval, with a short timeout, and HTTP handlers read
  * the last result. The first time Kafka answers, the topics are checked too (the requests topic
  * exists, the pieces topic has the reply partition); a missing one is a configuration error that
- * keeps the gateway unavailable, with the reason on {@code /health}.
+ * keeps the gateway unavailable.
+ *
+ * <p>The admin client is created by the checks, not the constructor, and created again with backoff
+ * while that fails: kafka-clients refuses to construct a client whose bootstrap names do not
+ * resolve (yet), which must not stop the gateway from starting. {@link #reason()} is for the log
+ * only: it names the cluster, which clients must not learn.
  */
 public final class KafkaHealth implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(KafkaHealth.class);
 
   private final KafkaSettings settings;
-  private final Admin admin;
+  private final Properties config;
   private final ScheduledExecutorService checker;
+  private final Backoff backoff = new Backoff(1000, 30_000);
+  private final RateLimitedLog creationLog = new RateLimitedLog(LOG, 30_000);
+  private volatile Admin admin;
+  private volatile boolean closed;
   private volatile boolean reachable;
+  private volatile String unreachable;
   private volatile TopicCheck topics =
       new TopicCheck(TopicCheck.Outcome.UNREACHABLE, "not checked yet");
-  private volatile Consumer<Boolean> onChange = up -> {};
+  private volatile Consumer<Boolean> onCheck = up -> {};
 
   public KafkaHealth(KafkaSettings settings) {
     this.settings = Objects.requireNonNull(settings, "settings");
-    Properties config = settings.common("streamrag-gateway-health-p" + settings.replyPartition());
+    this.config = settings.common("streamrag-gateway-health-p" + settings.replyPartition());
     config.put(
         AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(settings.timeoutMillis()));
     config.put(
         AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
         Integer.toString(settings.timeoutMillis()));
-    this.admin = Admin.create(config);
+    this.unreachable = unreachableMessage();
     this.checker =
         Executors.newSingleThreadScheduledExecutor(
             runnable -> {
@@ -56,14 +68,14 @@ public final class KafkaHealth implements AutoCloseable {
             });
   }
 
-  /** Called with the new state whenever {@link #available()} may have changed. */
-  public void onChange(Consumer<Boolean> onChange) {
-    this.onChange = Objects.requireNonNull(onChange, "onChange");
+  /** Called after every background check with whether Kafka is {@link #available()}. */
+  public void onCheck(Consumer<Boolean> onCheck) {
+    this.onCheck = Objects.requireNonNull(onCheck, "onCheck");
   }
 
   /** Checks the cluster and the topics now (blocking, up to the Kafka timeout). */
-  public TopicCheck checkNow() {
-    reachable = describeCluster();
+  public synchronized TopicCheck checkNow() {
+    reachable = admin() != null && describeCluster();
     if (reachable && !topics.isOk()) {
       TopicCheck before = topics;
       topics = describeTopics();
@@ -73,9 +85,32 @@ public final class KafkaHealth implements AutoCloseable {
       }
     }
     if (!reachable && topics.outcome() != TopicCheck.Outcome.MISCONFIGURED) {
-      topics = new TopicCheck(TopicCheck.Outcome.UNREACHABLE, unreachableMessage());
+      topics = new TopicCheck(TopicCheck.Outcome.UNREACHABLE, unreachable);
     }
     return topics;
+  }
+
+  /** The admin client, created now if its backoff allows; null while it cannot be. */
+  private Admin admin() {
+    if (admin != null || closed || !backoff.due()) {
+      return admin;
+    }
+    try {
+      admin = Admin.create(config);
+      backoff.reset();
+      unreachable = unreachableMessage();
+    } catch (KafkaException e) {
+      long wait = backoff.next();
+      unreachable =
+          "cannot create a Kafka client for "
+              + settings.bootstrapServers()
+              + " ("
+              + e.getClass().getSimpleName()
+              + (e.getCause() == null ? "" : ": " + e.getCause().getMessage())
+              + ")";
+      creationLog.warn("{}; retrying in {} ms at the earliest", unreachable, wait);
+    }
+    return admin;
   }
 
   /** Repeats {@link #checkNow()} every {@code interval}, in the background. */
@@ -93,7 +128,7 @@ public final class KafkaHealth implements AutoCloseable {
           if (before != after) {
             LOG.info("Kafka is {}", after ? "available again" : "unavailable: " + reason());
           }
-          onChange.accept(after);
+          onCheck.accept(after);
         },
         interval.toMillis(),
         interval.toMillis(),
@@ -115,7 +150,7 @@ public final class KafkaHealth implements AutoCloseable {
     if (available()) {
       return null;
     }
-    return reachable ? topics.message() : unreachableMessage();
+    return reachable ? topics.message() : unreachable;
   }
 
   private String unreachableMessage() {
@@ -127,7 +162,7 @@ public final class KafkaHealth implements AutoCloseable {
 
   private boolean describeCluster() {
     try {
-      admin
+      admin()
           .describeCluster(new DescribeClusterOptions().timeoutMs(settings.timeoutMillis()))
           .clusterId()
           .get(settings.timeoutMillis(), TimeUnit.MILLISECONDS);
@@ -146,7 +181,7 @@ public final class KafkaHealth implements AutoCloseable {
     Map<String, TopicDescription> described;
     try {
       described =
-          admin
+          admin()
               .describeTopics(
                   List.of(requests, pieces),
                   new DescribeTopicsOptions().timeoutMs(settings.timeoutMillis()))
@@ -163,9 +198,11 @@ public final class KafkaHealth implements AutoCloseable {
                 + settings.bootstrapServers()
                 + ": create them first (kafka/topics.yaml)");
       }
-      return new TopicCheck(TopicCheck.Outcome.UNREACHABLE, String.valueOf(e.getCause()));
+      return new TopicCheck(
+          TopicCheck.Outcome.UNREACHABLE,
+          "describing the topics failed: " + e.getCause().getClass().getSimpleName());
     } catch (TimeoutException e) {
-      return new TopicCheck(TopicCheck.Outcome.UNREACHABLE, unreachableMessage());
+      return new TopicCheck(TopicCheck.Outcome.UNREACHABLE, unreachable);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new TopicCheck(TopicCheck.Outcome.UNREACHABLE, "interrupted");
@@ -192,7 +229,17 @@ public final class KafkaHealth implements AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     checker.shutdownNow();
-    admin.close(Duration.ofMillis(settings.timeoutMillis()));
+    try {
+      checker.awaitTermination(settings.timeoutMillis() + 1000L, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    synchronized (this) {
+      if (admin != null) {
+        admin.close(Duration.ofMillis(settings.timeoutMillis()));
+      }
+    }
   }
 }

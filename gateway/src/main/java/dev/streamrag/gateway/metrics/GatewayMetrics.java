@@ -9,6 +9,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 
 /**
  * The gateway's Prometheus metrics, served on {@code /metrics}. Names follow the project's scheme
@@ -24,27 +25,59 @@ public final class GatewayMetrics {
     UNDECODABLE;
 
     String label() {
-      return name().toLowerCase(java.util.Locale.ROOT);
+      return name().toLowerCase(Locale.ROOT);
     }
   }
 
-  /** Why an exchange ended without the answer it promised. */
+  /**
+   * Why an accepted chat completion ended without its complete OK answer reaching the client. The
+   * rule of {@code streamrag_gateway_failed_answers_total}: every chat completion the gateway
+   * accepted (its request handed to Kafka) that does not end with a complete OK answer written to
+   * the client is counted exactly once, with the first reason that applied, whether the failure was
+   * sent as an HTTP status or in-band. Requests refused before that (401, 400, 404, 408, 413, 429,
+   * an unavailable Kafka) are counted only in {@code streamrag_gateway_requests_total}.
+   */
   public enum AnswerFailure {
-    /** The job's END was not OK after text had been sent. */
+    /** The job's END was REJECTED (the client's request was invalid). */
+    JOB_REJECTED,
+    /** The job's END was ERROR or TIMEOUT. */
     JOB_ERROR,
     /** A newer generation contradicted text already sent. */
     DIVERGED,
     /** No END before the deadline plus grace. */
     DEADLINE,
-    /** The client read too slowly; its buffer passed the cap. */
+    /** Kafka refused the request; it was not stored. */
+    SEND_FAILED,
+    /** The pieces consumer failed while the request was open: pieces may have been missed. */
+    ANSWER_LOST,
+    /** The gateway stopped before the answer was complete. */
+    SHUTDOWN,
+    /** The client read too slowly: its buffer passed the cap, or it did not read the end. */
     SLOW_CLIENT,
     /** The client closed the connection first. */
     CLIENT_GONE;
 
     String label() {
-      return name().toLowerCase(java.util.Locale.ROOT);
+      return name().toLowerCase(Locale.ROOT);
     }
   }
+
+  /** Why the gateway closed a client connection on purpose. */
+  public enum ConnectionClose {
+    /** More than {@code --max-connections} were open. */
+    OVER_LIMIT,
+    /** No request in progress for {@code --idle-timeout}. */
+    IDLE,
+    /** The request body did not arrive within {@code --body-timeout}. */
+    BODY_TIMEOUT;
+
+    String label() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  public static final String AUTH_MISSING_KEY = "missing_key";
+  public static final String AUTH_INVALID_KEY = "invalid_key";
 
   private static final double[] FIRST_TEXT_BUCKETS_MS = {
     5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000
@@ -57,7 +90,12 @@ public final class GatewayMetrics {
   private final Counter piecesDropped;
   private final Histogram firstText;
   private final Gauge kafkaUp;
-  private final Counter streamEnds;
+  private final Counter failedAnswers;
+  private final Gauge openConnections;
+  private final Counter connectionsClosed;
+  private final Counter authFailures;
+  private final Counter kafkaSends;
+  private final Counter consumerFailures;
 
   public GatewayMetrics() {
     requests =
@@ -101,13 +139,48 @@ public final class GatewayMetrics {
             .name("streamrag_gateway_kafka_up")
             .help("1 when Kafka and this gateway's reply partition are reachable, else 0.")
             .register(registry);
-    streamEnds =
+    failedAnswers =
         Counter.builder()
             .name("streamrag_gateway_failed_answers_total")
             .help(
-                "Chat completions that ended without their answer after the gateway had"
-                    + " accepted them, by reason.")
+                "Accepted chat completions (request handed to Kafka) that did not end with their"
+                    + " complete OK answer written to the client; each counted once, by the first"
+                    + " reason.")
             .labelNames("reason")
+            .register(registry);
+    openConnections =
+        Gauge.builder()
+            .name("streamrag_gateway_open_connections")
+            .help("Open client connections to the API listener.")
+            .register(registry);
+    connectionsClosed =
+        Counter.builder()
+            .name("streamrag_gateway_connections_closed_total")
+            .help(
+                "Client connections the gateway closed on purpose: over --max-connections, idle,"
+                    + " or a request body that did not arrive in time.")
+            .labelNames("reason")
+            .register(registry);
+    authFailures =
+        Counter.builder()
+            .name("streamrag_gateway_auth_failures_total")
+            .help("Requests refused with 401: no API key, or an unknown one.")
+            .labelNames("reason")
+            .register(registry);
+    kafkaSends =
+        Counter.builder()
+            .name("streamrag_gateway_kafka_sends_total")
+            .help(
+                "Requests produced to Kafka, by outcome: sent, refused (not stored), uncertain"
+                    + " (delivery timed out; may be stored).")
+            .labelNames("outcome")
+            .register(registry);
+    consumerFailures =
+        Counter.builder()
+            .name("streamrag_gateway_pieces_consumer_failures_total")
+            .help(
+                "Times the reply partition consumer failed after it was reading and was created"
+                    + " again; the requests open then were failed.")
             .register(registry);
     for (PieceOutcome outcome : PieceOutcome.values()) {
       pieces.labelValues(outcome.label());
@@ -115,8 +188,17 @@ public final class GatewayMetrics {
     for (String reason : new String[] {"stale", "duplicate", "late"}) {
       piecesDropped.labelValues(reason);
     }
-    for (AnswerFailure end : AnswerFailure.values()) {
-      streamEnds.labelValues(end.label());
+    for (AnswerFailure reason : AnswerFailure.values()) {
+      failedAnswers.labelValues(reason.label());
+    }
+    for (ConnectionClose reason : ConnectionClose.values()) {
+      connectionsClosed.labelValues(reason.label());
+    }
+    for (String reason : new String[] {AUTH_MISSING_KEY, AUTH_INVALID_KEY}) {
+      authFailures.labelValues(reason);
+    }
+    for (String outcome : new String[] {"sent", "refused", "uncertain"}) {
+      kafkaSends.labelValues(outcome);
     }
   }
 
@@ -167,7 +249,58 @@ public final class GatewayMetrics {
   }
 
   public void failedAnswer(AnswerFailure reason) {
-    streamEnds.labelValues(reason.label()).inc();
+    failedAnswers.labelValues(reason.label()).inc();
+  }
+
+  public double failedAnswers(AnswerFailure reason) {
+    return failedAnswers.labelValues(reason.label()).get();
+  }
+
+  public void connectionOpened() {
+    openConnections.inc();
+  }
+
+  public void connectionClosed() {
+    openConnections.dec();
+  }
+
+  public double openConnections() {
+    return openConnections.get();
+  }
+
+  /** The gateway closed a connection on purpose. */
+  public void connectionClosedBy(ConnectionClose reason) {
+    connectionsClosed.labelValues(reason.label()).inc();
+  }
+
+  public double connectionsClosedBy(ConnectionClose reason) {
+    return connectionsClosed.labelValues(reason.label()).get();
+  }
+
+  /** A 401; {@code reason} is {@link #AUTH_MISSING_KEY} or {@link #AUTH_INVALID_KEY}. */
+  public void authFailure(String reason) {
+    authFailures.labelValues(reason).inc();
+  }
+
+  public double authFailures(String reason) {
+    return authFailures.labelValues(reason).get();
+  }
+
+  /** One request produced to Kafka; {@code outcome} is sent, refused or uncertain. */
+  public void kafkaSend(String outcome) {
+    kafkaSends.labelValues(outcome).inc();
+  }
+
+  public double kafkaSends(String outcome) {
+    return kafkaSends.labelValues(outcome).get();
+  }
+
+  public void consumerFailed() {
+    consumerFailures.inc();
+  }
+
+  public double consumerFailures() {
+    return consumerFailures.get();
   }
 
   /** All metrics in Prometheus' text format (version 0.0.4). */

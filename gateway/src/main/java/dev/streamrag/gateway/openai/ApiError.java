@@ -8,14 +8,29 @@ import java.util.Objects;
  * An error as OpenAI's API answers it: an HTTP status and {@code {"error": {"message", "type",
  * "param", "code"}}}. OpenAI clients pick their exception type from the status (400 bad request,
  * 401 unauthorized, 404 not found, 429 rate limit, 5xx server error), so the status is the part
- * that must be right.
+ * that must be right. Messages are fixed texts written for clients: never an exception's text, a
+ * broker address or an upstream's body (those go to the log).
+ *
+ * <p>The official SDKs retry 408, 409, 429 and every 5xx by default unless the response says
+ * otherwise in {@code x-should-retry}; {@link #retry()} says what this error tells them.
  *
  * @param param the request field at fault, or null
  * @param code a stable machine-readable code, or null
  */
-public record ApiError(int status, String type, String code, String param, String message) {
+public record ApiError(
+    int status, String type, String code, String param, String message, Retry retry) {
   public static final String INVALID_REQUEST = "invalid_request_error";
   public static final String SERVER_ERROR = "server_error";
+
+  /** What an error tells the SDKs about retrying (the {@code x-should-retry} header). */
+  public enum Retry {
+    /** No header: the SDKs decide by status. */
+    UNSAID,
+    /** {@code x-should-retry: false}: the same request would fail the same way, or too late. */
+    NEVER,
+    /** {@code x-should-retry: true} and {@code retry-after: 1}: a moment later may succeed. */
+    SOON
+  }
 
   public ApiError {
     if (status < 400 || status > 599) {
@@ -23,6 +38,12 @@ public record ApiError(int status, String type, String code, String param, Strin
     }
     Objects.requireNonNull(type, "type");
     Objects.requireNonNull(message, "message");
+    Objects.requireNonNull(retry, "retry");
+  }
+
+  /** An error that leaves retrying to the SDKs' defaults. */
+  public ApiError(int status, String type, String code, String param, String message) {
+    this(status, type, code, param, message, Retry.UNSAID);
   }
 
   /** 400: the request is malformed or a field is out of range. */
@@ -46,9 +67,28 @@ public record ApiError(int status, String type, String code, String param, Strin
   }
 
   /** 404 for a path the gateway does not serve. */
-  public static ApiError noRoute(String method, String path) {
+  public static ApiError noRoute() {
+    return new ApiError(404, INVALID_REQUEST, "unknown_url", null, "Unknown URL.");
+  }
+
+  /** 405 for a method a path does not take. */
+  public static ApiError methodNotAllowed() {
     return new ApiError(
-        404, INVALID_REQUEST, "unknown_url", null, "Unknown URL: " + method + " " + path);
+        405,
+        INVALID_REQUEST,
+        "method_not_allowed",
+        null,
+        "This method is not allowed on this URL.");
+  }
+
+  /** 408: the body did not arrive in time. */
+  public static ApiError bodyTimeout(long bodyTimeoutMillis) {
+    return new ApiError(
+        408,
+        INVALID_REQUEST,
+        "request_timeout",
+        null,
+        "The request body did not arrive within " + bodyTimeoutMillis + " ms.");
   }
 
   /** 413: the body is larger than the gateway reads. */
@@ -61,6 +101,16 @@ public record ApiError(int status, String type, String code, String param, Strin
         "The request body is larger than " + maxBodyBytes + " bytes.");
   }
 
+  /** 413: the request, as the record the job reads, is larger than Kafka or the job take. */
+  public static ApiError recordTooLarge(long maxRecordBytes) {
+    return new ApiError(
+        413,
+        INVALID_REQUEST,
+        "request_too_large",
+        null,
+        "The request is too large: it must fit in a " + maxRecordBytes + "-byte record.");
+  }
+
   /** 429: this gateway instance holds as many open exchanges as it may. */
   public static ApiError tooManyStreams(int maxStreams) {
     return new ApiError(
@@ -68,23 +118,77 @@ public record ApiError(int status, String type, String code, String param, Strin
         "rate_limit_error",
         "rate_limit_exceeded",
         null,
-        "This gateway is serving its maximum of " + maxStreams + " open requests; retry later.");
+        "This gateway is serving its maximum of " + maxStreams + " open requests; retry later.",
+        Retry.SOON);
   }
 
-  /** 503: Kafka (or this instance's reply partition) cannot be reached; nothing was sent. */
-  public static ApiError kafkaUnavailable(String why) {
+  /** 503: Kafka (or this instance's reply partition) is not available; nothing was sent. */
+  public static ApiError kafkaUnavailable() {
     return new ApiError(
-        503, SERVER_ERROR, "service_unavailable", null, "The request queue is unavailable: " + why);
+        503,
+        SERVER_ERROR,
+        "service_unavailable",
+        null,
+        "The request queue is unavailable; retry shortly.",
+        Retry.SOON);
   }
 
-  /** 504: no answer came before the request's deadline. */
+  /** 503: Kafka refused the request, which was not stored; {@code transientFailure}: retry. */
+  public static ApiError kafkaRefused(boolean transientFailure) {
+    return new ApiError(
+        503,
+        SERVER_ERROR,
+        "service_unavailable",
+        null,
+        "The request could not be queued.",
+        transientFailure ? Retry.SOON : Retry.NEVER);
+  }
+
+  /** 503: this gateway is shutting down and takes no new requests; another instance will. */
+  public static ApiError shuttingDown() {
+    return new ApiError(
+        503,
+        SERVER_ERROR,
+        "service_unavailable",
+        null,
+        "This gateway is shutting down; retry.",
+        Retry.SOON);
+  }
+
+  /**
+   * 503: the gateway lost the stream of answer pieces (its consumer restarted, or it shut down
+   * first); the answer may be incomplete, so the request should be sent again.
+   */
+  public static ApiError answerLost() {
+    return new ApiError(
+        503,
+        SERVER_ERROR,
+        "answer_lost",
+        null,
+        "The gateway lost the answer's stream; send the request again.",
+        Retry.SOON);
+  }
+
+  /** 504: no answer came before the request's deadline; retrying the same request won't help. */
   public static ApiError deadlineExceeded(long timeoutMillis) {
     return new ApiError(
         504,
         SERVER_ERROR,
         "timeout",
         null,
-        "No answer arrived within the request's timeout of " + timeoutMillis + " ms.");
+        "No answer arrived within the request's timeout of " + timeoutMillis + " ms.",
+        Retry.NEVER);
+  }
+
+  /** 500: a bug in the gateway; the details are in its log. */
+  public static ApiError internal() {
+    return new ApiError(
+        500,
+        SERVER_ERROR,
+        "internal_error",
+        null,
+        "The gateway failed to handle the request.",
+        Retry.NEVER);
   }
 
   /** The body OpenAI sends with this error. */

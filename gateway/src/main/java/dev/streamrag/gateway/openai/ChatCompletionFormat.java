@@ -17,6 +17,9 @@ public final class ChatCompletionFormat {
   /** The event that closes a stream. */
   public static final String DONE = "data: [DONE]\n\n";
 
+  /** An SSE comment: clients ignore it, proxies and idle timers see the stream is alive. */
+  public static final String KEEP_ALIVE = ": keep-alive\n\n";
+
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
   private static final JsonStringEncoder JSON_STRINGS = JsonStringEncoder.getInstance();
   private static final String DEFAULT_FINISH_REASON = "stop";
@@ -25,6 +28,7 @@ public final class ChatCompletionFormat {
   private final String id;
   private final long createdSeconds;
   private final String requestedModel;
+  private final boolean includeUsage;
   private String model;
   private String contentPrefix;
   private String contentSuffix;
@@ -33,12 +37,16 @@ public final class ChatCompletionFormat {
    * @param createdAtMillis when the gateway received the request; OpenAI's {@code created} is in
    *     seconds
    * @param requestedModel the model the client named, until a HEAD piece names the one answering
+   * @param includeUsage whether the stream ends with a usage chunk; as OpenAI does then, every
+   *     chunk before it carries {@code "usage": null}
    */
-  public ChatCompletionFormat(String requestId, long createdAtMillis, String requestedModel) {
+  public ChatCompletionFormat(
+      String requestId, long createdAtMillis, String requestedModel, boolean includeUsage) {
     this.requestId = Objects.requireNonNull(requestId, "requestId");
     this.id = "chatcmpl-" + requestId;
     this.createdSeconds = createdAtMillis / 1000;
     this.requestedModel = Objects.requireNonNull(requestedModel, "requestedModel");
+    this.includeUsage = includeUsage;
     this.model = requestedModel;
   }
 
@@ -107,7 +115,7 @@ public final class ChatCompletionFormat {
 
   /** The usage chunk OpenAI sends last when {@code stream_options.include_usage} is set. */
   public String usageChunk(AnswerPiece end) {
-    ObjectNode chunk = chunk();
+    ObjectNode chunk = header("chat.completion.chunk");
     chunk.putArray("choices");
     chunk.set("usage", usage(end));
     return event(chunk);
@@ -131,8 +139,13 @@ public final class ChatCompletionFormat {
     return completion;
   }
 
+  /** A chunk before the usage chunk. */
   private ObjectNode chunk() {
-    return header("chat.completion.chunk");
+    ObjectNode chunk = header("chat.completion.chunk");
+    if (includeUsage) {
+      chunk.putNull("usage");
+    }
+    return chunk;
   }
 
   private ObjectNode header(String object) {

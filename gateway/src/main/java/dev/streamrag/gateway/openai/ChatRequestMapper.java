@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.streamrag.gateway.GatewayConfig;
 import dev.streamrag.schemas.CacheMode;
 import dev.streamrag.schemas.ChatMessage;
 import dev.streamrag.schemas.ChatRole;
@@ -24,6 +25,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Turns the body of an OpenAI {@code POST /v1/chat/completions} into the {@link InferenceRequest}
@@ -31,10 +33,13 @@ import java.util.Set;
  * gateway forwards is checked here, so a malformed request never reaches Kafka and the client
  * learns which field is wrong ({@code param}) at once.
  *
- * <p>Fields OpenAI defines that the platform has no use for (e.g. {@code logprobs}) are ignored, as
- * vLLM does; fields that would change the answer but cannot be honoured ({@code n} above 1, {@code
- * tools}) are refused. The gateway's own extension object {@code streamrag} is strict: an unknown
- * field there is a typo, and refused.
+ * <p>Fields OpenAI defines that the platform has no use for (e.g. {@code frequency_penalty}) are
+ * ignored, as vLLM does; fields that would change the answer or its shape but cannot be honoured
+ * ({@code n} above 1, {@code tools}, {@code tool_choice}, {@code response_format} other than text,
+ * {@code logprobs}, {@code top_logprobs}, {@code stream_options} without {@code stream}) are
+ * refused, naming the field. The gateway's own extension object {@code streamrag} is strict: an
+ * unknown field there is a typo, and refused; a retrieval index must be a plain name ({@link
+ * IndexNames}) and, if the gateway has a list of indexes, one of them.
  */
 public final class ChatRequestMapper {
   /** OpenAI's own bounds on {@code metadata}. */
@@ -68,12 +73,14 @@ public final class ChatRequestMapper {
   }
 
   private final Set<String> models;
+  private final Set<String> indexes;
   private final RequestKind defaultKind;
   private final long defaultTimeoutMillis;
   private final long maxTimeoutMillis;
 
   private ChatRequestMapper(Builder builder) {
     this.models = Set.copyOf(builder.models);
+    this.indexes = Set.copyOf(builder.indexes);
     this.defaultKind = builder.defaultKind;
     this.defaultTimeoutMillis = builder.defaultTimeout.toMillis();
     this.maxTimeoutMillis = builder.maxTimeout.toMillis();
@@ -123,6 +130,7 @@ public final class ChatRequestMapper {
         throw invalid(unsupported, "'" + unsupported + "' is not supported by this gateway.");
       }
     }
+    refuseUnhonourable(root);
 
     List<ChatMessage> messages = messages(root.get("messages"));
     Integer maxTokens = integer(root, "max_tokens", "max_tokens", 1, Integer.MAX_VALUE);
@@ -138,6 +146,11 @@ public final class ChatRequestMapper {
     if (streamOptions != null && !streamOptions.isNull()) {
       if (!streamOptions.isObject()) {
         throw invalid("stream_options", "'stream_options' must be an object.");
+      }
+      if (!stream) {
+        throw invalid(
+            "stream_options",
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.");
       }
       includeUsage =
           Boolean.TRUE.equals(bool(streamOptions, "include_usage", "stream_options.include_usage"));
@@ -215,6 +228,41 @@ public final class ChatRequestMapper {
                     .build())
             .build();
     return new ChatRequest(request, model, stream, includeUsage, timeoutMillis);
+  }
+
+  /** Refuses OpenAI fields that would change the answer's content or shape in ways not served. */
+  private static void refuseUnhonourable(JsonNode root) throws Invalid {
+    JsonNode toolChoice = root.get("tool_choice");
+    if (toolChoice != null
+        && !toolChoice.isNull()
+        && !(toolChoice.isTextual() && toolChoice.textValue().equals("none"))) {
+      throw invalid("tool_choice", "'tool_choice' is not supported by this gateway (no tools).");
+    }
+    JsonNode responseFormat = root.get("response_format");
+    if (responseFormat != null && !responseFormat.isNull()) {
+      JsonNode type = responseFormat.isObject() ? responseFormat.get("type") : null;
+      if (type == null
+          || !type.isTextual()
+          || !type.textValue().equals("text")
+          || responseFormat.size() != 1) {
+        throw invalid(
+            "response_format",
+            "Only 'response_format' {\"type\": \"text\"} is supported: this gateway cannot"
+                + " enforce JSON output.");
+      }
+    }
+    JsonNode logprobs = root.get("logprobs");
+    if (logprobs != null
+        && !logprobs.isNull()
+        && !(logprobs.isBoolean() && !logprobs.booleanValue())) {
+      throw invalid("logprobs", "'logprobs' is not supported by this gateway.");
+    }
+    JsonNode topLogprobs = root.get("top_logprobs");
+    if (topLogprobs != null
+        && !topLogprobs.isNull()
+        && !(topLogprobs.isIntegralNumber() && topLogprobs.longValue() == 0)) {
+      throw invalid("top_logprobs", "'top_logprobs' is not supported by this gateway.");
+    }
   }
 
   private static List<ChatMessage> messages(JsonNode node) throws Invalid {
@@ -333,7 +381,7 @@ public final class ChatRequestMapper {
     return stop;
   }
 
-  private static RetrievalOptions retrieval(JsonNode node) throws Invalid {
+  private RetrievalOptions retrieval(JsonNode node) throws Invalid {
     if (node == null || node.isNull()) {
       return null;
     }
@@ -347,7 +395,7 @@ public final class ChatRequestMapper {
     if (topK != null) {
       options.setTopK(topK);
     }
-    options.setIndex(text(node, "index", path + ".index"));
+    options.setIndex(index(text(node, "index", path + ".index"), path + ".index"));
     Boolean hybrid = bool(node, "hybrid", path + ".hybrid");
     if (hybrid != null) {
       options.setHybrid(hybrid);
@@ -362,6 +410,29 @@ public final class ChatRequestMapper {
             MAX_METADATA_KEY_CHARS,
             MAX_METADATA_VALUE_CHARS));
     return options.build();
+  }
+
+  /** {@code name} if it is a plain index name this gateway lets requests name (null passes). */
+  private String index(String name, String path) throws Invalid {
+    if (name == null) {
+      return null;
+    }
+    String problem = IndexNames.problem(name);
+    if (problem != null) {
+      throw invalid(path, "Invalid '" + path + "': " + problem + ".");
+    }
+    if (!indexes.isEmpty() && !indexes.contains(name)) {
+      throw invalid(
+          path,
+          "Invalid '"
+              + path
+              + "': '"
+              + name
+              + "' is not an index of this gateway; known: "
+              + String.join(", ", new TreeSet<>(indexes))
+              + ".");
+    }
+    return name;
   }
 
   private static RequestKind kind(String name) throws Invalid {
@@ -400,7 +471,7 @@ public final class ChatRequestMapper {
                 + "."
                 + name
                 + "'; known fields: "
-                + String.join(", ", new java.util.TreeSet<>(known))
+                + String.join(", ", new TreeSet<>(known))
                 + ".");
       }
     }
@@ -546,15 +617,24 @@ public final class ChatRequestMapper {
   /** Settings of a {@link ChatRequestMapper}; {@link #build()} checks them. */
   public static final class Builder {
     private Set<String> models = new LinkedHashSet<>();
-    private RequestKind defaultKind = RequestKind.CHAT;
-    private Duration defaultTimeout = Duration.ofSeconds(30);
-    private Duration maxTimeout = Duration.ofMinutes(5);
+    private Set<String> indexes = new LinkedHashSet<>();
+    private RequestKind defaultKind = GatewayConfig.DEFAULT_KIND;
+    private Duration defaultTimeout = GatewayConfig.DEFAULT_TIMEOUT;
+    private Duration maxTimeout = GatewayConfig.DEFAULT_MAX_TIMEOUT;
 
     private Builder() {}
 
     /** The models the inference job serves; others get 404. Empty: any model is forwarded. */
     public Builder models(List<String> models) {
       this.models = new LinkedHashSet<>(Objects.requireNonNull(models, "models"));
+      return this;
+    }
+
+    /**
+     * The retrieval indexes a request may name; empty allows any plain name ({@link IndexNames}).
+     */
+    public Builder indexes(List<String> indexes) {
+      this.indexes = new LinkedHashSet<>(Objects.requireNonNull(indexes, "indexes"));
       return this;
     }
 
@@ -593,6 +673,12 @@ public final class ChatRequestMapper {
       for (String model : models) {
         if (model == null || model.isBlank()) {
           throw new IllegalArgumentException("a model name is blank: " + models);
+        }
+      }
+      for (String index : indexes) {
+        String problem = IndexNames.problem(index);
+        if (problem != null) {
+          throw new IllegalArgumentException(problem);
         }
       }
       return new ChatRequestMapper(this);

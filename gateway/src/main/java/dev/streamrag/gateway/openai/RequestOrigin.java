@@ -1,5 +1,6 @@
 package dev.streamrag.gateway.openai;
 
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -35,7 +36,7 @@ public record RequestOrigin(
     if (parts.length < 4 || parts[0].length() != 2 || parts[1].length() != 32) {
       return null;
     }
-    String traceId = parts[1].toLowerCase(java.util.Locale.ROOT);
+    String traceId = parts[1].toLowerCase(Locale.ROOT);
     if (!traceId.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
         || traceId.chars().allMatch(c -> c == '0')) {
       return null;

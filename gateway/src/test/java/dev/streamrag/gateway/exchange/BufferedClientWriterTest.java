@@ -8,6 +8,7 @@ class BufferedClientWriterTest {
   @Test
   void writesThroughWhileTheConnectionKeepsUp() {
     RecordingResponse channel = new RecordingResponse();
+    channel.beginEventStream();
     BufferedClientWriter writer = new BufferedClientWriter(channel, 100);
     assertThat(writer.write("a")).isTrue();
     assertThat(writer.write("b")).isTrue();
@@ -19,6 +20,7 @@ class BufferedClientWriterTest {
   @Test
   void holdsWritesWhileFullAndFlushesThemInOrderOnDrain() {
     RecordingResponse channel = new RecordingResponse();
+    channel.beginEventStream();
     BufferedClientWriter writer = new BufferedClientWriter(channel, 100);
     writer.write("a");
     channel.full = true;
@@ -39,6 +41,7 @@ class BufferedClientWriterTest {
   @Test
   void aPartialDrainKeepsTheRestWaiting() {
     RecordingResponse channel = new RecordingResponse();
+    channel.beginEventStream();
     BufferedClientWriter writer = new BufferedClientWriter(channel, 100);
     channel.full = true;
     writer.write("a");
@@ -55,6 +58,7 @@ class BufferedClientWriterTest {
   @Test
   void aClientTooFarBehindOverflowsAndNothingMoreIsWritten() {
     RecordingResponse channel = new RecordingResponse();
+    channel.beginEventStream();
     BufferedClientWriter writer = new BufferedClientWriter(channel, 10);
     channel.full = true;
     assertThat(writer.write("12345")).isTrue();
@@ -68,6 +72,25 @@ class BufferedClientWriterTest {
     writer.end("z");
     assertThat(channel.written()).isEmpty();
     assertThat(channel.ended).isFalse();
+  }
+
+  @Test
+  void tellsWhenTheResponseReallyEnded() {
+    RecordingResponse channel = new RecordingResponse();
+    channel.beginEventStream();
+    BufferedClientWriter writer = new BufferedClientWriter(channel, 100);
+    int[] ended = new int[1];
+    writer.onEnded(() -> ended[0]++);
+    writer.write("a");
+    channel.full = true;
+    writer.write("b");
+    writer.end("END");
+    assertThat(writer.ending()).isTrue();
+    assertThat(ended[0]).as("not while the client lags").isZero();
+    channel.full = false;
+    channel.drain();
+    assertThat(ended[0]).isEqualTo(1);
+    assertThat(writer.ending()).isFalse();
   }
 
   @Test

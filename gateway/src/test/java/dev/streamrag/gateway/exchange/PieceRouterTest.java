@@ -15,6 +15,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class PieceRouterTest {
+  private static final Exchange.Settings SETTINGS = new Exchange.Settings(0, 1000, 1000, 1024);
   private final RecordCodec<AnswerPiece> codec = RecordCodec.of(AnswerPiece.class);
   private final GatewayMetrics metrics = new GatewayMetrics();
   private final ExchangeRegistry registry = new ExchangeRegistry(10);
@@ -32,9 +33,10 @@ class PieceRouterTest {
                 .request(),
             new RecordingResponse(),
             delivered::add,
+            new ManualScheduler(),
             metrics,
             0,
-            1024));
+            SETTINGS));
   }
 
   @Test
@@ -86,8 +88,9 @@ class PieceRouterTest {
             .request(),
         new RecordingResponse(),
         Runnable::run,
+        new ManualScheduler(),
         metrics,
         0,
-        1024);
+        SETTINGS);
   }
 }

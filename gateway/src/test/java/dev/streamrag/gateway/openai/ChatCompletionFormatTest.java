@@ -12,7 +12,7 @@ class ChatCompletionFormatTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Pieces pieces = new Pieces("gw-1", "acme");
   private final ChatCompletionFormat format =
-      new ChatCompletionFormat("gw-1", 1_700_000_000_123L, "asked-model");
+      new ChatCompletionFormat("gw-1", 1_700_000_000_123L, "asked-model", false);
 
   private static JsonNode event(String event) throws Exception {
     assertThat(event).startsWith("data: ").endsWith("\n\n");
@@ -117,6 +117,28 @@ class ChatCompletionFormatTest {
     assertThat(completion.get("usage").get("total_tokens").asInt()).isZero();
     assertThat(completion.get("choices").get(0).get("finish_reason").asText()).isEqualTo("stop");
     assertThat(completion.get("streamrag").has("citations")).isFalse();
+  }
+
+  @Test
+  void withIncludeUsageEveryChunkBeforeTheUsageChunkHasUsageNull() throws Exception {
+    ChatCompletionFormat withUsage =
+        new ChatCompletionFormat("gw-1", 1_700_000_000_123L, "asked-model", true);
+    AnswerPiece head = pieces.head(1);
+    AnswerPiece end = pieces.endOk(1, 2);
+    for (String event :
+        new String[] {
+          withUsage.roleChunk(head),
+          withUsage.contentChunk("a"),
+          withUsage.contentChunk("b"),
+          withUsage.finishChunk(end)
+        }) {
+      JsonNode chunk = event(event);
+      assertThat(chunk.has("usage")).isTrue();
+      assertThat(chunk.get("usage").isNull()).isTrue();
+    }
+    assertThat(event(withUsage.usageChunk(end)).get("usage").get("total_tokens").asInt())
+        .isEqualTo(17);
+    assertThat(event(format.contentChunk("a")).has("usage")).isFalse();
   }
 
   @Test

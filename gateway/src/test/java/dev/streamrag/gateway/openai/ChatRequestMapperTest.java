@@ -1,6 +1,7 @@
 package dev.streamrag.gateway.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamrag.schemas.CacheMode;
 import dev.streamrag.schemas.ChatMessage;
@@ -220,6 +221,24 @@ class ChatRequestMapperTest {
           retrieval unknown field | {"model":"sim-model","streamrag":{"retrieval":{"k":3}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.k | Unknown field
           hybrid a string         | {"model":"sim-model","streamrag":{"retrieval":{"hybrid":"yes"}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.hybrid | expected a boolean
           filters value number    | {"model":"sim-model","streamrag":{"retrieval":{"filters":{"lang":1}}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.filters.lang | must be a string
+          response_format json    | {"model":"sim-model","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"x"}]} | response_format | Only 'response_format'
+          response_format schema  | {"model":"sim-model","response_format":{"type":"json_schema","json_schema":{"name":"a"}},"messages":[{"role":"user","content":"x"}]} | response_format | cannot enforce JSON
+          response_format string  | {"model":"sim-model","response_format":"text","messages":[{"role":"user","content":"x"}]} | response_format | Only 'response_format'
+          tool_choice auto        | {"model":"sim-model","tool_choice":"auto","messages":[{"role":"user","content":"x"}]} | tool_choice | not supported
+          tool_choice function    | {"model":"sim-model","tool_choice":{"type":"function","function":{"name":"f"}},"messages":[{"role":"user","content":"x"}]} | tool_choice | not supported
+          logprobs true           | {"model":"sim-model","logprobs":true,"messages":[{"role":"user","content":"x"}]} | logprobs | not supported
+          top_logprobs            | {"model":"sim-model","top_logprobs":3,"messages":[{"role":"user","content":"x"}]} | top_logprobs | not supported
+          stream_options no stream| {"model":"sim-model","stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]} | stream_options | only allowed when 'stream' is enabled
+          stream_options stream false | {"model":"sim-model","stream":false,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]} | stream_options | only allowed when 'stream' is enabled
+          index wildcard          | {"model":"sim-model","streamrag":{"retrieval":{"index":"*"}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.index | not a plain index name
+          index _all              | {"model":"sim-model","streamrag":{"retrieval":{"index":"_all"}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.index | not a plain index name
+          index list              | {"model":"sim-model","streamrag":{"retrieval":{"index":"docs,secrets"}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.index | not a plain index name
+          index remote            | {"model":"sim-model","streamrag":{"retrieval":{"index":"other:docs"}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.index | not a plain index name
+          index dot               | {"model":"sim-model","streamrag":{"retrieval":{"index":".security"}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.index | not a plain index name
+          index dash              | {"model":"sim-model","streamrag":{"retrieval":{"index":"-docs"}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.index | not a plain index name
+          index plus              | {"model":"sim-model","streamrag":{"retrieval":{"index":"+docs"}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.index | not a plain index name
+          index upper case        | {"model":"sim-model","streamrag":{"retrieval":{"index":"Docs"}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.index | not a plain index name
+          index empty             | {"model":"sim-model","streamrag":{"retrieval":{"index":""}},"messages":[{"role":"user","content":"x"}]} | streamrag.retrieval.index | must not be empty
           """)
   void badInputIs400NamingTheField(String name, String body, String param, String message) {
     ApiError error = error(body);
@@ -227,6 +246,47 @@ class ChatRequestMapperTest {
     assertThat(error.type()).isEqualTo("invalid_request_error");
     assertThat(error.param()).isEqualTo(param.equals("<none>") ? null : param);
     assertThat(error.message()).contains(message);
+  }
+
+  @Test
+  void harmlessValuesOfRefusedFieldsPass() {
+    ChatRequest chat =
+        ok(
+            """
+            {"model": "sim-model", "messages": [{"role": "user", "content": "x"}],
+             "response_format": {"type": "text"}, "tool_choice": "none", "logprobs": false,
+             "top_logprobs": 0, "n": 1, "tools": [], "stream": true, "stream_options": null}
+            """);
+    assertThat(chat.stream()).isTrue();
+  }
+
+  @Test
+  void indexNamesAreBoundedAndCheckedAgainstTheList() {
+    String longName = "a".repeat(IndexNames.MAX_CHARS + 1);
+    assertThat(
+            error(
+                    "{\"model\":\"sim-model\",\"streamrag\":{\"retrieval\":{\"index\":\""
+                        + longName
+                        + "\"}},\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}")
+                .message())
+        .contains("at most 100 characters")
+        .doesNotContain(longName);
+    assertThat(IndexNames.problem("docs_2024-v1")).isNull();
+    assertThat(IndexNames.problem("a".repeat(IndexNames.MAX_CHARS))).isNull();
+
+    ChatRequestMapper listed = ChatRequestMapper.builder().indexes(List.of("docs", "faq")).build();
+    String body =
+        "{\"model\":\"m\",\"streamrag\":{\"retrieval\":{\"index\":\"%s\"}},"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+    assertThat(
+            listed.map(body.formatted("faq"), ORIGIN).request().request().getRetrieval().getIndex())
+        .isEqualTo("faq");
+    ApiError other = listed.map(body.formatted("payroll"), ORIGIN).error();
+    assertThat(other.status()).isEqualTo(400);
+    assertThat(other.param()).isEqualTo("streamrag.retrieval.index");
+    assertThat(other.message()).contains("not an index of this gateway; known: docs, faq");
+    assertThatThrownBy(() -> ChatRequestMapper.builder().indexes(List.of("*")).build())
+        .hasMessageContaining("not a plain index name");
   }
 
   @Test
@@ -270,10 +330,9 @@ class ChatRequestMapperTest {
 
   @Test
   void builderRefusesBadSettings() {
-    org.assertj.core.api.Assertions.assertThatThrownBy(
-            () -> ChatRequestMapper.builder().defaultKind(RequestKind.AGENT).build())
+    assertThatThrownBy(() -> ChatRequestMapper.builder().defaultKind(RequestKind.AGENT).build())
         .hasMessageContaining("AGENT");
-    org.assertj.core.api.Assertions.assertThatThrownBy(
+    assertThatThrownBy(
             () ->
                 ChatRequestMapper.builder()
                     .defaultTimeout(Duration.ofSeconds(60))
