@@ -22,6 +22,7 @@ import io.vertx.core.http.HttpServerOptions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -107,15 +108,20 @@ public final class Gateway implements AutoCloseable, ServingState {
     }
     listener.start();
     if (check.isOk()) {
-      publisher.ensureStarted();
+      CompletableFuture<Boolean> producer = publisher.ensureStarted();
       try {
         if (!listener.awaitPositioned(POSITION_WAIT)) {
           LOG.warn(
               "The reply partition consumer is not positioned yet; requests get 503 until it is");
         }
+        if (!producer.get(POSITION_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+          LOG.warn("The Kafka producer is not created yet; requests get 503 until it is");
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while starting", e);
+      } catch (ExecutionException | TimeoutException e) {
+        LOG.warn("The Kafka producer is not created yet; requests get 503 until it is");
       }
     } else {
       LOG.warn("{}; starting anyway, requests get 503 until Kafka answers", check.message());

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -121,9 +122,10 @@ public final class RequestPublisher implements AutoCloseable {
   /**
    * Creates the producer if it does not exist yet and its backoff allows, and fetches the requests
    * topic's metadata so the first request does not wait for it. Returns at once; runs on the sender
-   * thread.
+   * thread, and the future tells whether a producer exists then.
    */
-  public void ensureStarted() {
+  public CompletableFuture<Boolean> ensureStarted() {
+    CompletableFuture<Boolean> started = new CompletableFuture<>();
     try {
       sender.execute(
           () -> {
@@ -135,10 +137,12 @@ public final class RequestPublisher implements AutoCloseable {
                 // Kafka unreachable: the health check says so; sends will fail fast.
               }
             }
+            started.complete(producer != null);
           });
     } catch (RejectedExecutionException e) {
-      // closing
+      started.complete(false); // closing
     }
+    return started;
   }
 
   /** Creates the producer unless the last failure is too recent; on the sender thread. */

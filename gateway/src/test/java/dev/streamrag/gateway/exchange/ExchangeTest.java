@@ -522,6 +522,21 @@ class ExchangeTest {
   }
 
   @Test
+  void aLostAnswerAfterTextIsAnErrorEvent() throws Exception {
+    Exchange exchange = exchange(true, false);
+    exchange.deliver(pieces.head(1));
+    exchange.deliver(pieces.delta(1, 1, "Part"));
+    exchange.onAnswerLost();
+    List<JsonNode> events = events();
+    assertThat(events.get(events.size() - 1).path("error").path("code").asText())
+        .isEqualTo("answer_lost");
+    assertThat(response.ended).isTrue();
+    assertThat(released).isEqualTo(1);
+    exchange.deliver(pieces.delta(1, 2, "more"));
+    assertThat(text()).isEqualTo("Part");
+  }
+
+  @Test
   void shutdownEndsAnOpenExchangeWithA503() {
     Exchange exchange = exchange(true, false);
     exchange.onShutdown();
