@@ -165,14 +165,15 @@ public final class LocalStack implements AutoCloseable {
 
   /**
    * The OpenAI-compatible gateway, reading partition 0 of the pieces topic, with one API key per
-   * tenant of the demo corpus ({@code sk-local-<tenant>}: a loopback-only stack needs no secrets).
+   * tenant of the demo corpus ({@code sk-local-<tenant>-devstack}: a loopback-only stack needs no
+   * secrets; the gateway wants keys of 16 characters or more).
    */
   private void startGateway(Path dir, Map<String, String> settings) {
     Configuration bench =
         JobConfig.load(flags(Map.of(), bench(settings)), Map.of(), BenchOptions.ALL);
     gatewayKeys = new LinkedHashMap<>();
     for (String tenant : bench.get(BenchOptions.CORPUS_TENANTS)) {
-      gatewayKeys.put(tenant, "sk-local-" + tenant);
+      gatewayKeys.put(tenant, "sk-local-" + tenant + "-devstack");
     }
     Map<String, String> keyToTenant = new LinkedHashMap<>();
     gatewayKeys.forEach((tenant, key) -> keyToTenant.put(key, tenant));
