@@ -272,8 +272,11 @@ public final class InferenceOptions {
   public static final ConfigOption<Duration> BATCH_WAIT =
       ConfigOptions.key("embedding.batch-wait")
           .durationType()
-          .defaultValue(Duration.ofMillis(5))
-          .withDescription("Longest a question waits for its batch to fill.");
+          .defaultValue(Duration.ofMillis(1))
+          .withDescription(
+              "Longest a question waits for its batch to fill. Short: at low rates batches are of"
+                  + " one and the wait is pure latency; under load, questions that queue while the"
+                  + " model runs still arrive together and fill batches.");
 
   public static final ConfigOption<String> OPENSEARCH_URL = CommonOptions.OPENSEARCH_URL;
 
