@@ -104,7 +104,9 @@ public final class InferenceJob {
                 QueryEmbedding::text,
                 QueryEmbedding::attach),
             new BatchSettings(
-                config.get(InferenceOptions.BATCH_SIZE), config.get(InferenceOptions.BATCH_WAIT)),
+                config.get(InferenceOptions.BATCH_SIZE),
+                config.get(InferenceOptions.BATCH_WAIT),
+                config.get(InferenceOptions.BATCH_IDLE_GAP)),
             type);
     DataStream<InFlightRequest> ready =
         embedded.union(pending.filter(NeedsEmbedding.no()).name("has-vector").uid("has-vector"));

@@ -1,5 +1,6 @@
 package dev.streamrag.jobs.batch;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
@@ -15,7 +16,10 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
  * Collects elements into batches for a {@link BatchFunction}: a batch is flushed when it is full or
- * when its oldest element has waited the maximum time, whichever comes first.
+ * when its oldest element has waited the maximum time, whichever comes first. When elements arrive
+ * sparsely (their average gap, an exponentially weighted mean, is at least the settings' idle gap),
+ * an element that would start a batch is processed at once instead: at low rates the wait buys no
+ * company, only latency, while under load batches still form.
  *
  * <p><b>Checkpoints.</b> The buffer is flushed in {@link #prepareSnapshotPreBarrier}, before the
  * barrier goes downstream, so a checkpoint never holds buffered elements and needs no state of its
@@ -26,13 +30,16 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  *
  * <p><b>Metrics</b> (on the operator's group): {@code batchSize}, {@code batchWaitMillis} (age of
  * the oldest element at flush), {@code batchProcessMillis} (the function's time) histograms, and
- * counters of flushes by cause: {@code flushesFull}, {@code flushesTimeout}, {@code flushesBarrier}
- * (checkpoints, watermarks, end of input).
+ * counters of flushes by cause: {@code flushesFull}, {@code flushesTimeout}, {@code flushesIdle},
+ * {@code flushesBarrier} (checkpoints, watermarks, end of input).
  */
 public final class MicroBatchOperator<IN, OUT> extends AbstractStreamOperator<OUT>
     implements OneInputStreamOperator<IN, OUT> {
   private static final long serialVersionUID = 1L;
   private static final long NO_TIMESTAMP = Long.MIN_VALUE;
+
+  /** Weight of the newest gap in the mean gap between arrivals. */
+  private static final double GAP_WEIGHT = 0.3;
 
   private final BatchFunction<IN, OUT> function;
   private final BatchSettings settings;
@@ -43,12 +50,15 @@ public final class MicroBatchOperator<IN, OUT> extends AbstractStreamOperator<OU
   private transient ScheduledFuture<?> timer;
   private transient long batchNumber;
   private transient StreamRecord<OUT> reuse;
+  private transient long lastArrivalMillis;
+  private transient double meanGapMillis;
 
   private transient Histogram batchSize;
   private transient Histogram batchWaitMillis;
   private transient Histogram batchProcessMillis;
   private transient Counter flushesFull;
   private transient Counter flushesTimeout;
+  private transient Counter flushesIdle;
   private transient Counter flushesBarrier;
 
   public MicroBatchOperator(BatchFunction<IN, OUT> function, BatchSettings settings) {
@@ -72,14 +82,26 @@ public final class MicroBatchOperator<IN, OUT> extends AbstractStreamOperator<OU
         metrics.histogram("batchProcessMillis", new DescriptiveStatisticsHistogram(1024));
     flushesFull = metrics.counter("flushesFull");
     flushesTimeout = metrics.counter("flushesTimeout");
+    flushesIdle = metrics.counter("flushesIdle");
+    lastArrivalMillis = Long.MIN_VALUE;
+    meanGapMillis = Double.POSITIVE_INFINITY;
     flushesBarrier = metrics.counter("flushesBarrier");
     function.open(getRuntimeContext());
   }
 
   @Override
   public void processElement(StreamRecord<IN> element) throws Exception {
+    long now = getProcessingTimeService().getCurrentProcessingTime();
+    noteArrival(now);
     if (buffer.isEmpty()) {
-      oldestArrivalMillis = getProcessingTimeService().getCurrentProcessingTime();
+      oldestArrivalMillis = now;
+      if (sparse()) {
+        timestamps[0] = element.hasTimestamp() ? element.getTimestamp() : NO_TIMESTAMP;
+        buffer.add(element.getValue());
+        flush();
+        flushesIdle.inc();
+        return;
+      }
       if (settings.maxSize() > 1) {
         long batch = batchNumber;
         timer =
@@ -94,6 +116,23 @@ public final class MicroBatchOperator<IN, OUT> extends AbstractStreamOperator<OU
       flush();
       flushesFull.inc();
     }
+  }
+
+  private void noteArrival(long now) {
+    if (lastArrivalMillis != Long.MIN_VALUE) {
+      double gap = now - lastArrivalMillis;
+      meanGapMillis =
+          Double.isInfinite(meanGapMillis)
+              ? gap
+              : (1 - GAP_WEIGHT) * meanGapMillis + GAP_WEIGHT * gap;
+    }
+    lastArrivalMillis = now;
+  }
+
+  /** Elements come too far apart for a batch to find company within its wait. */
+  private boolean sparse() {
+    Duration idle = settings.idleGap();
+    return idle != null && !idle.isZero() && meanGapMillis >= idle.toMillis();
   }
 
   /** The wait timer of batch {@code batch}; stale if that batch was already flushed. */

@@ -109,6 +109,33 @@ class MicroBatchOperatorTest {
   }
 
   @Test
+  void sparseArrivalsAreProcessedAtOnceAndABurstStillBatches() throws Exception {
+    OneInputStreamOperatorTestHarness<String, String> harness =
+        new OneInputStreamOperatorTestHarness<>(
+            new MicroBatchOperator<>(
+                new Upper(), new BatchSettings(4, Duration.ofMillis(5), Duration.ofMillis(50))),
+            StringSerializer.INSTANCE);
+    harness.setup(StringSerializer.INSTANCE);
+    try (harness) {
+      harness.open();
+      // One every 100 ms: each is embedded at once, no 5 ms wait for company that won't come.
+      for (int i = 0; i < 3; i++) {
+        harness.setProcessingTime(i * 100L);
+        harness.processElement("s" + i, i);
+        assertThat(values(harness)).hasSize(i + 1);
+      }
+      // A burst: the mean gap falls under 50 ms within a few arrivals, and batching resumes.
+      for (int i = 0; i < 12; i++) {
+        harness.setProcessingTime(300 + i);
+        harness.processElement("b" + i, 10 + i);
+      }
+      harness.setProcessingTime(400);
+      assertThat(BATCHES).anySatisfy(batch -> assertThat(batch).hasSize(4));
+      assertThat(values(harness)).hasSize(15);
+    }
+  }
+
+  @Test
   void timestampsTravelWithTheirElements() throws Exception {
     try (var harness = harness(new Upper(), 2, 1_000)) {
       harness.open();
