@@ -236,7 +236,8 @@ public final class InferenceJob {
             config.get(InferenceOptions.LLM_BACKOFF_BASE),
             config.get(InferenceOptions.LLM_BACKOFF_MAX)),
         config.get(InferenceOptions.LLM_ATTEMPT_TIMEOUT),
-        config.getOptional(InferenceOptions.LLM_API_KEY).orElse(null));
+        config.getOptional(InferenceOptions.LLM_API_KEY).orElse(null),
+        config.get(InferenceOptions.LLM_IGNORE_EOS));
   }
 
   /**

@@ -214,6 +214,14 @@ public final class InferenceOptions {
           .noDefaultValue()
           .withDescription("Bearer token for the endpoints (vLLM --api-key), if they need one.");
 
+  public static final ConfigOption<Boolean> LLM_IGNORE_EOS =
+      ConfigOptions.key("llm.ignore-eos")
+          .booleanType()
+          .defaultValue(false)
+          .withDescription(
+              "Benchmarks only: ask the server for maxTokens tokens whatever the answer (vLLM's"
+                  + " ignore_eos), so a scenario's output lengths are what it says.");
+
   public static final ConfigOption<String> SYSTEM_PROMPT =
       ConfigOptions.key("prompt.system")
           .stringType()
@@ -364,6 +372,7 @@ public final class InferenceOptions {
           LLM_BACKOFF_MAX,
           LLM_ATTEMPT_TIMEOUT,
           LLM_API_KEY,
+          LLM_IGNORE_EOS,
           SYSTEM_PROMPT,
           REDIS_URL,
           CACHE_ENABLED,

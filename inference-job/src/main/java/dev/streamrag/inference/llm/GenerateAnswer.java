@@ -65,7 +65,8 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       RoutingPolicy routing,
       RetryPolicy retry,
       Duration attemptTimeout,
-      String apiKey)
+      String apiKey,
+      boolean ignoreEos)
       implements Serializable {}
 
   /**
@@ -265,7 +266,8 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
         r.getTemperature(),
         r.getTopP(),
         r.getSeed(),
-        r.getStop());
+        r.getStop(),
+        settings.ignoreEos());
   }
 
   private void finish(InFlightRequest request, LlmOutcome outcome) {

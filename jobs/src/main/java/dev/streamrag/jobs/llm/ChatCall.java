@@ -6,7 +6,8 @@ import java.util.Objects;
 
 /**
  * One chat completion to ask an OpenAI-compatible server for. Optional parameters are null to leave
- * them to the server's defaults.
+ * them to the server's defaults. {@code ignoreEos} asks for {@code maxTokens} tokens whatever the
+ * answer (vLLM's and llm-sim's {@code ignore_eos}), for benchmarks that need answers of a length.
  */
 public record ChatCall(
     String model,
@@ -15,10 +16,23 @@ public record ChatCall(
     Double temperature,
     Double topP,
     Long seed,
-    List<String> stop) {
+    List<String> stop,
+    boolean ignoreEos) {
   public ChatCall {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(messages, "messages");
     stop = stop == null ? List.of() : stop;
+  }
+
+  /** A call that stops where the model stops. */
+  public ChatCall(
+      String model,
+      List<ChatMessage> messages,
+      Integer maxTokens,
+      Double temperature,
+      Double topP,
+      Long seed,
+      List<String> stop) {
+    this(model, messages, maxTokens, temperature, topP, seed, stop, false);
   }
 }

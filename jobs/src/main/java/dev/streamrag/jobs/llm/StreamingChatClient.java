@@ -186,6 +186,9 @@ public final class StreamingChatClient implements AutoCloseable {
     if (call.seed() != null) {
       body.put("seed", call.seed());
     }
+    if (call.ignoreEos()) {
+      body.put("ignore_eos", true);
+    }
     if (!call.stop().isEmpty()) {
       ArrayNode stop = body.putArray("stop");
       call.stop().forEach(stop::add);

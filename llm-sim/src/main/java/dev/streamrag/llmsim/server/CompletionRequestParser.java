@@ -123,6 +123,10 @@ final class CompletionRequestParser {
     if (minTokens < 0 || minTokens > maxTokens) {
       throw ApiError.badRequest("min_tokens must be between 0 and max_tokens, got " + minTokens);
     }
+    // vLLM's ignore_eos: generate max_tokens whatever the answer, as its benchmarks do.
+    if (body.path("ignore_eos").asBoolean(false)) {
+      minTokens = maxTokens;
+    }
     if (body.hasNonNull("temperature")
         && (!body.get("temperature").isNumber() || body.get("temperature").asDouble() < 0)) {
       throw ApiError.badRequest("temperature must be a non-negative number");

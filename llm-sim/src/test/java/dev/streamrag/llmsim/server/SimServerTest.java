@@ -90,6 +90,14 @@ class SimServerTest {
   }
 
   @Test
+  void ignoreEosGeneratesMaxTokensAsVllmsBenchmarksAsk() throws Exception {
+    HttpResponse<String> response =
+        post("/v1/chat/completions", chat(CONTEXT, ",\"ignore_eos\":true,\"max_tokens\":77"));
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(JSON.readTree(response.body()).at("/usage/completion_tokens").asInt()).isEqualTo(77);
+  }
+
+  @Test
   void streamingSendsRoleChunkTokenChunksUsageAndDone() throws Exception {
     HttpResponse<String> response =
         post(
