@@ -99,7 +99,7 @@ public final class InferenceOptions {
   public static final ConfigOption<Integer> PIECES_COALESCE_TOKENS =
       ConfigOptions.key("pieces.coalesce-tokens")
           .intType()
-          .defaultValue(8)
+          .defaultValue(16)
           .withDescription(
               "Text pieces after an answer's first token carry up to this many tokens (the first"
                   + " token always goes alone, at once): fewer Kafka records for long answers.");
@@ -107,9 +107,10 @@ public final class InferenceOptions {
   public static final ConfigOption<Duration> PIECES_COALESCE_WAIT =
       ConfigOptions.key("pieces.coalesce-wait")
           .durationType()
-          .defaultValue(Duration.ofMillis(25))
+          .defaultValue(Duration.ofMillis(50))
           .withDescription(
-              "Longest a token waits for its piece to fill before the piece is sent anyway.");
+              "Longest a token waits for its piece to fill before the piece is sent anyway: the"
+                  + " client sees text at least this often (20 times a second by default).");
 
   public static final ConfigOption<Duration> PIECES_LINGER =
       ConfigOptions.key("pieces.linger")
