@@ -58,11 +58,13 @@ public final class InferenceOptions {
   public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
       ConfigOptions.key("inference.checkpoint-interval")
           .durationType()
-          .defaultValue(Duration.ofSeconds(1))
+          .defaultValue(Duration.ofSeconds(5))
           .withDescription(
-              "Checkpoint interval. Responses become visible to read_committed consumers when"
-                  + " the checkpoint after them completes, so this adds up to its length to the"
-                  + " latency a client sees.");
+              "Checkpoint interval. Streamed answers (rag.pieces) do not wait for it; the"
+                  + " exactly-once record on rag.responses becomes readable (read_committed) when"
+                  + " the checkpoint after it completes, so about half of this later on average."
+                  + " Shorter costs CPU and broker transactions (measured in"
+                  + " docs/benchmarks/streaming.md); longer replays more after a failure.");
 
   public static final ConfigOption<RecordFormat> RESPONSES_FORMAT =
       ConfigOptions.key("inference.responses-format")
