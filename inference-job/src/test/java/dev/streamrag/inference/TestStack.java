@@ -90,6 +90,25 @@ final class TestStack {
     }
   }
 
+  /** A consumer of {@code topic} from its beginning, in a group of its own. */
+  static KafkaConsumer<byte[], byte[]> fromEarliest(String kafka, String topic, String isolation) {
+    KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka,
+                ConsumerConfig.GROUP_ID_CONFIG,
+                "it-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                isolation),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer());
+    consumer.subscribe(List.of(topic));
+    return consumer;
+  }
+
   /** A read_committed reader of one topic that keeps everything it has seen. */
   static final class Reader<T extends org.apache.avro.specific.SpecificRecord>
       implements AutoCloseable {
@@ -99,20 +118,7 @@ final class TestStack {
 
     Reader(String kafka, String topic, Class<T> type) {
       this.codec = RecordCodec.of(type);
-      this.consumer =
-          new KafkaConsumer<>(
-              Map.of(
-                  ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                  kafka,
-                  ConsumerConfig.GROUP_ID_CONFIG,
-                  "it-" + UUID.randomUUID(),
-                  ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                  "earliest",
-                  ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                  "read_committed"),
-              new ByteArrayDeserializer(),
-              new ByteArrayDeserializer());
-      consumer.subscribe(List.of(topic));
+      this.consumer = fromEarliest(kafka, topic, "read_committed");
     }
 
     /** Polls until {@code done} holds for what was seen, or fails after {@code timeout}. */
@@ -154,18 +160,7 @@ final class TestStack {
     private final Map<String, java.util.Set<Integer>> partitions = new LinkedHashMap<>();
 
     PieceReader(String kafka, String topic) {
-      consumer =
-          new KafkaConsumer<>(
-              Map.of(
-                  ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                  kafka,
-                  ConsumerConfig.GROUP_ID_CONFIG,
-                  "it-" + UUID.randomUUID(),
-                  ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                  "earliest"),
-              new ByteArrayDeserializer(),
-              new ByteArrayDeserializer());
-      consumer.subscribe(List.of(topic));
+      consumer = fromEarliest(kafka, topic, "read_uncommitted");
     }
 
     /** Polls until every one of {@code ids} has its END, or fails after {@code timeout}. */

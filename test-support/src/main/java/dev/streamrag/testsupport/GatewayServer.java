@@ -1,14 +1,11 @@
 package dev.streamrag.testsupport;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -316,25 +313,6 @@ public final class GatewayServer extends ManagedServer {
 
   /** The gateway's classes plus the runtime classpath its build recorded. */
   private static String classpath() {
-    ClassLoader loader = GatewayServer.class.getClassLoader();
-    String dependencies;
-    try (InputStream in = loader.getResourceAsStream(CLASSPATH_RESOURCE)) {
-      if (in == null) {
-        throw new ServerStartException(
-            CLASSPATH_RESOURCE
-                + " is not on the classpath: depend on streamrag-gateway (excluding *:*).");
-      }
-      dependencies = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    try {
-      Class<?> main = Class.forName(MAIN, false, loader);
-      Path own = Path.of(main.getProtectionDomain().getCodeSource().getLocation().toURI());
-      return own + ":" + dependencies;
-    } catch (ClassNotFoundException | URISyntaxException e) {
-      throw new ServerStartException(
-          "cannot locate the gateway's classes (" + e + "): depend on streamrag-gateway", e);
-    }
+    return ChildClasspath.of(CLASSPATH_RESOURCE, MAIN, "streamrag-gateway");
   }
 }

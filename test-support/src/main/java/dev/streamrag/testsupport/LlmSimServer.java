@@ -1,14 +1,11 @@
 package dev.streamrag.testsupport;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -86,24 +83,7 @@ public final class LlmSimServer extends ManagedServer {
 
   /** This module's classes plus the runtime classpath the llm-sim build recorded. */
   private static String classpath() {
-    ClassLoader loader = LlmSimServer.class.getClassLoader();
-    String dependencies;
-    try (InputStream in = loader.getResourceAsStream(CLASSPATH_RESOURCE)) {
-      if (in == null) {
-        throw new ServerStartException(
-            CLASSPATH_RESOURCE + " is not on the classpath: depend on streamrag-llm-sim.");
-      }
-      dependencies = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    try {
-      Class<?> main = Class.forName(MAIN, false, loader);
-      Path own = Path.of(main.getProtectionDomain().getCodeSource().getLocation().toURI());
-      return own + ":" + dependencies;
-    } catch (ClassNotFoundException | URISyntaxException e) {
-      throw new ServerStartException("cannot locate the llm-sim classes: " + e, e);
-    }
+    return ChildClasspath.of(CLASSPATH_RESOURCE, MAIN, "streamrag-llm-sim");
   }
 
   private static HttpResponse<String> get(String url) throws IOException, InterruptedException {

@@ -10,6 +10,7 @@ import dev.streamrag.schemas.RetrievalOptions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -133,16 +134,7 @@ public final class RequestFactory {
           .setKind(RequestKind.RAG)
           .setTenantId(qa.tenantId())
           .setRetrieval(RetrievalOptions.newBuilder().build())
-          .setAttributes(
-              Map.of(
-                  RUN,
-                  scenario.runId(),
-                  INDEX,
-                  Long.toString(index),
-                  QUESTION,
-                  qa.questionId(),
-                  INTENDED_MICROS,
-                  Long.toString(micros(intended))));
+          .setAttributes(attributes(index, intended, qa.questionId()));
     } else {
       int chars = promptChars > 0 ? promptChars : scenario.promptChars().sample(byRank);
       messages.add(
@@ -151,14 +143,7 @@ public final class RequestFactory {
       request
           .setKind(RequestKind.CHAT)
           .setTenantId(tenants.get(rank % tenants.size()))
-          .setAttributes(
-              Map.of(
-                  RUN,
-                  scenario.runId(),
-                  INDEX,
-                  Long.toString(index),
-                  INTENDED_MICROS,
-                  Long.toString(micros(intended))));
+          .setAttributes(attributes(index, intended, null));
     }
     return request.setMessages(messages).build();
   }
@@ -171,6 +156,18 @@ public final class RequestFactory {
     }
     text.setLength(Math.max(0, chars - 1));
     return text.append('?').toString();
+  }
+
+  /** What the report selects, grades and measures a request by. */
+  private Map<String, String> attributes(long index, Instant intended, String questionId) {
+    Map<String, String> attributes = new HashMap<>();
+    attributes.put(RUN, scenario.runId());
+    attributes.put(INDEX, Long.toString(index));
+    attributes.put(INTENDED_MICROS, Long.toString(micros(intended)));
+    if (questionId != null) {
+      attributes.put(QUESTION, questionId);
+    }
+    return attributes;
   }
 
   private static long micros(Instant instant) {
