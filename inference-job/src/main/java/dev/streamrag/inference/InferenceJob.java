@@ -194,8 +194,10 @@ public final class InferenceJob {
             config.get(InferenceOptions.LLM_DEFAULT_MAX_TOKENS),
             config.get(InferenceOptions.MAX_PROMPT_CHARS),
             config.get(InferenceOptions.MAX_TOP_K),
-            replyTopics()),
+            replyTopics(),
+            indexes()),
         config.get(InferenceOptions.DEFAULT_TIMEOUT),
+        config.get(InferenceOptions.MAX_TIMEOUT),
         new RequestValidator.CachePolicy(
             config.get(InferenceOptions.CACHE_ENABLED),
             config.get(InferenceOptions.CACHE_NONDETERMINISTIC),
@@ -217,6 +219,14 @@ public final class InferenceJob {
         config.get(InferenceOptions.PIECES_COALESCE_TOKENS),
         config.get(InferenceOptions.PIECES_COALESCE_WAIT),
         config.get(InferenceOptions.PIECES_LINGER));
+  }
+
+  /** The indexes a request may search: the deployment's and the configured others. */
+  private List<String> indexes() {
+    List<String> indexes = new ArrayList<>();
+    indexes.add(config.get(InferenceOptions.INDEX));
+    indexes.addAll(config.get(InferenceOptions.RETRIEVAL_INDEXES));
+    return indexes;
   }
 
   /** The topics a request's replyTo may name: the pieces topic and the configured others. */

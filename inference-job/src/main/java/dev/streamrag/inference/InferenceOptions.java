@@ -138,6 +138,24 @@ public final class InferenceOptions {
           .defaultValue(Duration.ofSeconds(30))
           .withDescription("Deadline of a request that names none, from its createdAt.");
 
+  public static final ConfigOption<Duration> MAX_TIMEOUT =
+      ConfigOptions.key("inference.max-timeout")
+          .durationType()
+          .defaultValue(Duration.ofMinutes(10))
+          .withDescription(
+              "A request's deadline lies at most this long after its createdAt; a later one is"
+                  + " brought in to it (an unbounded deadline would hold slots and retries).");
+
+  public static final ConfigOption<List<String>> RETRIEVAL_INDEXES =
+      ConfigOptions.key("retrieval.allowed-indexes")
+          .stringType()
+          .asList()
+          .defaultValues()
+          .withDescription(
+              "Further indexes a request's retrieval.index may name besides retrieval.index,"
+                  + " separated by ';'. Any other name (wildcards, comma lists, system indexes"
+                  + " included) is REJECTED.");
+
   public static final ConfigOption<List<String>> LLM_ENDPOINTS =
       ConfigOptions.key("llm.endpoints")
           .stringType()
@@ -363,6 +381,7 @@ public final class InferenceOptions {
           MAX_MESSAGE_BYTES,
           MAX_PROMPT_CHARS,
           DEFAULT_TIMEOUT,
+          MAX_TIMEOUT,
           LLM_ENDPOINTS,
           LLM_MODELS,
           LLM_CONTEXT_WINDOW,
@@ -390,6 +409,7 @@ public final class InferenceOptions {
           BATCH_IDLE_GAP,
           OPENSEARCH_URL,
           INDEX,
+          RETRIEVAL_INDEXES,
           INDEX_VERSION,
           TOP_K,
           MAX_TOP_K,

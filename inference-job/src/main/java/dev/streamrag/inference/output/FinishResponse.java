@@ -66,6 +66,7 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
   private transient Counter cacheHits;
   private transient Counter cacheWrites;
   private transient Counter cacheWriteFailures;
+  private transient Counter truncated;
 
   /**
    * @param redisUri the cache to write back to, or null to write nothing
@@ -110,6 +111,7 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
     cacheHits = metrics.counter("cacheHits");
     cacheWrites = metrics.counter("cacheWrites");
     cacheWriteFailures = metrics.counter("cacheWriteFailures");
+    truncated = metrics.counter("truncated_total");
     if (pieces != null) {
       publisher = PiecePublisher.acquire(pieces);
       pieceMetrics = new PieceCounters(getRuntimeContext().getMetricGroup());
@@ -153,6 +155,9 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
     response.setAttributes(r.getAttributes());
     if (response.getModel() == null) {
       response.setModel(request.getModel());
+    }
+    if (OutputLimits.fit(response)) {
+      truncated.inc();
     }
     writeBack(request, response);
     publishPieces(request, response);

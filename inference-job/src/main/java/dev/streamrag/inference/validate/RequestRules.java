@@ -7,14 +7,17 @@ import dev.streamrag.schemas.ReplyTo;
 import dev.streamrag.schemas.RequestKind;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.RetrievalOptions;
+import dev.streamrag.schemas.ids.Identifiers;
 import java.io.Serializable;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * What a request must satisfy before any work is spent on it ({@code replyTopics}: the pieces
- * topics a request's replyTo may name). Each broken rule has a stable code ({@code validation.*})
- * and a message that names the field and the limit.
+ * topics a request's replyTo may name; {@code indexes}: the retrieval indexes it may name). Besides
+ * the request's own limits, it bounds what the request echoes into every output (tenant, trace id,
+ * attributes), so that no response or latency record can outgrow Kafka's message limit. Each broken
+ * rule has a stable code ({@code validation.*}) and a message that names the field and the limit.
  */
 public record RequestRules(
     List<String> knownModels,
@@ -22,8 +25,20 @@ public record RequestRules(
     int defaultMaxTokens,
     int maxPromptChars,
     int maxTopK,
-    List<String> replyTopics)
+    List<String> replyTopics,
+    List<String> indexes)
     implements Serializable {
+
+  /** Bounds of what a request echoes into every output, so no output outgrows Kafka's limits. */
+  public static final int MAX_TRACE_ID_CHARS = 128;
+
+  public static final int MAX_ATTRIBUTES = 64;
+  public static final int MAX_ATTRIBUTE_KEY_CHARS = 128;
+  public static final int MAX_ATTRIBUTE_VALUE_CHARS = 4096;
+  public static final int MAX_ATTRIBUTES_CHARS = 64 * 1024;
+
+  /** How far in the future a createdAt may lie: beyond it, the client's clock is wrong. */
+  public static final long MAX_CLOCK_AHEAD_MILLIS = 60 * 60 * 1000L;
 
   /** A broken rule: how the request ends, and why. */
   public record Violation(ResponseStatus status, String code, String message) {}
@@ -34,6 +49,14 @@ public record RequestRules(
     }
     knownModels = List.copyOf(knownModels);
     replyTopics = replyTopics == null ? List.of() : List.copyOf(replyTopics);
+    indexes = indexes == null ? List.of() : List.copyOf(indexes);
+  }
+
+  /** Violations of these codes are about fields echoed into outputs: they are not echoed back. */
+  public static boolean aboutEchoedFields(String code) {
+    return code.equals("validation.tenant_id")
+        || code.equals("validation.trace_id")
+        || code.equals("validation.attributes");
   }
 
   public String defaultModel() {
@@ -41,9 +64,26 @@ public record RequestRules(
   }
 
   /** The first broken rule, checked against the clock at {@code nowMillis}. */
-  public Optional<Violation> check(InferenceRequest request, long deadlineMillis, long nowMillis) {
+  public Optional<Violation> check(
+      InferenceRequest request, long createdAtMillis, long deadlineMillis, long nowMillis) {
     if (request.getTenantId() == null || request.getTenantId().isBlank()) {
       return reject("validation.missing_tenant", "tenantId is required");
+    }
+    if (!Identifiers.validTenantId(request.getTenantId())) {
+      return reject("validation.tenant_id", "tenantId must be " + Identifiers.TENANT_RULE);
+    }
+    if (request.getTraceId() != null && request.getTraceId().length() > MAX_TRACE_ID_CHARS) {
+      return reject(
+          "validation.trace_id", "traceId must be at most " + MAX_TRACE_ID_CHARS + " characters");
+    }
+    Optional<Violation> attributes = checkAttributes(request.getAttributes());
+    if (attributes.isPresent()) {
+      return attributes;
+    }
+    if (createdAtMillis > nowMillis + MAX_CLOCK_AHEAD_MILLIS) {
+      return reject(
+          "validation.created_at",
+          "createdAt lies more than an hour in the future: the client's clock is wrong");
     }
     if (request.getKind() == RequestKind.AGENT) {
       return reject(
@@ -109,6 +149,33 @@ public record RequestRules(
     return Optional.empty();
   }
 
+  private static Optional<Violation> checkAttributes(java.util.Map<String, String> attributes) {
+    if (attributes.size() > MAX_ATTRIBUTES) {
+      return reject(
+          "validation.attributes",
+          "at most " + MAX_ATTRIBUTES + " attributes, got " + attributes.size());
+    }
+    long chars = 0;
+    for (var entry : attributes.entrySet()) {
+      if (entry.getKey().length() > MAX_ATTRIBUTE_KEY_CHARS
+          || entry.getValue().length() > MAX_ATTRIBUTE_VALUE_CHARS) {
+        return reject(
+            "validation.attributes",
+            "attribute keys are at most "
+                + MAX_ATTRIBUTE_KEY_CHARS
+                + " characters and values at most "
+                + MAX_ATTRIBUTE_VALUE_CHARS);
+      }
+      chars += entry.getKey().length() + entry.getValue().length();
+    }
+    if (chars > MAX_ATTRIBUTES_CHARS) {
+      return reject(
+          "validation.attributes",
+          "attributes hold " + chars + " characters, more than " + MAX_ATTRIBUTES_CHARS);
+    }
+    return Optional.empty();
+  }
+
   private Optional<Violation> checkRetrieval(InferenceRequest request) {
     if (question(request) == null) {
       return reject(
@@ -122,6 +189,11 @@ public record RequestRules(
       return reject(
           "validation.top_k",
           "retrieval.topK must be between 1 and " + maxTopK + ", got " + retrieval.getTopK());
+    }
+    if (retrieval.getIndex() != null && !indexes.contains(retrieval.getIndex())) {
+      return reject(
+          "validation.index",
+          "retrieval.index must be one of the indexes this deployment serves: " + indexes);
     }
     if (!retrieval.getFilters().isEmpty()) {
       return reject(

@@ -9,11 +9,13 @@ import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.RequestKind;
 import dev.streamrag.schemas.StageTimings;
+import dev.streamrag.schemas.ids.Identifiers;
 import dev.streamrag.schemas.internal.InFlightRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.types.Either;
@@ -37,13 +39,23 @@ public final class RequestValidator
 
   private final RequestRules rules;
   private final Duration defaultTimeout;
+  private final Duration maxTimeout;
   private final CachePolicy cache;
   private final String job;
 
+  /**
+   * @param maxTimeout a deadline further from createdAt is brought in to it: an unbounded one would
+   *     hold Async I/O slots and retries for as long as a client likes
+   */
   public RequestValidator(
-      RequestRules rules, Duration defaultTimeout, CachePolicy cache, String job) {
+      RequestRules rules,
+      Duration defaultTimeout,
+      Duration maxTimeout,
+      CachePolicy cache,
+      String job) {
     this.rules = rules;
     this.defaultTimeout = defaultTimeout;
+    this.maxTimeout = maxTimeout;
     this.cache = cache;
     this.job = job;
   }
@@ -58,7 +70,10 @@ public final class RequestValidator
     if (element.isLeft()) {
       DeadLetter deadLetter = element.left();
       context.output(SplitDeadLetters.DEAD_LETTERS, deadLetter);
-      if (deadLetter.getRequestId() != null && deadLetter.getTenantId() != null) {
+      // Answered only when the id can address a response (a valid one); the tenant is echoed as
+      // the dead letter clipped it.
+      if (Identifiers.validRequestId(deadLetter.getRequestId())
+          && deadLetter.getTenantId() != null) {
         InferenceRequest stub =
             InferenceRequest.newBuilder()
                 .setRequestId(deadLetter.getRequestId())
@@ -92,11 +107,34 @@ public final class RequestValidator
               Instant.ofEpochMilli(nowMillis)));
       return;
     }
+    if (!Identifiers.validRequestId(decoded.getRequestId())) {
+      context.output(
+          SplitDeadLetters.DEAD_LETTERS,
+          DeadLetters.rejected(
+              "validation.request_id",
+              "requestId must be 1 to "
+                  + Identifiers.MAX_REQUEST_ID_CHARS
+                  + " characters without control characters: a response could not be addressed",
+              "validate",
+              job,
+              decoded.toString().getBytes(StandardCharsets.UTF_8),
+              decoded.getRequestId(),
+              decoded.getTenantId(),
+              Instant.ofEpochMilli(nowMillis)));
+      return;
+    }
     InFlightRequest request = start(decoded, recordTimestamp, nowMillis);
     Optional<RequestRules.Violation> violation =
-        rules.check(decoded, request.getDeadline(), nowMillis);
+        rules.check(decoded, request.getCreatedAt(), request.getDeadline(), nowMillis);
     if (violation.isPresent()) {
       RequestRules.Violation v = violation.get();
+      if (RequestRules.aboutEchoedFields(v.code())) {
+        // Echoed as they came, these fields could make the REJECTED response itself too large.
+        decoded.setTenantId(
+            Identifiers.clip(decoded.getTenantId(), Identifiers.MAX_TENANT_ID_CHARS));
+        decoded.setTraceId(null);
+        decoded.setAttributes(Map.of());
+      }
       context.output(
           Stages.FINISHED,
           Stages.fail(request, v.status(), v.code(), v.message(), "validate", false));
@@ -119,10 +157,12 @@ public final class RequestValidator
         request.getCreatedAt() != null
             ? request.getCreatedAt().toEpochMilli()
             : recordTimestamp != null && recordTimestamp > 0 ? recordTimestamp : nowMillis;
+    // Saturating: a createdAt near Long.MAX_VALUE must not wrap the deadline into the past.
+    long latest = saturatedAdd(createdAt, maxTimeout.toMillis());
     long deadline =
         request.getDeadline() != null
-            ? request.getDeadline().toEpochMilli()
-            : createdAt + defaultTimeout.toMillis();
+            ? Math.min(request.getDeadline().toEpochMilli(), latest)
+            : Math.min(saturatedAdd(createdAt, defaultTimeout.toMillis()), latest);
     long nowMicros = Stages.nowMicros();
     StageTimings timings = new StageTimings();
     timings.setQueueMs(Math.max(0, nowMicros / 1000.0 - createdAt));
@@ -136,6 +176,11 @@ public final class RequestValidator
         .setPassages(List.of())
         .setPrompt(List.of())
         .build();
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long sum = a + b;
+    return ((a ^ sum) & (b ^ sum)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : sum;
   }
 
   /** Only reproducible answers are cached unless configured otherwise: greedy or seeded. */

@@ -275,11 +275,12 @@ final class PlainJsonReader {
   }
 
   private static long parseTimestamp(String text, String path) throws JsonConversionException {
+    Instant instant;
     try {
-      return Instant.parse(text).toEpochMilli();
+      instant = Instant.parse(text);
     } catch (DateTimeParseException notAnInstant) {
       try {
-        return OffsetDateTime.parse(text).toInstant().toEpochMilli();
+        instant = OffsetDateTime.parse(text).toInstant();
       } catch (DateTimeParseException e) {
         throw new JsonConversionException(
             path,
@@ -287,6 +288,12 @@ final class PlainJsonReader {
                 + abbreviate(text)
                 + "\"");
       }
+    }
+    try {
+      return instant.toEpochMilli(); // years beyond ±292 million do not fit in epoch millis
+    } catch (ArithmeticException e) {
+      throw new JsonConversionException(
+          path, "timestamp out of range: \"" + abbreviate(text) + "\"");
     }
   }
 

@@ -127,11 +127,21 @@ public final class RecordCodec<T extends SpecificRecord> {
     if (message.length >= 2
         && message[0] == SINGLE_OBJECT_MAGIC[0]
         && message[1] == SINGLE_OBJECT_MAGIC[1]) {
-      return decodeAvro(message);
+      try {
+        return decodeAvro(message);
+      } catch (RuntimeException e) { // a case the checks above missed: still a value, not a crash
+        return Decoded.failed(
+            DecodeFailure.of(DecodeFailure.Reason.MALFORMED_AVRO, "cannot decode: " + describe(e)));
+      }
     }
     int first = firstNonBlank(message);
     if (first >= 0 && message[first] == '{') {
-      return decodeJson(message);
+      try {
+        return decodeJson(message);
+      } catch (RuntimeException e) {
+        return Decoded.failed(
+            DecodeFailure.of(DecodeFailure.Reason.MALFORMED_JSON, "cannot decode: " + describe(e)));
+      }
     }
     return Decoded.failed(
         DecodeFailure.of(

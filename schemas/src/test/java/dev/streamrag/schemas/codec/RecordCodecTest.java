@@ -179,6 +179,12 @@ class RecordCodecTest {
             DecodeFailure.Reason.INVALID_FIELD,
             "$.createdAt"),
         Arguments.of(
+            "timestamp beyond epoch millis",
+            "{\"requestId\":\"r\",\"tenantId\":\"t\",\"createdAt\":\"+1000000000-01-01T00:00:00Z\"}"
+                .getBytes(UTF_8),
+            DecodeFailure.Reason.INVALID_FIELD,
+            "$.createdAt: timestamp out of range"),
+        Arguments.of(
             "name and alias",
             "{\"requestId\":\"r\",\"request_id\":\"s\",\"tenantId\":\"t\"}".getBytes(UTF_8),
             DecodeFailure.Reason.INVALID_FIELD,
