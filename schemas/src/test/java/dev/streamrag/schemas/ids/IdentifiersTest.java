@@ -26,6 +26,40 @@ class IdentifiersTest {
   }
 
   @Test
+  void docIdsAllowPathsAndSeparatorsButNoControlsOrBrokenText() {
+    for (String good :
+        new String[] {
+          "d1",
+          "guides/setup.md",
+          "a:b:c",
+          "confluence:1234",
+          "Über uns.md",
+          "文档-1",
+          "😀 notes",
+          "x".repeat(256),
+          "文".repeat(133)
+        }) {
+      assertThat(Identifiers.validDocId(good)).as(good).isTrue();
+    }
+    for (String bad :
+        new String[] {
+          "",
+          " ",
+          "x".repeat(257),
+          "文".repeat(134), // 402 bytes in UTF-8
+          "a\u0000b",
+          "a\nb",
+          "a\u0085b",
+          "a\uD800b",
+          "a\uDC00",
+          "bad\uFFFD"
+        }) {
+      assertThat(Identifiers.validDocId(bad)).as(bad).isFalse();
+    }
+    assertThat(Identifiers.validDocId(null)).isFalse();
+  }
+
+  @Test
   void clippingBoundsTheLengthAndHidesControlCharacters() {
     assertThat(Identifiers.clip("abcdef", 4)).isEqualTo("abc…");
     assertThat(Identifiers.clip("a\u0000\nb", 10)).isEqualTo("a??b");
