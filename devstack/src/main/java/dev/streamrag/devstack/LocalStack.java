@@ -40,7 +40,6 @@ import org.apache.flink.metrics.prometheus.PrometheusReporterFactory;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
-import org.apache.flink.streaming.api.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.kafka.clients.admin.Admin;
@@ -238,9 +237,7 @@ public final class LocalStack implements AutoCloseable {
     inferenceConfig = config;
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(1);
-    env.enableCheckpointing(
-        config.get(InferenceOptions.CHECKPOINT_INTERVAL).toMillis(),
-        CheckpointingMode.EXACTLY_ONCE);
+    InferenceJob.configureCheckpoints(env, config);
     InferenceJob.buildOnKafka(env, config);
     inference = submit(env, InferenceJob.NAME);
     log.accept("inference job running");

@@ -15,6 +15,7 @@ import dev.streamrag.jobs.embed.EmbedBatchFunction;
 import dev.streamrag.jobs.embed.EmbeddingModelSpec;
 import dev.streamrag.jobs.embed.EmbeddingPurpose;
 import dev.streamrag.jobs.kafka.AvroRecordSerializer;
+import dev.streamrag.jobs.kafka.CommittedOrRecentOffsets;
 import dev.streamrag.jobs.kafka.DecodingDeserializer;
 import dev.streamrag.jobs.kafka.SplitDeadLetters;
 import dev.streamrag.jobs.llm.RetryPolicy;
@@ -36,14 +37,13 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.types.Either;
-import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
  * The request path: validate → response cache → micro-batched query embedding → retrieval → prompt
@@ -102,14 +102,18 @@ public final class InferenceJob {
                 config.get(InferenceOptions.DEVICE),
                 EmbeddingPurpose.QUERY,
                 QueryEmbedding::text,
-                QueryEmbedding::attach),
+                QueryEmbedding::attach,
+                QueryEmbedding::failed),
             new BatchSettings(
                 config.get(InferenceOptions.BATCH_SIZE),
                 config.get(InferenceOptions.BATCH_WAIT),
                 config.get(InferenceOptions.BATCH_IDLE_GAP)),
             type);
+    // A question the model could not embed ends here with ERROR; the others go on.
+    SingleOutputStreamOperator<InFlightRequest> embeddedOk =
+        embedded.process(new SplitFinished(), type).name("embed-failures").uid("embed-failures");
     DataStream<InFlightRequest> ready =
-        embedded.union(pending.filter(NeedsEmbedding.no()).name("has-vector").uid("has-vector"));
+        embeddedOk.union(pending.filter(NeedsEmbedding.no()).name("has-vector").uid("has-vector"));
 
     Duration retrievalTimeout = config.get(InferenceOptions.RETRIEVAL_TIMEOUT);
     DataStream<InFlightRequest> retrieved =
@@ -152,7 +156,10 @@ public final class InferenceJob {
 
     SingleOutputStreamOperator<InferenceResponse> finished =
         answered
-            .union(validated.getSideOutput(Stages.FINISHED), pending.getSideOutput(Stages.FINISHED))
+            .union(
+                validated.getSideOutput(Stages.FINISHED),
+                pending.getSideOutput(Stages.FINISHED),
+                embeddedOk.getSideOutput(Stages.FINISHED))
             .process(
                 new FinishResponse(
                     redis,
@@ -171,6 +178,36 @@ public final class InferenceJob {
         .sinkTo(deadLetters)
         .name("dead-letters")
         .uid("dead-letters");
+  }
+
+  /**
+   * Exactly-once checkpoints as configured: a few failed checkpoints tolerated before failing over,
+   * and the sinks' transaction timeout checked to outlast the longest a transaction can stay open.
+   */
+  public static void configureCheckpoints(StreamExecutionEnvironment env, Configuration config) {
+    Duration interval = config.get(InferenceOptions.CHECKPOINT_INTERVAL);
+    Duration timeout = config.get(InferenceOptions.CHECKPOINT_TIMEOUT);
+    int tolerable = config.get(InferenceOptions.CHECKPOINT_TOLERABLE_FAILURES);
+    if (tolerable < 0) {
+      throw new IllegalArgumentException(
+          InferenceOptions.CHECKPOINT_TOLERABLE_FAILURES.key() + " must be >= 0, was " + tolerable);
+    }
+    Duration longestOpen = interval.plus(timeout).multipliedBy(tolerable + 1L).plusMinutes(2);
+    Duration transactions = config.get(InferenceOptions.TRANSACTION_TIMEOUT);
+    if (transactions.compareTo(longestOpen) < 0) {
+      throw new IllegalArgumentException(
+          InferenceOptions.TRANSACTION_TIMEOUT.key()
+              + " is "
+              + transactions
+              + " but a transaction can stay open "
+              + longestOpen
+              + " ((tolerable failures + 1) x (interval + checkpoint timeout) + 2 min restart):"
+              + " the broker would abort transactions the job still commits. Raise it (and the"
+              + " brokers' transaction.max.timeout.ms) or shorten the checkpoint timeout.");
+    }
+    env.enableCheckpointing(interval.toMillis(), CheckpointingMode.EXACTLY_ONCE);
+    env.getCheckpointConfig().setCheckpointTimeout(timeout.toMillis());
+    env.getCheckpointConfig().setTolerableCheckpointFailureNumber(tolerable);
   }
 
   /**
@@ -266,14 +303,18 @@ public final class InferenceJob {
     return longest.plusSeconds(5);
   }
 
-  /** Requests from the configured topic, from the committed offsets (earliest the first time). */
+  /**
+   * Requests from the configured topic, from the committed offsets; a new consumer group starts at
+   * the requests of the last {@code inference.new-group-lookback}, not at the topic's beginning.
+   */
   public static KafkaSource<Either<DeadLetter, InferenceRequest>> kafkaSource(
       Configuration config) {
     return KafkaSource.<Either<DeadLetter, InferenceRequest>>builder()
         .setBootstrapServers(config.get(InferenceOptions.KAFKA_BOOTSTRAP))
         .setTopics(config.get(InferenceOptions.REQUESTS_TOPIC))
         .setGroupId(config.get(InferenceOptions.CONSUMER_GROUP))
-        .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
+        .setStartingOffsets(
+            new CommittedOrRecentOffsets(config.get(InferenceOptions.NEW_GROUP_LOOKBACK)))
         .setDeserializer(
             new DecodingDeserializer<>(
                 InferenceRequest.class, config.get(InferenceOptions.MAX_MESSAGE_BYTES), NAME))
@@ -298,7 +339,7 @@ public final class InferenceJob {
         .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
         .setTransactionalIdPrefix(
             config.get(InferenceOptions.TRANSACTIONAL_ID_PREFIX) + "-responses")
-        .setKafkaProducerConfig(transactionalProducer())
+        .setKafkaProducerConfig(transactionalProducer(config))
         .build();
   }
 
@@ -314,7 +355,7 @@ public final class InferenceJob {
                 config.get(InferenceOptions.RESPONSES_FORMAT)))
         .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
         .setTransactionalIdPrefix(config.get(InferenceOptions.TRANSACTIONAL_ID_PREFIX) + "-latency")
-        .setKafkaProducerConfig(transactionalProducer())
+        .setKafkaProducerConfig(transactionalProducer(config))
         .build();
   }
 
@@ -333,11 +374,14 @@ public final class InferenceJob {
 
   /**
    * Flink's default transaction timeout (1 h) exceeds the brokers' default maximum (15 min) and
-   * would be refused; 10 min still outlasts any checkpoint and restart.
+   * would be refused; the configured one is checked in {@link #configureCheckpoints} to outlast the
+   * longest a transaction stays open.
    */
-  private static Properties transactionalProducer() {
+  private static Properties transactionalProducer(Configuration config) {
     Properties properties = new Properties();
-    properties.setProperty("transaction.timeout.ms", String.valueOf(10 * 60 * 1000));
+    properties.setProperty(
+        "transaction.timeout.ms",
+        String.valueOf(config.get(InferenceOptions.TRANSACTION_TIMEOUT).toMillis()));
     return properties;
   }
 }

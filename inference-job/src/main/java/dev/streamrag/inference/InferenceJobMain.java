@@ -2,7 +2,6 @@ package dev.streamrag.inference;
 
 import dev.streamrag.jobs.config.JobConfig;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.streaming.api.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
@@ -22,9 +21,7 @@ public final class InferenceJobMain {
     Configuration config = JobConfig.load(args, System.getenv(), InferenceOptions.ALL);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     // Exactly-once responses need checkpoints: transactions commit when one completes.
-    env.enableCheckpointing(
-        config.get(InferenceOptions.CHECKPOINT_INTERVAL).toMillis(),
-        CheckpointingMode.EXACTLY_ONCE);
+    InferenceJob.configureCheckpoints(env, config);
     InferenceJob.buildOnKafka(env, config);
     env.execute(InferenceJob.NAME);
   }

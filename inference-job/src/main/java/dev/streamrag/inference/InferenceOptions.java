@@ -66,6 +66,33 @@ public final class InferenceOptions {
                   + " Shorter costs CPU and broker transactions (measured in"
                   + " docs/benchmarks/streaming.md); longer replays more after a failure.");
 
+  public static final ConfigOption<Duration> CHECKPOINT_TIMEOUT =
+      ConfigOptions.key("inference.checkpoint-timeout")
+          .durationType()
+          .defaultValue(Duration.ofMinutes(2))
+          .withDescription(
+              "A checkpoint not complete by then is declared failed. Its transactions stay open"
+                  + " until a later one completes, which the transaction timeout must outlast.");
+
+  public static final ConfigOption<Integer> CHECKPOINT_TOLERABLE_FAILURES =
+      ConfigOptions.key("inference.checkpoint-tolerable-failures")
+          .intType()
+          .defaultValue(3)
+          .withDescription(
+              "Consecutive failed checkpoints tolerated before the job fails over: one slow"
+                  + " checkpoint (a broker hiccup) must not restart every in-flight request.");
+
+  public static final ConfigOption<Duration> TRANSACTION_TIMEOUT =
+      ConfigOptions.key("kafka.transaction-timeout")
+          .durationType()
+          .defaultValue(Duration.ofMinutes(15))
+          .withDescription(
+              "Kafka transaction timeout of the exactly-once sinks; at most the brokers'"
+                  + " transaction.max.timeout.ms (15 min by default). Must exceed the longest a"
+                  + " transaction can stay open: (tolerable failures + 1) x (interval + checkpoint"
+                  + " timeout), plus 2 min for a restart; checked at start. A shorter one lets the"
+                  + " broker abort a transaction the job will still commit: lost answers.");
+
   public static final ConfigOption<RecordFormat> RESPONSES_FORMAT =
       ConfigOptions.key("inference.responses-format")
           .enumType(RecordFormat.class)
@@ -145,6 +172,15 @@ public final class InferenceOptions {
           .withDescription(
               "A request's deadline lies at most this long after its createdAt; a later one is"
                   + " brought in to it (an unbounded deadline would hold slots and retries).");
+
+  public static final ConfigOption<Duration> NEW_GROUP_LOOKBACK =
+      ConfigOptions.key("inference.new-group-lookback")
+          .durationType()
+          .defaultValue(Duration.ofMinutes(10))
+          .withDescription(
+              "A consumer group with no committed offsets starts at the requests of this last"
+                  + " stretch of time, not at the topic's beginning: older ones could only time"
+                  + " out. A restore from a checkpoint resumes where it was.");
 
   public static final ConfigOption<List<String>> RETRIEVAL_INDEXES =
       ConfigOptions.key("retrieval.allowed-indexes")
@@ -371,6 +407,9 @@ public final class InferenceOptions {
           TRANSACTIONAL_ID_PREFIX,
           BUFFER_TIMEOUT,
           CHECKPOINT_INTERVAL,
+          CHECKPOINT_TIMEOUT,
+          CHECKPOINT_TOLERABLE_FAILURES,
+          TRANSACTION_TIMEOUT,
           RESPONSES_FORMAT,
           PIECES_ENABLED,
           PIECES_FORMAT,
@@ -382,6 +421,7 @@ public final class InferenceOptions {
           MAX_PROMPT_CHARS,
           DEFAULT_TIMEOUT,
           MAX_TIMEOUT,
+          NEW_GROUP_LOOKBACK,
           LLM_ENDPOINTS,
           LLM_MODELS,
           LLM_CONTEXT_WINDOW,

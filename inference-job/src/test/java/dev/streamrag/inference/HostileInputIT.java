@@ -103,6 +103,24 @@ class HostileInputIT {
               },
               Map.of(),
               InferenceOptions.ALL);
+      // Week-old requests already on the topic: a new consumer group must not replay them.
+      try (KafkaProducer<byte[], byte[]> producer =
+          new KafkaProducer<>(
+              Map.of("bootstrap.servers", KAFKA.bootstrapServers()),
+              new ByteArraySerializer(),
+              new ByteArraySerializer())) {
+        long weekAgo = System.currentTimeMillis() - Duration.ofDays(7).toMillis();
+        for (int i = 0; i < 20; i++) {
+          producer.send(
+              new ProducerRecord<>(
+                  requests,
+                  null,
+                  weekAgo + i,
+                  null,
+                  HostileRequests.json(HostileRequests.rag("h-old-" + i))));
+        }
+        producer.flush();
+      }
       Configuration flink = new Configuration();
       flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none"); // one task failure fails the job
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
@@ -149,6 +167,7 @@ class HostileInputIT {
             .as("one response or one dead letter per record, %d records", records.size())
             .isEqualTo(records.size());
         Map<String, InferenceResponse> byId = TestStack.byId(answers.seen());
+        assertThat(byId.keySet()).noneMatch(id -> id.startsWith("h-old-"));
         assertThat(byId.get("h-time-0").getError().getCode()).isEqualTo("decode.invalid_field");
         assertThat(byId.get("h-time-10").getStatus())
             .as("deadline Long.MAX, brought in")
@@ -164,8 +183,13 @@ class HostileInputIT {
             .hasSize(6)
             .allMatch(id -> byId.get(id).getError().getCode().equals("validation.index"));
         assertThat(answers.seen().stream().filter(r -> r.getRequestId().equals("h-dup")))
-            .as("the same id eight times: eight responses")
-            .hasSize(8);
+            .as("the same id eight times: one answer")
+            .hasSize(1);
+        assertThat(letters.seen())
+            .filteredOn(l -> l.getReasonCode().equals("validation.duplicate_request_id"))
+            .as("and seven dead letters")
+            .hasSize(7)
+            .allMatch(l -> "h-dup".equals(l.getRequestId()));
         assertThat(letters.seen())
             .filteredOn(l -> l.getReasonCode().equals("validation.request_id"))
             .hasSize(3)
@@ -178,13 +202,18 @@ class HostileInputIT {
 
   /**
    * Records that ended: every response, plus the dead letters that got none (a dead letter whose
-   * requestId and tenant could be read also gets a REJECTED response: counted once).
+   * requestId and tenant could be read also gets a REJECTED response: counted once; a duplicate
+   * id's gets none).
    */
   private static int ended(
       TestStack.Reader<InferenceResponse> answers, TestStack.Reader<DeadLetter> letters) {
     long deadOnly =
         letters.seen().stream()
-            .filter(l -> l.getRequestId() == null || l.getTenantId() == null)
+            .filter(
+                l ->
+                    l.getRequestId() == null
+                        || l.getTenantId() == null
+                        || l.getReasonCode().equals("validation.duplicate_request_id"))
             .count();
     return answers.seen().size() + (int) deadOnly;
   }

@@ -1,6 +1,7 @@
 package dev.streamrag.inference.retrieve;
 
 import dev.streamrag.inference.Stages;
+import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.internal.InFlightRequest;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +24,21 @@ public final class QueryEmbedding {
     request.setQueryVector(floats);
     request.getTimings().setEmbedMs(Stages.lap(request));
     return request;
+  }
+
+  /**
+   * Ends a request whose question could not be embedded, even alone: ERROR, retryable (a model
+   * failure may be transient), and the job goes on with the others.
+   */
+  public static InFlightRequest failed(InFlightRequest request, Exception error) {
+    request.getTimings().setEmbedMs(Stages.lap(request));
+    return Stages.fail(
+        request,
+        ResponseStatus.ERROR,
+        "embedding.failed",
+        "the question could not be embedded: " + error,
+        "embed",
+        true);
   }
 
   static float[] array(List<Float> vector) {

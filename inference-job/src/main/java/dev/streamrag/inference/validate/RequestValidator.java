@@ -26,7 +26,9 @@ import org.apache.flink.util.Collector;
  * deadline and cache keys resolved, or finishes it at once. A request that breaks a {@link
  * RequestRules} rule is finished as REJECTED (or TIMEOUT if its deadline already passed). A record
  * that did not decode goes to the dead-letter output, and, when its requestId and tenant could be
- * read, also gets a REJECTED response so that its client is not left waiting.
+ * read, also gets a REJECTED response so that its client is not left waiting. A second request with
+ * the id of one still in flight is a dead letter ({@code validation.duplicate_request_id}), not a
+ * second answer under that id.
  */
 public final class RequestValidator
     extends ProcessFunction<Either<DeadLetter, InferenceRequest>, InFlightRequest> {
@@ -42,6 +44,11 @@ public final class RequestValidator
   private final Duration maxTimeout;
   private final CachePolicy cache;
   private final String job;
+
+  /** Ids admitted per subtask; bounded so a flood of unique ids cannot exhaust the heap. */
+  static final int IN_FLIGHT_CAPACITY = 200_000;
+
+  private transient RequestsInFlight inFlight;
 
   /**
    * @param maxTimeout a deadline further from createdAt is brought in to it: an unbounded one would
@@ -138,6 +145,24 @@ public final class RequestValidator
       context.output(
           Stages.FINISHED,
           Stages.fail(request, v.status(), v.code(), v.message(), "validate", false));
+      return;
+    }
+    if (inFlight == null) {
+      inFlight = new RequestsInFlight(IN_FLIGHT_CAPACITY);
+    }
+    if (!inFlight.admit(decoded.getRequestId(), request.getDeadline(), nowMillis)) {
+      // A dead letter, not a response: a response under this id would be taken for the answer.
+      context.output(
+          SplitDeadLetters.DEAD_LETTERS,
+          DeadLetters.rejected(
+              "validation.duplicate_request_id",
+              "a request with this requestId is already in flight; the copy is not answered",
+              "validate",
+              job,
+              decoded.toString().getBytes(StandardCharsets.UTF_8),
+              decoded.getRequestId(),
+              decoded.getTenantId(),
+              Instant.ofEpochMilli(nowMillis)));
       return;
     }
     planCaching(request);

@@ -19,6 +19,16 @@ public interface BatchFunction<IN, OUT> extends Serializable {
   /** One result per element of {@code batch}, in order. */
   List<OUT> apply(List<IN> batch) throws Exception;
 
+  /**
+   * The result for an element that could not be processed, even in a batch of its own. By default
+   * the error is rethrown, failing the task; a job that can answer the element with an error (the
+   * inference job ends the request with ERROR) overrides this, so one poisonous input or a
+   * transient model failure does not put the job into a restart loop.
+   */
+  default OUT failed(IN element, Exception error) throws Exception {
+    throw error;
+  }
+
   /** Release what {@link #open} acquired. */
   default void close() throws Exception {}
 }

@@ -30,8 +30,10 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  *
  * <p><b>Metrics</b> (on the operator's group): {@code batchSize}, {@code batchWaitMillis} (age of
  * the oldest element at flush), {@code batchProcessMillis} (the function's time) histograms, and
- * counters of flushes by cause: {@code flushesFull}, {@code flushesTimeout}, {@code flushesIdle},
- * {@code flushesBarrier} (checkpoints, watermarks, end of input).
+ * counters {@code batchFailures} (batches the function threw on) and {@code elementFailures}
+ * (elements that failed on their own too), and counters of flushes by cause: {@code flushesFull},
+ * {@code flushesTimeout}, {@code flushesIdle}, {@code flushesBarrier} (checkpoints, watermarks, end
+ * of input).
  */
 public final class MicroBatchOperator<IN, OUT> extends AbstractStreamOperator<OUT>
     implements OneInputStreamOperator<IN, OUT> {
@@ -60,6 +62,8 @@ public final class MicroBatchOperator<IN, OUT> extends AbstractStreamOperator<OU
   private transient Counter flushesTimeout;
   private transient Counter flushesIdle;
   private transient Counter flushesBarrier;
+  private transient Counter batchFailures;
+  private transient Counter elementFailures;
 
   public MicroBatchOperator(BatchFunction<IN, OUT> function, BatchSettings settings) {
     this.function = function;
@@ -86,6 +90,8 @@ public final class MicroBatchOperator<IN, OUT> extends AbstractStreamOperator<OU
     lastArrivalMillis = Long.MIN_VALUE;
     meanGapMillis = Double.POSITIVE_INFINITY;
     flushesBarrier = metrics.counter("flushesBarrier");
+    batchFailures = metrics.counter("batchFailures");
+    elementFailures = metrics.counter("elementFailures");
     function.open(getRuntimeContext());
   }
 
@@ -161,6 +167,41 @@ public final class MicroBatchOperator<IN, OUT> extends AbstractStreamOperator<OU
     super.finish();
   }
 
+  /**
+   * The function's results for {@code batch}. When the batch throws, each element is tried alone,
+   * so one poisonous element fails only itself; an element that fails alone too gets the function's
+   * {@link BatchFunction#failed} result (by default the error, failing the task).
+   */
+  private List<OUT> process(List<IN> batch) throws Exception {
+    try {
+      return function.apply(batch);
+    } catch (Exception batchError) {
+      batchFailures.inc();
+      List<OUT> results = new ArrayList<>(batch.size());
+      for (IN element : batch) {
+        results.add(processAlone(element, batch.size() == 1 ? batchError : null));
+      }
+      return results;
+    }
+  }
+
+  private OUT processAlone(IN element, Exception knownError) throws Exception {
+    Exception error = knownError;
+    if (error == null) {
+      try {
+        List<OUT> alone = function.apply(List.of(element));
+        if (alone.size() == 1) {
+          return alone.get(0);
+        }
+        error = new IllegalStateException("returned " + alone.size() + " results for one element");
+      } catch (Exception e) {
+        error = e;
+      }
+    }
+    elementFailures.inc();
+    return function.failed(element, error);
+  }
+
   private void flushOnBarrier() throws Exception {
     if (!buffer.isEmpty()) {
       flush();
@@ -177,7 +218,7 @@ public final class MicroBatchOperator<IN, OUT> extends AbstractStreamOperator<OU
     long started = getProcessingTimeService().getCurrentProcessingTime();
     List<IN> batch = List.copyOf(buffer);
     buffer.clear();
-    List<OUT> results = function.apply(batch);
+    List<OUT> results = process(batch);
     if (results.size() != batch.size()) {
       throw new IllegalStateException(
           function.getClass().getName()

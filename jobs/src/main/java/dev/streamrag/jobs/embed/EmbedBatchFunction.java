@@ -25,11 +25,18 @@ public final class EmbedBatchFunction<IN, OUT> implements BatchFunction<IN, OUT>
     OUT apply(IN element, float[] vector);
   }
 
+  /** Makes the output element for an input element that could not be embedded. */
+  @FunctionalInterface
+  public interface Failed<IN, OUT> extends Serializable {
+    OUT apply(IN element, Exception error);
+  }
+
   private final EmbeddingModelSpec spec;
   private final String device;
   private final EmbeddingPurpose purpose;
   private final SerializableFunction<IN, String> text;
   private final Attach<IN, OUT> attach;
+  private final Failed<IN, OUT> failed;
   private transient SentenceEmbedder embedder;
 
   /**
@@ -42,6 +49,20 @@ public final class EmbedBatchFunction<IN, OUT> implements BatchFunction<IN, OUT>
       EmbeddingPurpose purpose,
       SerializableFunction<IN, String> text,
       Attach<IN, OUT> attach) {
+    this(spec, device, purpose, text, attach, null);
+  }
+
+  /**
+   * @param failed the output for an element whose embedding failed, or null to fail the task
+   */
+  public EmbedBatchFunction(
+      EmbeddingModelSpec spec,
+      String device,
+      EmbeddingPurpose purpose,
+      SerializableFunction<IN, String> text,
+      Attach<IN, OUT> attach,
+      Failed<IN, OUT> failed) {
+    this.failed = failed;
     this.spec = spec;
     this.device = device;
     this.purpose = purpose;
@@ -76,6 +97,14 @@ public final class EmbedBatchFunction<IN, OUT> implements BatchFunction<IN, OUT>
       results.add(attach.apply(batch.get(i), position[i] < 0 ? null : vectors[position[i]]));
     }
     return results;
+  }
+
+  @Override
+  public OUT failed(IN element, Exception error) throws Exception {
+    if (failed == null) {
+      throw error;
+    }
+    return failed.apply(element, error);
   }
 
   @Override

@@ -201,6 +201,61 @@ class MicroBatchOperatorTest {
     }
   }
 
+  /**
+   * A fault double: a model call that throws whenever its batch holds "bad" (a poisonous input); a
+   * real embedding failure cannot be produced on demand.
+   */
+  static final class PoisonedBy implements BatchFunction<String, String> {
+    private final boolean answersFailures;
+
+    PoisonedBy(boolean answersFailures) {
+      this.answersFailures = answersFailures;
+    }
+
+    @Override
+    public List<String> apply(List<String> batch) {
+      BATCHES.add(batch);
+      if (batch.contains("bad")) {
+        throw new IllegalArgumentException("cannot process bad");
+      }
+      return batch.stream().map(String::toUpperCase).toList();
+    }
+
+    @Override
+    public String failed(String element, Exception error) throws Exception {
+      if (!answersFailures) {
+        return BatchFunction.super.failed(element, error);
+      }
+      return "failed:" + element + ":" + error.getMessage();
+    }
+  }
+
+  @Test
+  void aBatchThatThrowsIsRetriedElementByElementSoOnlyThePoisonedOneFails() throws Exception {
+    try (var harness = harness(new PoisonedBy(true), 3, 1_000)) {
+      harness.open();
+      harness.processElement("a", 1);
+      harness.processElement("bad", 2);
+      harness.processElement("c", 3);
+      assertThat(values(harness)).containsExactly("A", "failed:bad:cannot process bad", "C");
+      assertThat(BATCHES)
+          .containsExactly(List.of("a", "bad", "c"), List.of("a"), List.of("bad"), List.of("c"));
+      harness.processElement("d", 4);
+      harness.processElement("e", 5);
+      harness.processElement("f", 6);
+      assertThat(values(harness)).endsWith("D", "E", "F");
+    }
+  }
+
+  @Test
+  void withoutAFailureAnswerTheErrorStillFailsTheTask() throws Exception {
+    try (var harness = harness(new PoisonedBy(false), 1, 1_000)) {
+      harness.open();
+      assertThatThrownBy(() -> harness.processElement("bad", 1))
+          .hasMessageContaining("cannot process bad");
+    }
+  }
+
   @Test
   void settingsAreValidated() {
     assertThatThrownBy(() -> new BatchSettings(0, Duration.ZERO))
