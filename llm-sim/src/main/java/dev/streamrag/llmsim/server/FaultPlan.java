@@ -20,6 +20,9 @@ import java.util.Set;
  * @param stallProbability share of streams that pause halfway for {@code stallMillis}
  * @param stallMillis how long a stall lasts; tokens produced meanwhile arrive together after it
  * @param dropProbability share of requests whose connection is closed halfway through
+ * @param retryAfterSeconds when positive, injected 429s and 503s carry {@code Retry-After:} this
+ *     many seconds, as a gateway or rate limiter in front of vLLM would send (vLLM itself sends
+ *     none); clients that honour it stop calling this server for that long
  */
 public record FaultPlan(
     double rate429,
@@ -29,9 +32,10 @@ public record FaultPlan(
     long firstTokenDelayMillis,
     double stallProbability,
     long stallMillis,
-    double dropProbability) {
+    double dropProbability,
+    long retryAfterSeconds) {
 
-  public static final FaultPlan NONE = new FaultPlan(0, 0, 0, 0, 0, 0, 0, 0);
+  public static final FaultPlan NONE = new FaultPlan(0, 0, 0, 0, 0, 0, 0, 0, 0);
 
   private static final Set<String> KEYS =
       Set.of(
@@ -42,7 +46,8 @@ public record FaultPlan(
           "firstTokenDelayMillis",
           "stallProbability",
           "stallMillis",
-          "dropProbability");
+          "dropProbability",
+          "retryAfterSeconds");
 
   public FaultPlan {
     share("rate429", rate429);
@@ -56,9 +61,31 @@ public record FaultPlan(
     if (next503 < 0) {
       throw new IllegalArgumentException("next503 must not be negative");
     }
-    if (firstTokenDelayMillis < 0 || stallMillis < 0) {
+    if (firstTokenDelayMillis < 0 || stallMillis < 0 || retryAfterSeconds < 0) {
       throw new IllegalArgumentException("delays must not be negative");
     }
+  }
+
+  /** A plan whose 429s and 503s carry no {@code Retry-After}. */
+  public FaultPlan(
+      double rate429,
+      double rate500,
+      double rate503,
+      int next503,
+      long firstTokenDelayMillis,
+      double stallProbability,
+      long stallMillis,
+      double dropProbability) {
+    this(
+        rate429,
+        rate500,
+        rate503,
+        next503,
+        firstTokenDelayMillis,
+        stallProbability,
+        stallMillis,
+        dropProbability,
+        0);
   }
 
   /** Reads a plan from JSON; absent keys are 0, unknown keys are refused. */
@@ -84,7 +111,8 @@ public record FaultPlan(
         json.path("firstTokenDelayMillis").asLong(0),
         json.path("stallProbability").asDouble(0),
         json.path("stallMillis").asLong(0),
-        json.path("dropProbability").asDouble(0));
+        json.path("dropProbability").asDouble(0),
+        wholeNumber(json, "retryAfterSeconds"));
   }
 
   ObjectNode toJson() {
@@ -97,6 +125,7 @@ public record FaultPlan(
     json.put("stallProbability", stallProbability);
     json.put("stallMillis", stallMillis);
     json.put("dropProbability", dropProbability);
+    json.put("retryAfterSeconds", retryAfterSeconds);
     return json;
   }
 

@@ -263,6 +263,9 @@ public final class SimServer implements AutoCloseable {
             : drawError(plan, random.nextDouble());
     if (injected != null) {
       metrics.injectedFaults(injected.status()).increment();
+      if (plan.retryAfterSeconds() > 0 && (injected.status() == 429 || injected.status() == 503)) {
+        response.putHeader("Retry-After", String.valueOf(plan.retryAfterSeconds()));
+      }
       sendError(response, injected);
       return;
     }

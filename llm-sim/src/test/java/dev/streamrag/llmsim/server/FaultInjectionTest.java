@@ -109,6 +109,29 @@ class FaultInjectionTest {
   }
 
   @Test
+  void injected429sAnd503sCarryRetryAfterWhenAsked() throws Exception {
+    assertThat(send("PUT", "/admin/faults", "{\"rate429\":1}").statusCode()).isEqualTo(200);
+    assertThat(chat().headers().firstValue("Retry-After")).as("none unless asked").isEmpty();
+    send("PUT", "/admin/faults", "{\"rate429\":1,\"retryAfterSeconds\":7}");
+    HttpResponse<String> limited = chat();
+    assertThat(limited.statusCode()).isEqualTo(429);
+    assertThat(limited.headers().firstValue("Retry-After")).hasValue("7");
+    send("PUT", "/admin/faults", "{\"next503\":1,\"retryAfterSeconds\":3}");
+    HttpResponse<String> overloaded = chat();
+    assertThat(overloaded.statusCode()).isEqualTo(503);
+    assertThat(overloaded.headers().firstValue("Retry-After")).hasValue("3");
+    send("PUT", "/admin/faults", "{\"rate500\":1,\"retryAfterSeconds\":3}");
+    HttpResponse<String> crashed = chat();
+    assertThat(crashed.statusCode()).isEqualTo(500);
+    assertThat(crashed.headers().firstValue("Retry-After")).as("not on a 500").isEmpty();
+    assertThat(
+            JSON.readTree(send("GET", "/admin/faults", null).body())
+                .get("retryAfterSeconds")
+                .asLong())
+        .isEqualTo(3);
+  }
+
+  @Test
   void aSlowFirstTokenDelaysTheStreamByAtLeastTheDelay() throws Exception {
     send("PUT", "/admin/faults", "{\"firstTokenDelayMillis\":300}");
     long started = System.nanoTime();
@@ -165,6 +188,8 @@ class FaultInjectionTest {
           "{\"rate503\":\"high\"}",
           "{\"next503\":-1}",
           "{\"next503\":1.5}",
+          "{\"retryAfterSeconds\":-1}",
+          "{\"retryAfterSeconds\":2.5}",
           "[1]",
           "nope"
         }) {
