@@ -1,9 +1,14 @@
 package dev.streamrag.jobs.llm;
 
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -11,15 +16,37 @@ import java.util.concurrent.atomic.AtomicLong;
  * Chooses the LLM endpoint for each attempt and counts the requests in flight at each. Thread-safe:
  * attempts start on Flink's task thread and end on HTTP client threads. Counts are per task, which
  * is what least-outstanding needs: each task balances its own load.
+ *
+ * <p>{@link #choose} also skips endpoints that must be left alone: one paused by a {@code
+ * Retry-After} ({@link #pause}), and one whose circuit breaker (resilience4j, when enabled) is
+ * open; a half-open breaker lets a few probe attempts through. The outcome of every attempt {@link
+ * #choose} granted is reported to {@link #release(Endpoint, AttemptResult, long)}, which feeds the
+ * breaker. {@link #acquire}/{@link #release(Endpoint)} are the original pair, which ignore pauses
+ * and breakers.
  */
 public final class EndpointRouter {
-  /** One endpoint and its in-flight count. */
+  /** How an attempt ended, as the endpoint's circuit breaker counts it. */
+  public enum AttemptResult {
+    /** The endpoint answered: a completion, or a client error that is not its fault. */
+    SUCCESS,
+    /** The endpoint failed: 5xx, lost or refused connection, broken or idle stream. */
+    FAILURE,
+    /** Says nothing about the endpoint: 429 (backpressure), cancelled, the request's deadline. */
+    IGNORED
+  }
+
+  /** One endpoint: its in-flight count, its circuit breaker and its Retry-After pause. */
   public static final class Endpoint {
     private final URI baseUrl;
     private final AtomicInteger outstanding = new AtomicInteger();
+    private final CircuitBreaker breaker; // null when breaking is off
+    private final AtomicLong pausedUntilNanos = new AtomicLong();
+    private volatile boolean paused;
 
-    Endpoint(URI baseUrl) {
+    Endpoint(URI baseUrl, CircuitBreakerConfig breakerConfig) {
       this.baseUrl = baseUrl;
+      this.breaker =
+          breakerConfig == null ? null : CircuitBreaker.of("llm " + baseUrl, breakerConfig);
     }
 
     public URI baseUrl() {
@@ -30,28 +57,121 @@ public final class EndpointRouter {
       return outstanding.get();
     }
 
+    /**
+     * CLOSED, OPEN, HALF_OPEN (resilience4j's names), or DISABLED without a breaker. An open
+     * breaker reads OPEN until the next attempt after its open duration probes it.
+     */
+    public String breakerState() {
+      return breaker == null ? "DISABLED" : breaker.getState().name();
+    }
+
+    /** The breaker state as a gauge value: 0 closed, 1 open, 2 half-open, -1 no breaker. */
+    public int breakerStateCode() {
+      if (breaker == null) {
+        return -1;
+      }
+      return switch (breaker.getState()) {
+        case CLOSED -> 0;
+        case HALF_OPEN -> 2;
+        case OPEN, FORCED_OPEN -> 1;
+        default -> 0;
+      };
+    }
+
+    /** The breaker's failure rate in %, or -1 while it has too few attempts (or no breaker). */
+    public float breakerFailureRatePercent() {
+      return breaker == null ? -1 : breaker.getMetrics().getFailureRate();
+    }
+
+    /** Attempts the breaker turned away since it was made. */
+    public long breakerRejections() {
+      return breaker == null ? 0 : breaker.getMetrics().getNumberOfNotPermittedCalls();
+    }
+
+    /**
+     * How much longer a Retry-After keeps this endpoint unused, in ms (0 when it is not paused).
+     */
+    public long pausedMillis() {
+      return TimeUnit.NANOSECONDS.toMillis(pauseRemainingNanos(System.nanoTime()));
+    }
+
+    long pauseRemainingNanos(long now) {
+      if (!paused) {
+        return 0;
+      }
+      long remaining = pausedUntilNanos.get() - now;
+      return Math.max(0, remaining);
+    }
+
     @Override
     public String toString() {
       return baseUrl.toString();
     }
   }
 
+  /**
+   * What {@link #choose} found: an endpoint, taken for one attempt; or none, and when one may be
+   * free again.
+   *
+   * @param endpoint the endpoint taken, or null
+   * @param waitNanos when none: how long until a paused endpoint's Retry-After ends ({@link
+   *     Long#MAX_VALUE} if none is paused, only breakers turned every endpoint away)
+   */
+  public record Choice(Endpoint endpoint, long waitNanos) {
+    public boolean found() {
+      return endpoint != null;
+    }
+  }
+
+  // What the breaker is told of a failure; the attempt's own failure goes to the caller.
+  private static final Throwable FAILED =
+      new LlmCallException("llm.endpoint_failure", "the attempt failed", true);
+
   private final List<Endpoint> endpoints = new ArrayList<>();
   private final RoutingPolicy policy;
   private final AtomicLong turn = new AtomicLong();
 
+  /** A router without circuit breakers. */
   public EndpointRouter(List<URI> baseUrls, RoutingPolicy policy) {
+    this(baseUrls, policy, null);
+  }
+
+  /**
+   * A router with a circuit breaker per endpoint as {@code settings} say (none if they disable
+   * breakers, or if {@code settings} is null).
+   */
+  public EndpointRouter(List<URI> baseUrls, RoutingPolicy policy, LlmResilienceSettings settings) {
     Objects.requireNonNull(policy, "routing policy is required but not provided.");
     if (baseUrls == null || baseUrls.isEmpty()) {
       throw new IllegalArgumentException("at least one LLM endpoint is required");
     }
-    baseUrls.forEach(url -> endpoints.add(new Endpoint(url)));
+    CircuitBreakerConfig config =
+        settings == null || !settings.circuitBreakerEnabled() ? null : breakerConfig(settings);
+    baseUrls.forEach(url -> endpoints.add(new Endpoint(url, config)));
     this.policy = policy;
+  }
+
+  private static CircuitBreakerConfig breakerConfig(LlmResilienceSettings settings) {
+    return CircuitBreakerConfig.custom()
+        .slidingWindow(
+            settings.breakerWindowCalls(),
+            settings.breakerMinimumCalls(),
+            CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+        .failureRateThreshold(settings.breakerFailureRatePercent())
+        .waitDurationInOpenState(settings.breakerOpenDuration())
+        .permittedNumberOfCallsInHalfOpenState(settings.breakerHalfOpenCalls())
+        // Streams are long and their length is the answer's: slowness is the idle timeouts' job.
+        .slowCallRateThreshold(100)
+        .slowCallDurationThreshold(Duration.ofDays(1))
+        // Open → half-open on the next attempt after the open duration: no scheduler thread.
+        .automaticTransitionFromOpenToHalfOpenEnabled(false)
+        .writableStackTraceEnabled(false)
+        .build();
   }
 
   /**
    * Takes an endpoint for one attempt, avoiding {@code avoid} (the one that just failed) when there
-   * is another; pair with {@link #release}.
+   * is another; pair with {@link #release(Endpoint)}. Ignores pauses and breakers.
    */
   public Endpoint acquire(Endpoint avoid) {
     int n = endpoints.size();
@@ -76,6 +196,80 @@ public final class EndpointRouter {
 
   public void release(Endpoint endpoint) {
     endpoint.outstanding.decrementAndGet();
+  }
+
+  /**
+   * Takes an endpoint for one attempt in the policy's order, {@code avoid} (the one that just
+   * failed) last: the first that is not paused and whose breaker permits the attempt. Report the
+   * attempt's end to {@link #release(Endpoint, AttemptResult, long)}.
+   */
+  public Choice choose(Endpoint avoid) {
+    int n = endpoints.size();
+    int start = (int) Math.floorMod(turn.getAndIncrement(), (long) n);
+    List<Endpoint> order = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      order.add(endpoints.get((start + i) % n));
+    }
+    if (policy == RoutingPolicy.LEAST_OUTSTANDING) {
+      order.sort(Comparator.comparingInt(Endpoint::outstanding)); // stable: ties in turn
+    }
+    if (avoid != null && n > 1 && order.remove(avoid)) {
+      order.add(avoid);
+    }
+    long now = System.nanoTime();
+    long wait = Long.MAX_VALUE;
+    for (Endpoint candidate : order) {
+      long paused = candidate.pauseRemainingNanos(now);
+      if (paused > 0) {
+        wait = Math.min(wait, paused);
+        continue;
+      }
+      if (candidate.breaker != null && !candidate.breaker.tryAcquirePermission()) {
+        continue;
+      }
+      candidate.outstanding.incrementAndGet();
+      return new Choice(candidate, 0);
+    }
+    return new Choice(null, wait);
+  }
+
+  /**
+   * Ends an attempt {@link #choose} granted, {@code durationNanos} long, telling the endpoint's
+   * breaker how it went.
+   */
+  public void release(Endpoint endpoint, AttemptResult result, long durationNanos) {
+    endpoint.outstanding.decrementAndGet();
+    CircuitBreaker breaker = endpoint.breaker;
+    if (breaker == null) {
+      return;
+    }
+    switch (result) {
+      case SUCCESS -> breaker.onSuccess(durationNanos, TimeUnit.NANOSECONDS);
+      case FAILURE -> breaker.onError(durationNanos, TimeUnit.NANOSECONDS, FAILED);
+      case IGNORED -> breaker.releasePermission();
+    }
+  }
+
+  /** Leaves {@code endpoint} out of {@link #choose} for {@code pause} (a Retry-After). */
+  public void pause(Endpoint endpoint, Duration pause) {
+    long until = System.nanoTime() + pause.toNanos();
+    // A shorter Retry-After arriving later does not cut a longer pause short.
+    endpoint.pausedUntilNanos.accumulateAndGet(
+        until, (current, next) -> !endpoint.paused || next - current > 0 ? next : current);
+    endpoint.paused = true;
+  }
+
+  /**
+   * How long until some endpoint is free of its Retry-After pause: 0 if one is free now. Breakers
+   * are not considered.
+   */
+  public long nanosUntilUnpaused() {
+    long now = System.nanoTime();
+    long wait = Long.MAX_VALUE;
+    for (Endpoint endpoint : endpoints) {
+      wait = Math.min(wait, endpoint.pauseRemainingNanos(now));
+    }
+    return wait;
   }
 
   /** Requests in flight over all endpoints. */

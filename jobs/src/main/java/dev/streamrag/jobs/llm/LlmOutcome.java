@@ -22,4 +22,12 @@ public record LlmOutcome(
   public boolean ok() {
     return completion != null;
   }
+
+  /**
+   * The call was cancelled by {@link RoutedChatCaller#close()} (failure code {@link
+   * LlmCallException#CANCELLED}); its answer, if any, is for nobody.
+   */
+  public boolean cancelled() {
+    return failure != null && LlmCallException.CANCELLED.equals(failure.code());
+  }
 }

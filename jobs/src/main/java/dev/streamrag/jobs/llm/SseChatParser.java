@@ -23,7 +23,9 @@ final class SseChatParser implements Flow.Subscriber<String> {
   private final StringBuilder text = new StringBuilder();
   private volatile Flow.Subscription subscription;
   private long firstTokenNanos;
-  private int deltas;
+  // When the last token arrived (0 before the first), read by the idle watch on another thread.
+  private volatile long lastTokenNanos;
+  private volatile int deltas;
   private String finishReason;
   private Integer promptTokens;
   private Integer completionTokens;
@@ -37,6 +39,16 @@ final class SseChatParser implements Flow.Subscriber<String> {
 
   CompletableFuture<ChatCompletion> result() {
     return result;
+  }
+
+  /** {@link System#nanoTime()} of the last content or tool-call delta; 0 before the first. */
+  long lastTokenNanos() {
+    return lastTokenNanos;
+  }
+
+  /** Content deltas received so far. */
+  int tokensSoFar() {
+    return deltas;
   }
 
   /** Stops reading: the connection is closed, so the server can abort the generation. */
@@ -85,14 +97,19 @@ final class SseChatParser implements Flow.Subscriber<String> {
       return;
     }
     for (JsonNode choice : chunk.path("choices")) {
-      String content = choice.path("delta").path("content").asText("");
+      JsonNode delta = choice.path("delta");
+      String content = delta.path("content").asText("");
       if (!content.isEmpty()) {
+        long now = System.nanoTime();
         if (firstTokenNanos == 0) {
-          firstTokenNanos = System.nanoTime();
+          firstTokenNanos = now;
         }
+        lastTokenNanos = now;
         deltas++;
         text.append(content);
         tell(content);
+      } else if (delta.has("tool_calls")) {
+        lastTokenNanos = System.nanoTime(); // a tool call's tokens are progress too
       }
       JsonNode reason = choice.get("finish_reason");
       if (reason != null && !reason.isNull()) {

@@ -14,11 +14,22 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodySubscribers;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A non-blocking, streaming client of OpenAI-compatible chat completions ({@code POST
@@ -28,12 +39,25 @@ import java.util.concurrent.ExecutionException;
  * asynchronous streaming parks one thread per open stream, while this reads every stream from a few
  * shared threads; the SSE framing it needs is a dozen lines. Cancelling the returned future closes
  * the connection, which makes vLLM abort the generation and free its KV cache.
+ *
+ * <p>An attempt may be given a first-token timeout and an idle timeout between tokens; when one
+ * expires the stream is cancelled and fails with {@link LlmCallException#STREAM_IDLE}. One daemon
+ * timer thread (ended after 30 s idle) watches every stream. {@link #close()} cancels every stream
+ * in flight (each fails with a {@link java.util.concurrent.CancellationException}) and stops the
+ * timer thread; a closed client fails new streams at once with {@link LlmCallException#CANCELLED}.
  */
 public final class StreamingChatClient implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  private static final AtomicInteger CLIENTS = new AtomicInteger();
+
   private final HttpClient http;
   private final String apiKey;
+  private final ScheduledThreadPoolExecutor timers;
+  private final Set<CompletableFuture<ChatCompletion>> inFlight = ConcurrentHashMap.newKeySet();
+  private final AtomicLong firstTokenTimeouts = new AtomicLong();
+  private final AtomicLong idleTimeouts = new AtomicLong();
+  private volatile boolean closed;
 
   private StreamingChatClient(Builder builder) {
     this.http =
@@ -42,6 +66,19 @@ public final class StreamingChatClient implements AutoCloseable {
             .connectTimeout(builder.connectTimeout)
             .build();
     this.apiKey = builder.apiKey;
+    String name = "llm-client-timers-" + CLIENTS.incrementAndGet();
+    this.timers =
+        new ScheduledThreadPoolExecutor(
+            1,
+            runnable -> {
+              Thread thread = new Thread(runnable, name);
+              thread.setDaemon(true);
+              return thread;
+            });
+    timers.setRemoveOnCancelPolicy(true);
+    // An idle timer thread ends, so a client nobody closed does not keep a thread forever.
+    timers.setKeepAliveTime(30, TimeUnit.SECONDS);
+    timers.allowCoreThreadTimeOut(true);
   }
 
   public static Builder builder() {
@@ -88,6 +125,27 @@ public final class StreamingChatClient implements AutoCloseable {
    */
   public CompletableFuture<ChatCompletion> stream(
       URI baseUrl, ChatCall call, TextListener listener) {
+    return stream(baseUrl, call, listener, Duration.ZERO, Duration.ZERO);
+  }
+
+  /**
+   * As {@link #stream(URI, ChatCall, TextListener)}, failing with {@link
+   * LlmCallException#STREAM_IDLE} (retryable) when no first token (content delta) comes within
+   * {@code firstTokenTimeout} of sending, response headers included, or no token within {@code
+   * idleTimeout} of the last one. A zero duration sets no limit.
+   */
+  public CompletableFuture<ChatCompletion> stream(
+      URI baseUrl,
+      ChatCall call,
+      TextListener listener,
+      Duration firstTokenTimeout,
+      Duration idleTimeout) {
+    Objects.requireNonNull(firstTokenTimeout, "firstTokenTimeout");
+    Objects.requireNonNull(idleTimeout, "idleTimeout");
+    if (closed) {
+      return CompletableFuture.failedFuture(
+          new LlmCallException(LlmCallException.CANCELLED, "the LLM client is closed", true));
+    }
     HttpRequest.Builder request =
         HttpRequest.newBuilder(baseUrl.resolve("/v1/chat/completions"))
             .header("Content-Type", "application/json")
@@ -114,20 +172,148 @@ public final class StreamingChatClient implements AutoCloseable {
                     return CompletableFuture.<ChatCompletion>failedFuture(connectionFailure(error));
                   }
                   if (response.statusCode() != 200) {
+                    Duration retryAfter =
+                        LlmCallException.parseRetryAfter(
+                            response.headers().firstValue("Retry-After").orElse(null),
+                            Instant.now());
                     return CompletableFuture.<ChatCompletion>failedFuture(
-                        LlmCallException.http(response.statusCode(), response.body()));
+                        LlmCallException.http(response.statusCode(), response.body(), retryAfter));
                   }
                   return parser.result();
                 })
             .thenCompose(f -> f);
+    inFlight.add(result);
+    IdleWatch watch =
+        firstTokenTimeout.isZero() && idleTimeout.isZero()
+            ? null
+            : new IdleWatch(parser, result, sent, firstTokenTimeout, idleTimeout);
     result.whenComplete(
         (ok, error) -> {
+          inFlight.remove(result);
+          if (watch != null) {
+            watch.stop();
+          }
           if (error != null) { // cancelled, timed out or failed: stop reading
             parser.cancel();
             exchange.cancel(true);
           }
         });
+    if (watch != null) {
+      watch.start();
+    }
+    if (closed) { // closed while this stream started
+      result.cancel(true);
+    }
     return result;
+  }
+
+  /**
+   * Fails a stream whose first token or next token is late. It runs on the timer thread when the
+   * next limit falls due and re-arms itself for the next, so an attempt costs one timer task.
+   */
+  private final class IdleWatch implements Runnable {
+    private final SseChatParser parser;
+    private final CompletableFuture<ChatCompletion> result;
+    private final long sentNanos;
+    private final long firstTokenNanos;
+    private final long idleNanos;
+    private volatile ScheduledFuture<?> pending;
+
+    IdleWatch(
+        SseChatParser parser,
+        CompletableFuture<ChatCompletion> result,
+        long sentNanos,
+        Duration firstTokenTimeout,
+        Duration idleTimeout) {
+      this.parser = parser;
+      this.result = result;
+      this.sentNanos = sentNanos;
+      this.firstTokenNanos = firstTokenTimeout.toNanos();
+      this.idleNanos = idleTimeout.toNanos();
+    }
+
+    void start() {
+      arm(firstTokenNanos > 0 ? firstTokenNanos : idleNanos);
+    }
+
+    void stop() {
+      ScheduledFuture<?> current = pending;
+      if (current != null) {
+        current.cancel(false);
+      }
+    }
+
+    private void arm(long delayNanos) {
+      if (result.isDone()) {
+        return;
+      }
+      try {
+        pending = timers.schedule(this, Math.max(delayNanos, 0), TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) { // closed meanwhile
+        result.cancel(true);
+      }
+    }
+
+    @Override
+    public void run() {
+      if (result.isDone()) {
+        return;
+      }
+      long now = System.nanoTime();
+      long last = parser.lastTokenNanos();
+      if (last == 0) {
+        if (firstTokenNanos <= 0) {
+          arm(idleNanos); // no first-token limit: look again later
+        } else if (now - sentNanos >= firstTokenNanos) {
+          fail(firstTokenTimeouts, "no first token within " + millis(firstTokenNanos));
+        } else {
+          arm(sentNanos + firstTokenNanos - now);
+        }
+      } else if (idleNanos > 0) {
+        if (now - last >= idleNanos) {
+          fail(
+              idleTimeouts,
+              "no token for "
+                  + millis(idleNanos)
+                  + " after "
+                  + parser.tokensSoFar()
+                  + " tokens (the stream stalled)");
+        } else {
+          arm(last + idleNanos - now);
+        }
+      }
+    }
+
+    private void fail(AtomicLong counter, String message) {
+      if (result.completeExceptionally(
+          new LlmCallException(LlmCallException.STREAM_IDLE, message, true))) {
+        counter.incrementAndGet();
+      }
+    }
+  }
+
+  private static String millis(long nanos) {
+    return TimeUnit.NANOSECONDS.toMillis(nanos) + " ms";
+  }
+
+  /** Streams cancelled because no first token came in time, since this client was built. */
+  public long firstTokenTimeouts() {
+    return firstTokenTimeouts.get();
+  }
+
+  /** Streams cancelled because they went idle after their first token. */
+  public long idleTimeouts() {
+    return idleTimeouts.get();
+  }
+
+  /** Streams open now. */
+  public int inFlight() {
+    return inFlight.size();
+  }
+
+  /** The client's timer thread, for callers' retry timers; it ends on {@link #close()}. */
+  ScheduledExecutorService timers() {
+    return timers;
   }
 
   private static LlmCallException connectionFailure(Throwable error) {
@@ -200,8 +386,17 @@ public final class StreamingChatClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Cancels every stream in flight (closing its connection, so the server aborts the generation)
+   * and stops the timer thread. HttpClient.close() exists from Java 21; before that its selector
+   * thread ends once the client is unreachable, which nothing in flight then prevents.
+   */
   @Override
   public void close() {
-    // HttpClient.close() exists from Java 21; before that its threads end when it is unreachable.
+    closed = true;
+    for (CompletableFuture<ChatCompletion> stream : List.copyOf(inFlight)) {
+      stream.cancel(true);
+    }
+    timers.shutdownNow();
   }
 }
