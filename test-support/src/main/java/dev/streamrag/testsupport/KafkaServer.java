@@ -25,16 +25,28 @@ public final class KafkaServer extends ManagedServer {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
 
   private final String bootstrapServers;
+  private final List<String> serveCommand;
+  private final Path dir;
+  private final int port;
+  private int restarts;
 
-  private KafkaServer(String bootstrapServers, ServerProcess process) {
+  private KafkaServer(
+      String bootstrapServers,
+      ServerProcess process,
+      List<String> serveCommand,
+      Path dir,
+      int port) {
     super("Kafka", process);
     this.bootstrapServers = bootstrapServers;
+    this.serveCommand = serveCommand;
+    this.dir = dir;
+    this.port = port;
   }
 
   /** The external cluster if one is configured, else a new embedded broker under {@code dir}. */
   public static KafkaServer externalOrStart(Path dir) {
     return ServerSettings.get(BOOTSTRAP_SETTING)
-        .map(bootstrap -> new KafkaServer(bootstrap, null))
+        .map(bootstrap -> new KafkaServer(bootstrap, null, null, null, 0))
         .orElseGet(() -> start(dir));
   }
 
@@ -64,23 +76,41 @@ public final class KafkaServer extends ManagedServer {
 
       List<String> serve = new ArrayList<>(java);
       serve.addAll(List.of("kafka.Kafka", config.toString()));
-      ServerProcess process =
-          ServerProcess.start(
-              "Kafka " + dists.kafkaVersion() + " on 127.0.0.1:" + port,
-              serve,
-              dir,
-              dir.resolve("kafka.log"),
-              Map.of(),
-              Duration.ofSeconds(20));
-      process.awaitReady(
-          START_TIMEOUT,
-          () ->
-              Ports.isListening(port)
-                  && Files.readString(process.log()).contains("Kafka Server started"));
-      return new KafkaServer("127.0.0.1:" + port, process);
+      ServerProcess process = serve(serve, dir, dir.resolve("kafka.log"), port);
+      return new KafkaServer("127.0.0.1:" + port, process, serve, dir, port);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare Kafka in " + dir, e);
     }
+  }
+
+  private static ServerProcess serve(List<String> command, Path dir, Path log, int port) {
+    ServerProcess process =
+        ServerProcess.start(
+            "Kafka on 127.0.0.1:" + port, command, dir, log, Map.of(), Duration.ofSeconds(20));
+    process.awaitReady(
+        START_TIMEOUT,
+        () ->
+            Ports.isListening(port)
+                && Files.readString(process.log()).contains("Kafka Server started"));
+    return process;
+  }
+
+  /**
+   * Stops the embedded broker by PID (SIGTERM, as an operator's rolling restart would) and starts
+   * it again on the same port and data: clients see the broker go away and come back with its
+   * topics, committed offsets and transaction state.
+   *
+   * @param downtime how long the broker stays down
+   */
+  public void restart(Duration downtime) throws InterruptedException {
+    if (!isEmbedded()) {
+      throw new IllegalStateException("only an embedded broker can be restarted: " + this);
+    }
+    process().close();
+    Thread.sleep(downtime.toMillis());
+    restarts++;
+    replaceProcess(
+        serve(serveCommand, dir, dir.resolve("kafka-restart-" + restarts + ".log"), port));
   }
 
   private static List<String> javaCommand(String classpath, Path logConfig, Path dir) {

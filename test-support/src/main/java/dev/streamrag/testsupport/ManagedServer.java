@@ -6,7 +6,7 @@ package dev.streamrag.testsupport;
  */
 public abstract class ManagedServer implements AutoCloseable {
   private final String name;
-  private final ServerProcess process;
+  private ServerProcess process;
 
   protected ManagedServer(String name, ServerProcess process) {
     this.name = name;
@@ -16,6 +16,16 @@ public abstract class ManagedServer implements AutoCloseable {
   /** True when this fixture started the server (and will stop it). */
   public final boolean isEmbedded() {
     return process != null;
+  }
+
+  /** The process this fixture started, or null for an external server. */
+  protected final ServerProcess process() {
+    return process;
+  }
+
+  /** After a restart: the process that now serves (and is stopped on {@link #close()}). */
+  protected final void replaceProcess(ServerProcess replacement) {
+    this.process = replacement;
   }
 
   /** Where clients connect, for messages. */
