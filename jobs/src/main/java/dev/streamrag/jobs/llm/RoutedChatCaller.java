@@ -196,7 +196,7 @@ public final class RoutedChatCaller implements AutoCloseable {
     return retryAfterPauses.get();
   }
 
-  /** Calls ended with {@link LlmCallException#CANCELLED} by {@link #close()}. */
+  /** Calls ended with {@link LlmCallException#CANCELLED} by {@link #close()}, or made after it. */
   public long cancelledCalls() {
     return cancelledCalls.get();
   }
@@ -455,8 +455,25 @@ public final class RoutedChatCaller implements AutoCloseable {
       }
     }
 
-    /** Runs {@code step} after {@code delayMillis} on the client's timer thread. */
+    /**
+     * Runs {@code step} after {@code delayMillis}: the client's timer thread fires it and hands it
+     * to the default async pool (as {@code CompletableFuture.delayedExecutor} did), so an attempt
+     * listener that blocks (a Kafka producer waiting for a broker) delays no idle watch.
+     */
     void later(long delayMillis, Runnable step) {
+      Runnable guarded =
+          () -> {
+            try {
+              step.run();
+            } catch (RuntimeException e) { // a bug: answer rather than hang
+              finish(
+                  null,
+                  new LlmCallException(
+                      LlmCallException.CLIENT, StreamingChatClient.describe(e), false),
+                  false,
+                  lastEndpoint);
+            }
+          };
       ScheduledFuture<?> scheduled;
       try {
         scheduled =
@@ -464,15 +481,8 @@ public final class RoutedChatCaller implements AutoCloseable {
                 .timers()
                 .schedule(
                     () -> {
-                      try {
-                        step.run();
-                      } catch (RuntimeException e) { // a bug: answer rather than hang
-                        finish(
-                            null,
-                            new LlmCallException(
-                                LlmCallException.CLIENT, StreamingChatClient.describe(e), false),
-                            false,
-                            lastEndpoint);
+                      if (!outcome.isDone()) {
+                        CompletableFuture.runAsync(guarded);
                       }
                     },
                     delayMillis,

@@ -1,6 +1,7 @@
 package dev.streamrag.jobs.llm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamrag.schemas.ChatMessage;
 import dev.streamrag.schemas.ChatRole;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -412,6 +414,23 @@ class LlmResilienceTest {
       assertThat(afterwards.cancelled()).isTrue();
       assertThat(proxy.acceptedConnections()).as("nothing sent after close").isEqualTo(3);
     }
+  }
+
+  @Test
+  void aClosedClientCancelsItsStreamsAndRefusesNewOnes() throws Exception {
+    a.setFaults("{\"firstTokenDelayMillis\": 60000}");
+    StreamingChatClient client = StreamingChatClient.builder().build();
+    CompletableFuture<ChatCompletion> stream = client.stream(uri(a), question(4));
+    assertThat(client.inFlight()).isEqualTo(1);
+
+    client.close();
+
+    assertThatThrownBy(() -> stream.get(5, TimeUnit.SECONDS))
+        .isInstanceOf(CancellationException.class);
+    assertThat(client.inFlight()).isZero();
+    assertThatThrownBy(() -> client.stream(uri(a), question(4)).get(5, TimeUnit.SECONDS))
+        .hasCauseInstanceOf(LlmCallException.class)
+        .hasMessageContaining("closed");
   }
 
   @Test
