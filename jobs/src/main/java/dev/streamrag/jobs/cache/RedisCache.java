@@ -1,5 +1,6 @@
 package dev.streamrag.jobs.cache;
 
+import dev.streamrag.jobs.resilience.ServiceBreaker;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -12,6 +13,7 @@ import io.lettuce.core.codec.StringCodec;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -22,6 +24,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Commands are rejected at once while disconnected (instead of Lettuce's default of queueing
  * them until it reconnects), and Lettuce reconnects in the background. If Redis is not there at
  * start, a new connection is tried at most every {@code reconnectInterval}.
+ *
+ * <p>Every command, connecting included, is bounded by the timeout as a whole: a Redis that accepts
+ * connections but never answers (a hung server, a partition that drops packets) costs a request at
+ * most the timeout. After most recent commands failed, a {@link ServiceBreaker} answers UNAVAILABLE
+ * at once for a few seconds, so then it costs nothing.
  */
 public final class RedisCache implements AutoCloseable {
   private static final RedisCodec<String, byte[]> CODEC =
@@ -30,11 +37,14 @@ public final class RedisCache implements AutoCloseable {
   private final RedisClient client;
   private final RedisURI redisUri;
   private final Duration reconnectInterval;
+  private final long timeoutMillis;
+  private final ServiceBreaker breaker = ServiceBreaker.of("redis", Duration.ofSeconds(5));
   private final AtomicLong nextConnectAttemptNanos = new AtomicLong();
   private volatile CompletableFuture<StatefulRedisConnection<String, byte[]>> connection;
 
   private RedisCache(Builder builder) {
     this.reconnectInterval = builder.reconnectInterval;
+    this.timeoutMillis = builder.timeout.toMillis();
     this.redisUri = RedisURI.create(builder.uri);
     this.client = RedisClient.create();
     client.setOptions(
@@ -107,8 +117,12 @@ public final class RedisCache implements AutoCloseable {
   }
 
   public CompletableFuture<CacheLookup> get(String key) {
-    return connection()
-        .thenCompose(c -> c.async().get(key).toCompletableFuture())
+    return breaker
+        .call(
+            () ->
+                connection()
+                    .thenCompose(c -> c.async().get(key).toCompletableFuture())
+                    .orTimeout(timeoutMillis, TimeUnit.MILLISECONDS))
         .handle(
             (value, error) -> {
               if (error != null) {
@@ -120,10 +134,16 @@ public final class RedisCache implements AutoCloseable {
 
   /** Stores {@code value} for {@code ttl}; completes with false if Redis could not take it. */
   public CompletableFuture<Boolean> put(String key, byte[] value, Duration ttl) {
-    return connection()
-        .thenCompose(
-            c ->
-                c.async().set(key, value, SetArgs.Builder.px(ttl.toMillis())).toCompletableFuture())
+    return breaker
+        .call(
+            () ->
+                connection()
+                    .thenCompose(
+                        c ->
+                            c.async()
+                                .set(key, value, SetArgs.Builder.px(ttl.toMillis()))
+                                .toCompletableFuture())
+                    .orTimeout(timeoutMillis, TimeUnit.MILLISECONDS))
         .handle((ok, error) -> error == null && "OK".equals(ok));
   }
 

@@ -3,6 +3,7 @@ package dev.streamrag.jobs.cache;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.streamrag.testsupport.BlackholeProxy;
 import dev.streamrag.testsupport.RedisServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,6 +43,53 @@ class RedisCacheIT {
       assertThat(down.reason()).isNotBlank();
       assertThat(cache.put("k2", new byte[] {2}, Duration.ofMinutes(1)).get()).isFalse();
       assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+    } finally {
+      redis.close();
+    }
+  }
+
+  /**
+   * A Redis that accepts connections and never answers (a real server behind a {@link
+   * BlackholeProxy}): each call costs at most the timeout, and once the breaker trips, nothing;
+   * when Redis answers again the cache comes back by itself.
+   */
+  @Test
+  void aBlackholedRedisCostsAtMostTheTimeoutThenNothing() throws Exception {
+    RedisServer redis = RedisServer.start(Path.of("target", "servers", "redis-blackhole-it"));
+    java.net.URI target = java.net.URI.create(redis.uri());
+    try (BlackholeProxy proxy = BlackholeProxy.start(target.getHost(), target.getPort());
+        RedisCache cache =
+            RedisCache.builder()
+                .uri("redis://" + proxy.address())
+                .timeout(Duration.ofMillis(100))
+                .build()) {
+      assertThat(cache.put("k", "v".getBytes(UTF_8), Duration.ofMinutes(1)).get()).isTrue();
+      assertThat(cache.get("k").get().status()).isEqualTo(CacheLookup.Status.HIT);
+
+      proxy.setMode(BlackholeProxy.Mode.BLACKHOLE);
+      long slowest = 0;
+      for (int i = 0; i < 10; i++) {
+        long started = System.nanoTime();
+        assertThat(cache.get("k").get().status()).isEqualTo(CacheLookup.Status.UNAVAILABLE);
+        slowest = Math.max(slowest, System.nanoTime() - started);
+      }
+      assertThat(Duration.ofNanos(slowest)).isLessThan(Duration.ofSeconds(1));
+      long started = System.nanoTime();
+      CacheLookup refused = cache.get("k").get();
+      assertThat(refused.status()).isEqualTo(CacheLookup.Status.UNAVAILABLE);
+      assertThat(refused.reason()).contains("circuit open");
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(50));
+
+      proxy.setMode(BlackholeProxy.Mode.FORWARD);
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      CacheLookup back = cache.get("k").get();
+      while (back.status() != CacheLookup.Status.HIT && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+        back = cache.get("k").get();
+      }
+      assertThat(back.status())
+          .as("the cache recovers after the blackhole")
+          .isEqualTo(CacheLookup.Status.HIT);
     } finally {
       redis.close();
     }
