@@ -18,6 +18,7 @@ import dev.streamrag.jobs.kafka.AvroRecordSerializer;
 import dev.streamrag.jobs.kafka.CommittedOrRecentOffsets;
 import dev.streamrag.jobs.kafka.DecodingDeserializer;
 import dev.streamrag.jobs.kafka.SplitDeadLetters;
+import dev.streamrag.jobs.llm.LlmResilienceSettings;
 import dev.streamrag.jobs.llm.RetryPolicy;
 import dev.streamrag.jobs.pieces.PieceSettings;
 import dev.streamrag.schemas.DeadLetter;
@@ -125,7 +126,9 @@ public final class InferenceJob {
                     config.get(InferenceOptions.TOP_K),
                     config.get(InferenceOptions.CANDIDATES),
                     retrievalTimeout,
-                    ioCapacity),
+                    ioCapacity,
+                    config.get(InferenceOptions.RETRIEVAL_ON_FAILURE)
+                        == InferenceOptions.RetrievalFailure.DEGRADE),
                 retrievalTimeout.toMillis() * 2 + 1_000,
                 TimeUnit.MILLISECONDS,
                 ioCapacity)
@@ -284,7 +287,25 @@ public final class InferenceJob {
             config.get(InferenceOptions.LLM_BACKOFF_MAX)),
         config.get(InferenceOptions.LLM_ATTEMPT_TIMEOUT),
         config.getOptional(InferenceOptions.LLM_API_KEY).orElse(null),
-        config.get(InferenceOptions.LLM_IGNORE_EOS));
+        config.get(InferenceOptions.LLM_IGNORE_EOS),
+        llmResilience());
+  }
+
+  /** How LLM calls survive slow, stalled and failing endpoints. */
+  LlmResilienceSettings llmResilience() {
+    double budget = config.get(InferenceOptions.LLM_RETRY_BUDGET);
+    LlmResilienceSettings.Builder settings =
+        LlmResilienceSettings.builder()
+            .firstTokenTimeout(config.get(InferenceOptions.LLM_FIRST_TOKEN_TIMEOUT))
+            .idleTimeout(config.get(InferenceOptions.LLM_IDLE_TIMEOUT))
+            .maxRetryAfter(config.get(InferenceOptions.LLM_MAX_RETRY_AFTER))
+            .retryBudgetEnabled(budget >= 0)
+            .circuitBreakerEnabled(config.get(InferenceOptions.LLM_CIRCUIT_BREAKER))
+            .breakerOpenDuration(config.get(InferenceOptions.LLM_BREAKER_OPEN_DURATION));
+    if (budget >= 0) {
+      settings.retryBudgetRatio(budget);
+    }
+    return settings.build();
   }
 
   /**

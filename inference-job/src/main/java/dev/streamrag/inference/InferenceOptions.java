@@ -265,6 +265,56 @@ public final class InferenceOptions {
           .defaultValue(Duration.ofSeconds(60))
           .withDescription("Longest one attempt may take (the request's deadline also applies).");
 
+  public static final ConfigOption<Duration> LLM_FIRST_TOKEN_TIMEOUT =
+      ConfigOptions.key("llm.first-token-timeout")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(10))
+          .withDescription(
+              "An attempt with no token by then is cancelled and retried on another endpoint"
+                  + " (llm.stream_idle). 0 turns it off.");
+
+  public static final ConfigOption<Duration> LLM_IDLE_TIMEOUT =
+      ConfigOptions.key("llm.idle-timeout")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(5))
+          .withDescription(
+              "An attempt whose stream stalls this long between tokens is cancelled and retried"
+                  + " on another endpoint (llm.stream_idle). 0 turns it off.");
+
+  public static final ConfigOption<Duration> LLM_MAX_RETRY_AFTER =
+      ConfigOptions.key("llm.max-retry-after")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(60))
+          .withDescription(
+              "Retry-After on a 429 or 503 keeps the endpoint out of rotation that long, at most"
+                  + " this (never past a request's deadline). 0 ignores the header.");
+
+  public static final ConfigOption<Double> LLM_RETRY_BUDGET =
+      ConfigOptions.key("llm.retry-budget")
+          .doubleType()
+          .defaultValue(0.2)
+          .withDescription(
+              "Retries allowed per first attempt over 10 s (plus 10 a second whatever the"
+                  + " traffic), so an outage of every endpoint does not multiply the load; past it"
+                  + " a retryable failure ends the call (llm.retry_budget_exhausted). A negative"
+                  + " value turns the budget off.");
+
+  public static final ConfigOption<Boolean> LLM_CIRCUIT_BREAKER =
+      ConfigOptions.key("llm.circuit-breaker")
+          .booleanType()
+          .defaultValue(true)
+          .withDescription(
+              "A breaker per endpoint: one where half of the last 20 attempts failed (5xx,"
+                  + " connection failures, stalls; not 429) gets no traffic for"
+                  + " llm.breaker-open-duration, then 3 probes; if every endpoint is open, calls"
+                  + " fail at once (llm.circuit_open).");
+
+  public static final ConfigOption<Duration> LLM_BREAKER_OPEN_DURATION =
+      ConfigOptions.key("llm.breaker-open-duration")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(10))
+          .withDescription("How long a tripped endpoint breaker turns traffic away.");
+
   public static final ConfigOption<String> LLM_API_KEY =
       ConfigOptions.key("llm.api-key")
           .stringType()
@@ -387,7 +437,26 @@ public final class InferenceOptions {
       ConfigOptions.key("retrieval.timeout")
           .durationType()
           .defaultValue(Duration.ofSeconds(2))
-          .withDescription("Longest a search may take; then the request ends as ERROR.");
+          .withDescription("Longest a search may take; then it failed (see retrieval.on-failure).");
+
+  /** What a RAG request does when its search fails. */
+  public enum RetrievalFailure {
+    /** Answered without context, marked degraded (and not cached). */
+    DEGRADE,
+    /** Ends as ERROR. */
+    FAIL
+  }
+
+  public static final ConfigOption<RetrievalFailure> RETRIEVAL_ON_FAILURE =
+      ConfigOptions.key("retrieval.on-failure")
+          .enumType(RetrievalFailure.class)
+          .defaultValue(RetrievalFailure.DEGRADE)
+          .withDescription(
+              "When the search fails (OpenSearch down, hung, or past retrieval.timeout): DEGRADE"
+                  + " answers without context, marked in the response's degraded field and never"
+                  + " cached; FAIL ends the request as ERROR. After most recent searches failed,"
+                  + " searches are skipped for 5 s (retrieval.circuit_open) instead of each"
+                  + " waiting out the timeout.");
 
   public static final ConfigOption<Integer> RETRIEVAL_CAPACITY =
       ConfigOptions.key("retrieval.capacity")
@@ -433,6 +502,12 @@ public final class InferenceOptions {
           LLM_BACKOFF_BASE,
           LLM_BACKOFF_MAX,
           LLM_ATTEMPT_TIMEOUT,
+          LLM_FIRST_TOKEN_TIMEOUT,
+          LLM_IDLE_TIMEOUT,
+          LLM_MAX_RETRY_AFTER,
+          LLM_RETRY_BUDGET,
+          LLM_CIRCUIT_BREAKER,
+          LLM_BREAKER_OPEN_DURATION,
           LLM_API_KEY,
           LLM_IGNORE_EOS,
           SYSTEM_PROMPT,
@@ -455,5 +530,6 @@ public final class InferenceOptions {
           MAX_TOP_K,
           CANDIDATES,
           RETRIEVAL_TIMEOUT,
+          RETRIEVAL_ON_FAILURE,
           RETRIEVAL_CAPACITY);
 }

@@ -45,6 +45,7 @@ public final class Stages {
         .setKind(request.getRequest().getKind())
         .setModel(request.getModel())
         .setStatus(status)
+        .setDegraded(request.getDegraded())
         .setCreatedAt(Instant.ofEpochMilli(request.getCreatedAt()))
         .setCompletedAt(Instant.EPOCH);
   }

@@ -8,6 +8,7 @@ import dev.streamrag.jobs.llm.ChatCall;
 import dev.streamrag.jobs.llm.ChatCompletion;
 import dev.streamrag.jobs.llm.EndpointRouter;
 import dev.streamrag.jobs.llm.LlmOutcome;
+import dev.streamrag.jobs.llm.LlmResilienceSettings;
 import dev.streamrag.jobs.llm.RetryPolicy;
 import dev.streamrag.jobs.llm.RoutedChatCaller;
 import dev.streamrag.jobs.llm.RoutingPolicy;
@@ -66,7 +67,8 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       RetryPolicy retry,
       Duration attemptTimeout,
       String apiKey,
-      boolean ignoreEos)
+      boolean ignoreEos,
+      LlmResilienceSettings resilience)
       implements Serializable {}
 
   /**
@@ -103,17 +105,25 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
   public void open(Configuration parameters) {
     List<URI> endpoints = settings.endpoints().stream().map(URI::create).toList();
     caller =
-        new RoutedChatCaller(
-            StreamingChatClient.builder().apiKey(settings.apiKey()).build(),
-            new EndpointRouter(endpoints, settings.routing()),
-            settings.retry(),
-            settings.attemptTimeout());
+        RoutedChatCaller.builder()
+            .client(StreamingChatClient.builder().apiKey(settings.apiKey()).build())
+            .endpoints(endpoints)
+            .routing(settings.routing())
+            .retryPolicy(settings.retry())
+            .attemptTimeout(settings.attemptTimeout())
+            .resilience(settings.resilience())
+            .build();
     inFlight = Collections.synchronizedMap(new IdentityHashMap<>());
     var group = getRuntimeContext().getMetricGroup().addGroup("llm");
     retries = group.counter("retries");
     timeouts = group.counter("timeouts");
     errors = group.counter("errors");
     group.gauge("inFlight", () -> inFlight.size());
+    group.gauge("retryBudgetRefusals", caller::retryBudgetRefusals);
+    group.gauge("circuitOpenFailures", caller::circuitOpenFailures);
+    group.gauge("firstTokenTimeouts", caller::firstTokenTimeouts);
+    group.gauge("idleTimeouts", caller::idleTimeouts);
+    group.gauge("retryAfterPauses", caller::retryAfterPauses);
     for (EndpointRouter.Endpoint endpoint : caller.router().endpoints()) {
       group
           .addGroup("endpoint", endpoint.baseUrl().getAuthority())
@@ -125,8 +135,16 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
     }
   }
 
+  /**
+   * Cancels every call in flight and every scheduled retry: after a failover the restored task
+   * makes these calls again, and the old ones would otherwise double the LLM load meanwhile.
+   */
   @Override
   public void close() {
+    if (caller != null) {
+      caller.close();
+      caller = null;
+    }
     if (publisher != null) {
       publisher.release();
       publisher = null;

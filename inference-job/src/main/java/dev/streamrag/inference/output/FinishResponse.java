@@ -191,8 +191,10 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
     if (cache == null) {
       return;
     }
+    // A degraded answer (no context) is not what the request would get from a healthy system.
     if (response.getStatus() == ResponseStatus.OK
         && response.getCacheHit() == CacheHitKind.NONE
+        && response.getDegraded().isEmpty()
         && request.getResponseCacheKey() != null) {
       count(cache.put(request.getResponseCacheKey(), CachedValues.response(response), responseTtl));
     }

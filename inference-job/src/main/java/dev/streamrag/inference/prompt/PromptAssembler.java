@@ -95,6 +95,9 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
         context.append(entry);
         cited.add(passage);
       }
+      if (!request.getDegraded().isEmpty()) {
+        context.append("(none: the document search is unavailable)\n");
+      }
       context.append('\n').append(question);
       prompt.add(new ChatMessage(ChatRole.USER, context.toString(), null, null));
       request.setPassages(cited);

@@ -1,6 +1,7 @@
 package dev.streamrag.inference.retrieve;
 
 import dev.streamrag.inference.Stages;
+import dev.streamrag.jobs.resilience.ServiceBreaker;
 import dev.streamrag.jobs.retrieve.KnnRetriever;
 import dev.streamrag.jobs.retrieve.RetrievedChunk;
 import dev.streamrag.schemas.ResponseStatus;
@@ -15,15 +16,21 @@ import java.util.List;
 import java.util.concurrent.TimeoutException;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 
 /**
  * Retrieves the passages of RAG requests from OpenSearch (k-NN, or hybrid with BM25 when the
  * request asks), within the request's tenant, without blocking. Requests without a question (CHAT)
- * pass at once. A failed search finishes the request as ERROR ({@code retrieval.unavailable}, or
- * {@code retrieval.timeout} past {@code retrieval.timeout}), or TIMEOUT if its deadline has passed
- * meanwhile.
+ * pass at once. A failed search ({@code retrieval.unavailable}, {@code retrieval.timeout} past
+ * {@code retrieval.timeout}, or {@code retrieval.circuit_open} while most recent searches failed)
+ * either degrades the request, which goes on without context and with the code in its {@code
+ * degraded} list, or finishes it as ERROR; TIMEOUT if its deadline has passed meanwhile.
+ *
+ * <p>A {@link ServiceBreaker} skips the search for a few seconds once most recent ones failed: a
+ * hung OpenSearch would otherwise cost every request the whole retrieval timeout.
  */
 public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, InFlightRequest> {
   private static final long serialVersionUID = 1L;
@@ -34,8 +41,11 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
   private final int candidates;
   private final Duration timeout;
   private final int maxConnections;
+  private final boolean degrade;
   private transient KnnRetriever retriever;
+  private transient ServiceBreaker breaker;
   private transient Counter failures;
+  private transient Counter degraded;
 
   public RetrievePassages(
       String url,
@@ -43,7 +53,9 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
       int defaultTopK,
       int candidates,
       Duration timeout,
-      int maxConnections) {
+      int maxConnections,
+      boolean degrade) {
+    this.degrade = degrade;
     this.url = url;
     this.index = index;
     this.defaultTopK = defaultTopK;
@@ -62,7 +74,11 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
             .timeout(timeout)
             .maxConnections(maxConnections)
             .build();
-    failures = getRuntimeContext().getMetricGroup().addGroup("retrieval").counter("failures");
+    breaker = ServiceBreaker.of("opensearch", Duration.ofSeconds(5));
+    MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("retrieval");
+    failures = metrics.counter("failures");
+    degraded = metrics.counter("degraded");
+    metrics.gauge("circuitState", (Gauge<Integer>) () -> breaker.stateCode());
   }
 
   @Override
@@ -75,13 +91,15 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
     int topK = options == null ? defaultTopK : options.getTopK();
     String keywords = options != null && options.getHybrid() ? request.getQuestion() : null;
     Double minScore = options == null ? null : options.getMinScore();
-    retriever
-        .search(
-            options == null ? null : options.getIndex(),
-            request.getRequest().getTenantId(),
-            QueryEmbedding.array(request.getQueryVector()),
-            keywords,
-            topK)
+    breaker
+        .call(
+            () ->
+                retriever.search(
+                    options == null ? null : options.getIndex(),
+                    request.getRequest().getTenantId(),
+                    QueryEmbedding.array(request.getQueryVector()),
+                    keywords,
+                    topK))
         .whenComplete(
             (chunks, error) -> {
               request.getTimings().setRetrieveMs(Stages.lap(request));
@@ -95,13 +113,21 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
                     late
                         || root instanceof TimeoutException
                         || root instanceof SocketTimeoutException;
-                Stages.fail(
-                    request,
-                    late ? ResponseStatus.TIMEOUT : ResponseStatus.ERROR,
-                    timedOut ? "retrieval.timeout" : "retrieval.unavailable",
-                    "retrieval failed: " + describe(root),
-                    "retrieve",
-                    true);
+                String code =
+                    root instanceof ServiceBreaker.OpenException
+                        ? "retrieval.circuit_open"
+                        : timedOut ? "retrieval.timeout" : "retrieval.unavailable";
+                if (degrade && !late) {
+                  degrade(request, code);
+                } else {
+                  Stages.fail(
+                      request,
+                      late ? ResponseStatus.TIMEOUT : ResponseStatus.ERROR,
+                      code,
+                      "retrieval failed: " + describe(root),
+                      "retrieve",
+                      true);
+                }
               } else {
                 request.setPassages(passages(chunks, minScore));
               }
@@ -114,6 +140,11 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
   public void timeout(InFlightRequest request, ResultFuture<InFlightRequest> result) {
     failures.inc();
     request.getTimings().setRetrieveMs(Stages.lap(request));
+    if (degrade && System.currentTimeMillis() < request.getDeadline()) {
+      degrade(request, "retrieval.timeout");
+      result.complete(List.of(request));
+      return;
+    }
     result.complete(
         List.of(
             Stages.fail(
@@ -123,6 +154,15 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
                 "retrieval outlived the job's async timeout",
                 "retrieve",
                 true)));
+  }
+
+  /** Goes on without context, saying so: the answer is marked and not cached. */
+  private void degrade(InFlightRequest request, String code) {
+    degraded.inc();
+    List<String> codes = new ArrayList<>(request.getDegraded());
+    codes.add(code);
+    request.setDegraded(codes);
+    request.setPassages(List.of());
   }
 
   private static List<Passage> passages(List<RetrievedChunk> chunks, Double minScore) {

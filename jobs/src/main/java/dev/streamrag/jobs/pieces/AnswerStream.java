@@ -147,6 +147,7 @@ public final class AnswerStream implements DeliveryListener {
             .setFinishReason(response.getFinishReason())
             .setUsage(response.getUsage())
             .setError(response.getError())
+            .setDegraded(response.getDegraded())
             .setTimings(timings)
             .build();
     send(end);
