@@ -1,7 +1,11 @@
 package dev.streamrag.ingest;
 
+import dev.streamrag.ingest.embed.FailureIsolatingEmbedding;
 import dev.streamrag.ingest.files.DocumentFileFormat;
-import dev.streamrag.ingest.index.ChunkIndexEmitter;
+import dev.streamrag.ingest.index.BulkTransport;
+import dev.streamrag.ingest.index.ChunkIndexWriter;
+import dev.streamrag.ingest.index.IndexWriteSettings;
+import dev.streamrag.ingest.index.OpenSearchBulkTransport;
 import dev.streamrag.jobs.batch.BatchSettings;
 import dev.streamrag.jobs.batch.MicroBatching;
 import dev.streamrag.jobs.embed.EmbedBatchFunction;
@@ -12,6 +16,7 @@ import dev.streamrag.jobs.kafka.DecodingDeserializer;
 import dev.streamrag.jobs.kafka.SplitDeadLetters;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.Document;
+import dev.streamrag.schemas.ids.Identifiers;
 import java.net.URI;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -22,17 +27,17 @@ import org.apache.flink.connector.file.src.FileSource;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
-import org.apache.flink.connector.opensearch.sink.Opensearch2SinkBuilder;
 import org.apache.flink.core.fs.Path;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.types.Either;
-import org.apache.http.HttpHost;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
  * The ingest pipeline: decoded documents → chunk actions (keyed by tenant and document) →
- * micro-batched embeddings → OpenSearch bulk writes; every refused record → dead-letter sink.
+ * micro-batched embeddings → OpenSearch bulk writes; every record that is not indexed (undecodable,
+ * against the rules, not embeddable, refused by OpenSearch) → dead-letter sink, with its reason.
  * Sources and sinks are passed in, so tests run the same pipeline on bounded inputs.
  */
 public final class IngestJob {
@@ -40,14 +45,26 @@ public final class IngestJob {
 
   private final Configuration config;
 
+  /** Checks what must hold before anything runs (a bad setting fails at start, not per record). */
   public IngestJob(Configuration config) {
+    String filesTenant = config.get(IngestOptions.FILES_TENANT);
+    if (!Identifiers.validTenantId(filesTenant)) {
+      throw new IllegalArgumentException(
+          "ingest.files-tenant '"
+              + Identifiers.clip(filesTenant, 80)
+              + "' must be "
+              + Identifiers.TENANT_RULE);
+    }
     this.config = config;
   }
 
-  /** Adds the pipeline to {@code documents}' environment. */
+  /**
+   * Adds the pipeline to {@code documents}' environment: chunks are written through {@code index},
+   * and every record that is not indexed ends on {@code deadLetters}, with its reason.
+   */
   public void build(
       DataStream<Either<DeadLetter, Document>> documents,
-      Sink<ChunkAction> index,
+      BulkTransport.Factory index,
       Sink<DeadLetter> deadLetters) {
     EmbeddingModelSpec model = EmbeddingModelSpec.bundled(config.get(IngestOptions.MODEL));
     SingleOutputStreamOperator<Document> decoded =
@@ -69,19 +86,34 @@ public final class IngestJob {
         MicroBatching.apply(
             actions,
             "embed",
-            new EmbedBatchFunction<ChunkAction, ChunkAction>(
-                model,
-                config.get(IngestOptions.DEVICE),
-                EmbeddingPurpose.PASSAGE,
-                ChunkAction::embeddingText,
-                IngestJob::withVector),
+            new FailureIsolatingEmbedding(
+                new EmbedBatchFunction<ChunkAction, ChunkAction>(
+                    model,
+                    config.get(IngestOptions.DEVICE),
+                    EmbeddingPurpose.PASSAGE,
+                    ChunkAction::embeddingText,
+                    IngestJob::withVector)),
             new BatchSettings(
                 config.get(IngestOptions.BATCH_SIZE), config.get(IngestOptions.BATCH_WAIT)),
             TypeInformation.of(ChunkAction.class));
-    embedded.sinkTo(index).name("index").uid("index");
+    // Forward, never rebalanced: the index writer must see each document's actions together.
+    SingleOutputStreamOperator<DeadLetter> notIndexed =
+        embedded
+            .transform(
+                "index",
+                new AvroTypeInfo<>(DeadLetter.class),
+                new ChunkIndexWriter(
+                    index,
+                    new IndexWriteSettings(
+                        config.get(IngestOptions.BULK_ACTIONS),
+                        config.get(IngestOptions.BULK_INTERVAL),
+                        config.get(IngestOptions.INDEX_RETRIES),
+                        config.get(IngestOptions.INDEX_RETRY_BACKOFF)),
+                    NAME))
+            .uid("index-writer");
     decoded
         .getSideOutput(SplitDeadLetters.DEAD_LETTERS)
-        .union(actions.getSideOutput(SplitDeadLetters.DEAD_LETTERS))
+        .union(actions.getSideOutput(SplitDeadLetters.DEAD_LETTERS), notIndexed)
         .sinkTo(deadLetters)
         .name("dead-letters")
         .uid("dead-letters");
@@ -99,7 +131,9 @@ public final class IngestJob {
         .setTopics(config.get(IngestOptions.DOCUMENTS_TOPIC))
         .setGroupId(config.get(IngestOptions.CONSUMER_GROUP))
         .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
-        .setDeserializer(new DecodingDeserializer<>(Document.class, NAME))
+        .setDeserializer(
+            new DecodingDeserializer<>(
+                Document.class, config.get(IngestOptions.MAX_RECORD_BYTES), NAME))
         .build();
   }
 
@@ -111,6 +145,7 @@ public final class IngestJob {
                 directory,
                 config.get(IngestOptions.FILES_TENANT),
                 config.get(IngestOptions.MAX_DOCUMENT_CHARS),
+                config.get(IngestOptions.MAX_RECORD_BYTES),
                 NAME),
             new Path(directory))
         .build();
@@ -122,18 +157,12 @@ public final class IngestJob {
   }
 
   /**
-   * Chunk writes to OpenSearch. At least once: chunk ids are deterministic, so a replayed write
-   * overwrites itself and the index ends up as with exactly once.
+   * Chunk writes to the configured OpenSearch index. At least once: chunk ids are deterministic, so
+   * a replayed write overwrites itself and the index ends up as with exactly once.
    */
-  public static Sink<ChunkAction> indexSink(Configuration config) {
-    URI url = URI.create(config.get(IngestOptions.OPENSEARCH_URL));
-    return new Opensearch2SinkBuilder<ChunkAction>()
-        .setHosts(new HttpHost(url.getHost(), url.getPort(), url.getScheme()))
-        .setEmitter(new ChunkIndexEmitter(config.get(IngestOptions.INDEX)))
-        .setBulkFlushMaxActions(config.get(IngestOptions.BULK_ACTIONS))
-        .setBulkFlushInterval(config.get(IngestOptions.BULK_INTERVAL).toMillis())
-        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
-        .build();
+  public static BulkTransport.Factory index(Configuration config) {
+    return OpenSearchBulkTransport.factory(
+        URI.create(config.get(IngestOptions.OPENSEARCH_URL)), config.get(IngestOptions.INDEX));
   }
 
   /** Dead letters to their topic, at least once. */

@@ -55,7 +55,7 @@ public final class IngestJobMain {
    */
   public static void buildOnConfiguredIo(StreamExecutionEnvironment env, Configuration config) {
     new IngestJob(config)
-        .build(sources(env, config), IngestJob.indexSink(config), IngestJob.deadLetterSink(config));
+        .build(sources(env, config), IngestJob.index(config), IngestJob.deadLetterSink(config));
   }
 
   /** The documents topic, the files, or both (unioned). */

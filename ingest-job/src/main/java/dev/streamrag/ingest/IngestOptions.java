@@ -106,6 +106,15 @@ public final class IngestOptions {
           .defaultValue(1_000_000)
           .withDescription("Longer documents go to the dead-letter topic.");
 
+  public static final ConfigOption<Integer> MAX_RECORD_BYTES =
+      ConfigOptions.key("ingest.max-record-bytes")
+          .intType()
+          .defaultValue(16 * 1024 * 1024)
+          .withDescription(
+              "Largest encoded Document read: a Kafka record or a JSONL line. Larger ones go to the"
+                  + " dead-letter topic unparsed (a JSONL line is skipped without being held in"
+                  + " memory).");
+
   public static final ConfigOption<Integer> BULK_ACTIONS =
       ConfigOptions.key("ingest.bulk-flush-actions")
           .intType()
@@ -117,6 +126,23 @@ public final class IngestOptions {
           .durationType()
           .defaultValue(Duration.ofSeconds(1))
           .withDescription("Longest a chunk waits before its bulk request is sent.");
+
+  public static final ConfigOption<Integer> INDEX_RETRIES =
+      ConfigOptions.key("ingest.index-retries")
+          .intType()
+          .defaultValue(8)
+          .withDescription(
+              "Retries of chunks OpenSearch answers 429 or 5xx (or cannot be reached for). Chunks"
+                  + " still refused afterwards dead-letter their document; a cluster still"
+                  + " unreachable fails the job.");
+
+  public static final ConfigOption<Duration> INDEX_RETRY_BACKOFF =
+      ConfigOptions.key("ingest.index-retry-backoff")
+          .durationType()
+          .defaultValue(Duration.ofMillis(200))
+          .withDescription(
+              "Pause before the first retry; it doubles for each next one (with jitter), up to 10"
+                  + " s. The defaults retry for about 30 s.");
 
   public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
       ConfigOptions.key("ingest.checkpoint-interval")
@@ -144,7 +170,10 @@ public final class IngestOptions {
           CHUNK_TOKENS,
           CHUNK_OVERLAP,
           MAX_DOCUMENT_CHARS,
+          MAX_RECORD_BYTES,
           BULK_ACTIONS,
           BULK_INTERVAL,
+          INDEX_RETRIES,
+          INDEX_RETRY_BACKOFF,
           CHECKPOINT_INTERVAL);
 }

@@ -135,6 +135,89 @@ class DocumentChunkingTest {
     assertThat(large.getRequestId().toString()).isEqualTo("d1");
     String payload = StandardCharsets.UTF_8.decode(large.getPayload()).toString();
     assertThat(payload).contains("\"docId\":\"d1\"").hasSizeLessThan(70_000);
-    assertThat(letters.get(1).getReasonCode().toString()).isEqualTo("document.invalid");
+    assertThat(letters.get(1).getReasonCode().toString()).isEqualTo("validation.tenant_id");
+  }
+
+  private List<DeadLetter> letters() {
+    ConcurrentLinkedQueue<StreamRecord<DeadLetter>> dead =
+        harness.getSideOutput(SplitDeadLetters.DEAD_LETTERS);
+    return dead == null ? List.of() : dead.stream().map(StreamRecord::getValue).toList();
+  }
+
+  private static Document doc(String tenant, String id, String text) {
+    Document document = doc(id, text, false);
+    document.setTenantId(tenant);
+    return document;
+  }
+
+  @Test
+  void idsBreakingTheRulesAreDeadLetteredWithTheirCode() throws Exception {
+    harness.processElement(new StreamRecord<>(doc("a:b", "c", words(5))));
+    harness.processElement(new StreamRecord<>(doc("acme", "bad\u0000id", words(5))));
+    harness.processElement(new StreamRecord<>(doc("acme", "x".repeat(257), words(5))));
+    harness.processElement(new StreamRecord<>(doc("acme", " ", words(5))));
+    Document longTitle = doc("t", words(5), false);
+    longTitle.setTitle("t".repeat(1_001));
+    harness.processElement(new StreamRecord<>(longTitle));
+    Document longSource = doc("s", words(5), false);
+    longSource.setSource("s".repeat(2_049));
+    harness.processElement(new StreamRecord<>(longSource));
+    assertThat(drain()).isEmpty();
+    assertThat(letters())
+        .extracting(l -> l.getReasonCode().toString())
+        .containsExactly(
+            "validation.tenant_id",
+            "validation.doc_id",
+            "validation.doc_id",
+            "validation.doc_id",
+            "validation.title",
+            "validation.source");
+  }
+
+  @Test
+  void separatorsInDocumentIdsCannotMakeTwoTenantsCollide() throws Exception {
+    // Tenant "a" with doc "b:c" and (were it allowed) tenant "a:b" with doc "c": different keys.
+    assertThat(ChunkAction.documentKey("a", "b:c"))
+        .isNotEqualTo(ChunkAction.documentKey("a:b", "c"));
+    assertThat(ChunkAction.chunkId("a", "b:c", 0)).isNotEqualTo(ChunkAction.chunkId("a:b", "c", 0));
+    assertThat(ChunkAction.chunkId("a%3Ab", "c", 0))
+        .isNotEqualTo(ChunkAction.chunkId("a:b", "c", 0));
+    // Valid tenants keep the format indexes were built with.
+    assertThat(ChunkAction.chunkId("acme", "guides/setup.md", 3))
+        .isEqualTo("acme:guides/setup.md:3");
+
+    harness.processElement(new StreamRecord<>(doc("a", "b:c", words(5))));
+    assertThat(drain()).extracting(a -> a.chunkId).containsExactly("a:b:c:0");
+  }
+
+  @Test
+  void controlCharactersBecomeSpacesAndTheActionsOfAVersionFormOneGroup() throws Exception {
+    Document dirty = doc("d1", "alpha\u0000beta\u001b[31m gamma\ndelta \uD800", false);
+    dirty.setTitle("Ti\ttle\u0007");
+    harness.processElement(new StreamRecord<>(dirty));
+    List<ChunkAction> actions = drain();
+    assertThat(actions).singleElement();
+    ChunkAction action = actions.get(0);
+    assertThat(action.text).isEqualTo("alpha beta [31m gamma\ndelta"); // U+FFFD has no token
+    assertThat(DocumentChunking.clean("a\uD800b\uDC00\uD83D\uDE00\r\n", true))
+        .isEqualTo("a\uFFFDb\uFFFD\uD83D\uDE00\r\n");
+    assertThat(action.title).isEqualTo("Ti tle ");
+    assertThat(action.groupSize).isEqualTo(1);
+    assertThat(new String(action.document, StandardCharsets.UTF_8)).contains("\"docId\":\"d1\"");
+
+    harness.processElement(new StreamRecord<>(doc("d2", words(60), false)));
+    List<ChunkAction> group = drain();
+    assertThat(group).hasSizeGreaterThan(1);
+    assertThat(group).allMatch(a -> a.group == group.get(0).group && a.groupSize == group.size());
+    assertThat(group.subList(1, group.size())).allMatch(a -> a.document == null);
+  }
+
+  @Test
+  void textWithoutTokensIsDeadLetteredNotSilentlyDropped() throws Exception {
+    harness.processElement(new StreamRecord<>(doc("d1", "\u200B\u200B\u200B", false)));
+    assertThat(drain()).isEmpty();
+    assertThat(letters())
+        .extracting(l -> l.getReasonCode().toString())
+        .containsExactly("document.no_tokens");
   }
 }

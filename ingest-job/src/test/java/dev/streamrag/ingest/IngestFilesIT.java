@@ -93,7 +93,7 @@ class IngestFilesIT {
     new IngestJob(config)
         .build(
             IngestJobMain.sources(env, config),
-            IngestJob.indexSink(config),
+            IngestJob.index(config),
             IngestJob.deadLetterSink(config));
     env.execute("ingest-files-it");
 

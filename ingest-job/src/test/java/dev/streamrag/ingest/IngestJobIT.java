@@ -150,7 +150,7 @@ class IngestJobIT {
     new IngestJob(config)
         .build(
             env.fromSource(source, IngestJob.watermarks(), "documents"),
-            IngestJob.indexSink(config),
+            IngestJob.index(config),
             IngestJob.deadLetterSink(config));
     env.execute("ingest-it");
     opensearch.performRequest(new Request("POST", "/chunks-" + suffix + "/_refresh"));

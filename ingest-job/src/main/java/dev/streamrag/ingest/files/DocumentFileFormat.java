@@ -6,9 +6,11 @@ import dev.streamrag.schemas.Document;
 import dev.streamrag.schemas.codec.DecodeFailure;
 import dev.streamrag.schemas.codec.Decoded;
 import dev.streamrag.schemas.codec.RecordCodec;
-import java.io.BufferedReader;
+import dev.streamrag.schemas.ids.Identifiers;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,15 +36,16 @@ import org.apache.flink.types.Either;
  * <ul>
  *   <li>{@code .jsonl}, {@code .ndjson}: one {@code Document} per line, in the JSON the codec reads
  *       (what {@code demo-corpus} writes). A line that does not decode becomes a dead letter naming
- *       the file and line.
+ *       the file and line; so does a line longer than the record limit, which is skipped as it is
+ *       read (never held whole in memory).
  *   <li>{@code .md}, {@code .markdown}, {@code .txt}: the whole file is one document. Its id is the
  *       path below the source directory, its title the first Markdown heading (or the file name),
  *       its tenant the configured one.
  * </ul>
  *
- * Other files and text files over the size limit become dead letters with the reason, so nothing in
- * the directory is skipped silently. Files are read whole by one reader (not split); on restore,
- * the records emitted before the checkpoint are skipped.
+ * Other files, text files over the size limit and text that is not valid UTF-8 become dead letters
+ * with the reason, so nothing in the directory is skipped silently. Files are read whole by one
+ * reader (not split); on restore, the records emitted before the checkpoint are skipped.
  */
 public final class DocumentFileFormat
     implements BulkFormat<Either<DeadLetter, Document>, FileSourceSplit> {
@@ -57,16 +60,24 @@ public final class DocumentFileFormat
   private final String root;
   private final String tenant;
   private final int maxDocumentChars;
+  private final int maxRecordBytes;
   private final String job;
 
   /**
    * @param root the directory the source reads; document ids are paths below it
    * @param tenant the tenant of Markdown and text documents (JSONL lines carry their own)
+   * @param maxRecordBytes the longest JSONL line read; a longer one is skipped, streaming, and
+   *     dead-lettered
    */
-  public DocumentFileFormat(String root, String tenant, int maxDocumentChars, String job) {
+  public DocumentFileFormat(
+      String root, String tenant, int maxDocumentChars, int maxRecordBytes, String job) {
+    if (maxRecordBytes <= 0) {
+      throw new IllegalArgumentException("maxRecordBytes must be positive, got " + maxRecordBytes);
+    }
     this.root = new Path(root).toUri().getPath();
     this.tenant = tenant;
     this.maxDocumentChars = maxDocumentChars;
+    this.maxRecordBytes = maxRecordBytes;
     this.job = job;
   }
 
@@ -112,9 +123,10 @@ public final class DocumentFileFormat
     private final FileSourceSplit split;
     private final String name;
     private final String kind;
-    private final RecordCodec<Document> codec = RecordCodec.of(Document.class);
+    private final RecordCodec<Document> codec =
+        RecordCodec.builder(Document.class).maxMessageBytes(maxRecordBytes).build();
     private FSDataInputStream stream;
-    private BufferedReader lines;
+    private BoundedLineReader lines;
     private long produced;
     private long skip;
     private long lineNumber;
@@ -169,19 +181,38 @@ public final class DocumentFileFormat
     private void readLines(List<Either<DeadLetter, Document>> batch) throws IOException {
       if (lines == null) {
         stream = split.path().getFileSystem().open(split.path());
-        lines = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8));
+        lines = new BoundedLineReader(stream, maxRecordBytes, DEAD_LETTER_BYTES);
       }
       while (batch.size() < BATCH) {
-        String line = lines.readLine();
+        BoundedLineReader.Line line = lines.next();
         if (line == null) {
           done = true;
           return;
         }
         lineNumber++;
-        if (line.isBlank()) {
+        if (line.tooLong()) {
+          batch.add(
+              Either.Left(
+                  deadLetter(
+                      "file.line_too_large",
+                      name
+                          + " line "
+                          + lineNumber
+                          + ": "
+                          + line.length()
+                          + " bytes, more than the limit of "
+                          + maxRecordBytes
+                          + " (ingest.max-record-bytes); the dead letter keeps the first "
+                          + line.bytes().length,
+                      line.bytes(),
+                      null,
+                      null)));
           continue;
         }
-        byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = line.bytes();
+        if (blank(bytes)) {
+          continue;
+        }
         Decoded<Document> decoded = codec.decode(bytes);
         if (decoded.isOk()) {
           batch.add(Either.Right(decoded.value()));
@@ -197,6 +228,15 @@ public final class DocumentFileFormat
                       failure.tenantHint())));
         }
       }
+    }
+
+    private static boolean blank(byte[] bytes) {
+      for (byte b : bytes) {
+        if (b != ' ' && b != '\t' && b != '\r') {
+          return false;
+        }
+      }
+      return true;
     }
 
     private Either<DeadLetter, Document> readWholeFile() throws IOException {
@@ -215,9 +255,27 @@ public final class DocumentFileFormat
                 name,
                 tenant));
       }
-      String text;
+      byte[] bytes;
       try (FSDataInputStream in = split.path().getFileSystem().open(split.path())) {
-        text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, 4L * maxDocumentChars + 1));
+      }
+      String text;
+      try {
+        text =
+            StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(bytes))
+                .toString();
+      } catch (CharacterCodingException e) {
+        return Either.Left(
+            deadLetter(
+                "file.invalid_utf8",
+                name + ": not valid UTF-8 text (" + e + ")",
+                bytes,
+                Identifiers.validDocId(name) ? name : null,
+                tenant));
       }
       return Either.Right(
           Document.newBuilder()

@@ -152,7 +152,7 @@ public final class IngestBenchmark {
     new IngestJob(config)
         .build(
             env.fromData(type, input.toArray(Either[]::new)),
-            IngestJob.indexSink(config),
+            IngestJob.index(config),
             new DiscardingSink<>());
     long started = System.nanoTime();
     env.execute("ingest-benchmark");

@@ -1,0 +1,100 @@
+package dev.streamrag.ingest.files;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
+
+/**
+ * Reads lines of bytes from a stream, holding at most {@code maxLineBytes} of a line in memory: a
+ * longer line is read to its end and returned as too long, with its first {@code keepBytes} and its
+ * full length. A JSONL file with a line of gigabytes is read in constant memory.
+ */
+final class BoundedLineReader implements Closeable {
+  private static final int READ_BYTES = 64 * 1024;
+
+  /**
+   * One line without its line break. When {@code tooLong}, {@code bytes} is only the line's start
+   * and {@code length} its full length in bytes.
+   */
+  record Line(byte[] bytes, long length, boolean tooLong) {}
+
+  private final InputStream in;
+  private final int maxLineBytes;
+  private final int keepBytes;
+  private final byte[] chunk = new byte[READ_BYTES];
+  private int position;
+  private int limit;
+  private boolean eof;
+
+  BoundedLineReader(InputStream in, int maxLineBytes, int keepBytes) {
+    this.in = in;
+    this.maxLineBytes = maxLineBytes;
+    this.keepBytes = Math.min(keepBytes, maxLineBytes);
+  }
+
+  /** The next line, or null at the end of the stream. */
+  Line next() throws IOException {
+    byte[] line = new byte[256];
+    int size = 0;
+    long length = 0;
+    boolean tooLong = false;
+    while (true) {
+      if (position == limit) {
+        if (eof || !fill()) {
+          return length == 0 && !tooLong && size == 0 ? null : finish(line, size, length, tooLong);
+        }
+      }
+      int end = position;
+      while (end < limit && chunk[end] != '\n') {
+        end++;
+      }
+      int count = end - position;
+      length += count;
+      if (!tooLong && length > maxLineBytes) {
+        tooLong = true;
+        size = Math.min(size, keepBytes);
+      }
+      int room = (tooLong ? keepBytes : maxLineBytes) - size;
+      int copy = Math.min(count, Math.max(0, room));
+      if (copy > 0) {
+        if (size + copy > line.length) {
+          line =
+              Arrays.copyOf(line, Math.max(size + copy, Math.min(line.length * 2, maxLineBytes)));
+        }
+        System.arraycopy(chunk, position, line, size, copy);
+        size += copy;
+      }
+      position = end;
+      if (end < limit) { // at a line break
+        position++;
+        return finish(line, size, length, tooLong);
+      }
+    }
+  }
+
+  private boolean fill() throws IOException {
+    int read = in.read(chunk, 0, chunk.length);
+    if (read <= 0) {
+      eof = true;
+      position = limit = 0;
+      return false;
+    }
+    position = 0;
+    limit = read;
+    return true;
+  }
+
+  private static Line finish(byte[] line, int size, long length, boolean tooLong) {
+    if (!tooLong && size > 0 && line[size - 1] == '\r') {
+      size--; // a CRLF line break
+      length--;
+    }
+    return new Line(Arrays.copyOf(line, size), length, tooLong);
+  }
+
+  @Override
+  public void close() throws IOException {
+    in.close();
+  }
+}
