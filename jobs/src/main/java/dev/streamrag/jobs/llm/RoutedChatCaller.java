@@ -503,8 +503,9 @@ public final class RoutedChatCaller implements AutoCloseable {
     }
 
     void cancel(String why) {
-      if (finish(null, new LlmCallException(LlmCallException.CANCELLED, why, true), false, null)) {
-        cancelledCalls.incrementAndGet();
+      cancelledCalls.incrementAndGet(); // first: completing runs callbacks that may read it
+      if (!finish(null, new LlmCallException(LlmCallException.CANCELLED, why, true), false, null)) {
+        cancelledCalls.decrementAndGet(); // it had ended meanwhile
       }
     }
 

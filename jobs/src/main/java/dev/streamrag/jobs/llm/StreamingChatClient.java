@@ -285,9 +285,11 @@ public final class StreamingChatClient implements AutoCloseable {
     }
 
     private void fail(AtomicLong counter, String message) {
-      if (result.completeExceptionally(
+      // Counted first: completing runs the caller's callbacks, which may read the counter.
+      counter.incrementAndGet();
+      if (!result.completeExceptionally(
           new LlmCallException(LlmCallException.STREAM_IDLE, message, true))) {
-        counter.incrementAndGet();
+        counter.decrementAndGet(); // the stream ended meanwhile
       }
     }
   }
