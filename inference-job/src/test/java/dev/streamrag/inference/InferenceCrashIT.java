@@ -2,7 +2,6 @@ package dev.streamrag.inference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.streamrag.corpus.DemoCorpus;
 import dev.streamrag.corpus.QaPair;
@@ -41,8 +40,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -64,7 +61,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class InferenceCrashIT {
   @RegisterExtension static final OpenSearchExtension OPENSEARCH = new OpenSearchExtension();
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final String MODEL = "qwen2.5-0.5b-l4";
   private static final int REQUESTS = 240;
   private static final int FAULT_AT = 80;
@@ -294,29 +290,12 @@ class InferenceCrashIT {
       String topic, String run, List<String> ids, AtomicInteger sent, int count) {
     List<QaPair> questions = corpus.questions();
     try (KafkaProducer<String, byte[]> producer =
-        new KafkaProducer<>(
-            Map.of(
-                "bootstrap.servers",
-                kafka.bootstrapServers(),
-                "linger.ms",
-                0,
-                "delivery.timeout.ms",
-                120_000,
-                "max.block.ms",
-                120_000),
-            new StringSerializer(),
-            new ByteArraySerializer())) {
+        TestStack.requestProducer(kafka.bootstrapServers())) {
       for (int i = 0; i < count; i++) {
         String id = run + "-" + i;
         QaPair qa = questions.get((i % 3 == 2 ? i - 2 : i) % questions.size());
-        ObjectNode request = JSON.createObjectNode();
-        request.put("requestId", id);
-        request.put("tenantId", qa.tenantId());
-        request.put("kind", i % 4 == 3 ? "CHAT" : "RAG");
-        request.putArray("messages").addObject().put("role", "user").put("content", qa.question());
-        request.put("maxTokens", 32);
-        request.put("temperature", 0.0);
-        request.put("createdAt", System.currentTimeMillis());
+        ObjectNode request =
+            TestStack.request(id, qa.tenantId(), i % 4 == 3 ? "CHAT" : "RAG", qa.question(), 32);
         synchronized (ids) {
           ids.add(id);
         }

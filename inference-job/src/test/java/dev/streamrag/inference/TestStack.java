@@ -76,6 +76,42 @@ final class TestStack {
     }
   }
 
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** A request as a client would write it in JSON: greedy, so equal requests share an answer. */
+  static com.fasterxml.jackson.databind.node.ObjectNode request(
+      String id, String tenant, String kind, String question, int maxTokens) {
+    com.fasterxml.jackson.databind.node.ObjectNode request = JSON.createObjectNode();
+    request.put("requestId", id);
+    request.put("tenantId", tenant);
+    request.put("kind", kind);
+    request.putArray("messages").addObject().put("role", "user").put("content", question);
+    request.put("maxTokens", maxTokens);
+    request.put("temperature", 0.0);
+    request.put("createdAt", System.currentTimeMillis());
+    return request;
+  }
+
+  /**
+   * A producer of requests keyed by requestId, as the gateway writes them; deliveries wait out a
+   * broker restart (two minutes).
+   */
+  static KafkaProducer<String, byte[]> requestProducer(String kafka) {
+    return new KafkaProducer<>(
+        Map.of(
+            "bootstrap.servers",
+            kafka,
+            "linger.ms",
+            0,
+            "delivery.timeout.ms",
+            120_000,
+            "max.block.ms",
+            120_000),
+        new org.apache.kafka.common.serialization.StringSerializer(),
+        new ByteArraySerializer());
+  }
+
   /** Produces raw values (JSON text or anything else) keyed by nothing. */
   static void produce(String kafka, String topic, List<String> values) {
     try (KafkaProducer<byte[], byte[]> producer =

@@ -74,6 +74,9 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
             .timeout(timeout)
             .maxConnections(maxConnections)
             .build();
+    // Cold k-NN graphs make the first searches take seconds (past retrieval.timeout): load them
+    // now, while the job starts, not on the first requests.
+    retriever.warmUp(null);
     breaker = ServiceBreaker.of("opensearch", Duration.ofSeconds(5));
     MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("retrieval");
     failures = metrics.counter("failures");

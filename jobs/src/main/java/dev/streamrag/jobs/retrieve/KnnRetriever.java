@@ -19,6 +19,8 @@ import org.opensearch.client.opensearch._types.FieldValue;
 import org.opensearch.client.opensearch._types.query_dsl.Query;
 import org.opensearch.client.opensearch.core.SearchResponse;
 import org.opensearch.client.opensearch.core.search.Hit;
+import org.opensearch.client.opensearch.generic.OpenSearchGenericClient;
+import org.opensearch.client.opensearch.generic.Requests;
 import org.opensearch.client.transport.httpclient5.ApacheHttpClient5Transport;
 import org.opensearch.client.transport.httpclient5.ApacheHttpClient5TransportBuilder;
 
@@ -172,6 +174,35 @@ public final class KnnRetriever implements AutoCloseable {
     return search
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .thenApply(KnnRetriever::chunks);
+  }
+
+  /**
+   * Asks OpenSearch to load the index's k-NN graphs into memory now (the k-NN plugin's warmup API)
+   * instead of on the first searches, which on a cold index take seconds and would time out.
+   * Completes with whether OpenSearch accepted; never fails.
+   *
+   * @param index the index, or null for this retriever's default
+   */
+  public CompletableFuture<Boolean> warmUp(String index) {
+    String target = index == null ? this.index : index;
+    try {
+      return new OpenSearchGenericClient(transport)
+          .executeAsync(
+              Requests.builder().method("GET").endpoint("/_plugins/_knn/warmup/" + target).build())
+          .handle(
+              (response, error) -> {
+                if (error != null) {
+                  return false;
+                }
+                try (response) {
+                  return response.getStatus() == 200;
+                } catch (IOException e) {
+                  return false;
+                }
+              });
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(false);
+    }
   }
 
   private static List<RetrievedChunk> chunks(SearchResponse<ObjectNode> response) {

@@ -84,6 +84,12 @@ class KnnRetrieverIT {
   }
 
   @Test
+  void theIndexCanBeWarmedUpAndAMissingOneIsReportedNotThrown() throws Exception {
+    assertThat(retriever.warmUp(null).get()).isTrue();
+    assertThat(retriever.warmUp("no-such-index").get()).isFalse();
+  }
+
+  @Test
   void findsTheAnsweringChunkWithinTheTenantBestFirst() throws Exception {
     for (QaPair qa : CORPUS.questions().subList(0, 12)) {
       float[] vector = embedder.embed(qa.question(), EmbeddingPurpose.QUERY);
