@@ -10,9 +10,10 @@ import dev.streamrag.schemas.StageTimings;
 /**
  * The {@code streamrag} object the gateway adds to OpenAI's responses: what OpenAI's format has no
  * field for. From the HEAD piece: the request kind, the model that answered, the citations and the
- * cache hit; from the END piece: the status and the in-job stage timings. OpenAI clients ignore
- * unknown fields, and expose them to those who ask (e.g. {@code _additionalProperties()} in
- * openai-java, {@code model_extra} in Python).
+ * cache hit; from the END piece: the status, what the answer had to do without ({@code degraded},
+ * e.g. {@code retrieval.unavailable}: answered without context) and the in-job stage timings.
+ * OpenAI clients ignore unknown fields, and expose them to those who ask (e.g. {@code
+ * _additionalProperties()} in openai-java, {@code model_extra} in Python).
  */
 public final class StreamragExtension {
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
@@ -72,6 +73,9 @@ public final class StreamragExtension {
       node.put("status", end.getStatus().name());
     }
     node.put("cache_hit", end.getCacheHit().name());
+    // What an OK answer did without, e.g. retrieval.unavailable: answered with no context.
+    ArrayNode degraded = node.putArray("degraded");
+    end.getDegraded().forEach(degraded::add);
     StageTimings timings = end.getTimings();
     if (timings != null) {
       ObjectNode times = node.putObject("timings");

@@ -80,6 +80,10 @@ class ChatCompletionFormatTest {
     assertThat(extension.get("timings").get("queue_ms").asDouble()).isEqualTo(1.5);
     assertThat(extension.get("timings").get("total_ms").asDouble()).isEqualTo(25.0);
     assertThat(extension.get("timings").has("embed_ms")).as("null stages left out").isFalse();
+    assertThat(extension.get("degraded")).as("nothing degraded").isEmpty();
+    end.setDegraded(java.util.List.of("retrieval.unavailable"));
+    assertThat(event(format.finishChunk(end)).get("streamrag").get("degraded").get(0).asText())
+        .isEqualTo("retrieval.unavailable");
 
     JsonNode usage = event(format.usageChunk(end));
     assertThat(usage.get("choices").isEmpty()).isTrue();
