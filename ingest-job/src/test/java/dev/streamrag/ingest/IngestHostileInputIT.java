@@ -529,8 +529,8 @@ class IngestHostileInputIT {
         ObjectNode doc = (ObjectNode) JSON.readTree(valid("acme", "doc-id-" + i, "text"));
         fed.add(json("doc-id-" + i, "doc-id", doc.put("docId", docIds[i]).toString()));
       }
-      // An unpaired surrogate, as a JSON escape: the codec's Avro round trip turns it into '?'
-      // (so it reaches the job as "?", a valid id); either way it ends once.
+      // An unpaired surrogate, as a JSON escape, which UTF-8 cannot hold: the codec refuses it
+      // (decode.invalid_field) rather than let Avro write it as '?'; either way it ends once.
       ObjectNode surrogate = (ObjectNode) JSON.readTree(valid("acme", "surrogate", "text"));
       fed.add(
           json(

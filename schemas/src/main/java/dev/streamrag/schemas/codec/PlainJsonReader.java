@@ -51,7 +51,7 @@ final class PlainJsonReader {
         if (!node.isTextual()) {
           throw mismatch(path, "a string", node);
         }
-        return node.textValue();
+        return wellFormed(node.textValue(), path);
       case INT:
         if (!node.isIntegralNumber() || !node.canConvertToInt()) {
           throw mismatch(path, "a 32-bit integer", node);
@@ -255,10 +255,30 @@ final class PlainJsonReader {
     while (entries.hasNext()) {
       Map.Entry<String, JsonNode> entry = entries.next();
       map.put(
-          entry.getKey(),
+          wellFormed(entry.getKey(), path),
           read(entry.getValue(), schema.getValueType(), path + "." + entry.getKey()));
     }
     return map;
+  }
+
+  /**
+   * {@code text} if it is well-formed UTF-16. JSON escapes can spell a lone surrogate ({@code
+   * "\\ud800"}), which UTF-8 cannot encode: Avro would write it as '?', so two different ids would
+   * become one.
+   */
+  private static String wellFormed(String text, String path) throws JsonConversionException {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new JsonConversionException(
+            path, "contains an unpaired surrogate (\\u" + Integer.toHexString(c) + ") at " + i);
+      }
+    }
+    return text;
   }
 
   private static long readLong(JsonNode node, Schema schema, String path)

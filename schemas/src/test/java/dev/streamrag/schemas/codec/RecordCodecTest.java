@@ -185,6 +185,11 @@ class RecordCodecTest {
             DecodeFailure.Reason.INVALID_FIELD,
             "$.createdAt: timestamp out of range"),
         Arguments.of(
+            "lone surrogate, which UTF-8 would turn into '?'",
+            "{\"requestId\":\"r\\ud800\",\"tenantId\":\"t\"}".getBytes(UTF_8),
+            DecodeFailure.Reason.INVALID_FIELD,
+            "$.requestId: contains an unpaired surrogate"),
+        Arguments.of(
             "name and alias",
             "{\"requestId\":\"r\",\"request_id\":\"s\",\"tenantId\":\"t\"}".getBytes(UTF_8),
             DecodeFailure.Reason.INVALID_FIELD,
