@@ -400,6 +400,9 @@ public final class InferenceJob {
    */
   private static Properties transactionalProducer(Configuration config) {
     Properties properties = new Properties();
+    // Deliberately the brokers' default message.max.bytes: the finish stage cuts a response to
+    // fit it (OutputLimits), so no record is refused and fails the sink.
+    properties.setProperty("max.request.size", String.valueOf(1024 * 1024));
     properties.setProperty(
         "transaction.timeout.ms",
         String.valueOf(config.get(InferenceOptions.TRANSACTION_TIMEOUT).toMillis()));

@@ -166,6 +166,18 @@ class HostileInputIT {
         assertThat(ended(answers, letters))
             .as("one response or one dead letter per record, %d records", records.size())
             .isEqualTo(records.size());
+        // Equal ids can come from mutations (and each copy is then REJECTED), but never two
+        // answers: a duplicate in flight is a dead letter.
+        assertThat(
+                answers.seen().stream()
+                    .filter(r -> r.getStatus() == ResponseStatus.OK)
+                    .collect(
+                        java.util.stream.Collectors.groupingBy(
+                            InferenceResponse::getRequestId,
+                            java.util.stream.Collectors.counting()))
+                    .values())
+            .as("no id answered twice")
+            .allMatch(n -> n == 1);
         Map<String, InferenceResponse> byId = TestStack.byId(answers.seen());
         assertThat(byId.keySet()).noneMatch(id -> id.startsWith("h-old-"));
         assertThat(byId.get("h-time-0").getError().getCode()).isEqualTo("decode.invalid_field");

@@ -91,8 +91,9 @@ class InferenceCrashIT {
         new MiniCluster(
             new MiniClusterConfiguration.Builder()
                 .setConfiguration(conf)
+                // One slot each: the job at parallelism 2 runs on both, so the killed one matters.
                 .setNumTaskManagers(2)
-                .setNumSlotsPerTaskManager(2)
+                .setNumSlotsPerTaskManager(1)
                 .build());
     flink.start();
   }
@@ -108,12 +109,16 @@ class InferenceCrashIT {
 
   @Test
   void aTaskManagerKilledMidRunLosesAndDuplicatesNoAnswer() throws Exception {
-    runThrough(
-        "tm",
-        () -> {
-          flink.terminateTaskManager(0).get();
-          flink.startTaskManager(); // as Kubernetes would replace the pod
-        });
+    JobID job =
+        runThrough(
+            "tm",
+            () -> {
+              flink.terminateTaskManager(0).get();
+              flink.startTaskManager(); // as Kubernetes would replace the pod
+            });
+    assertThat(flink.getExecutionGraph(job).get().getStatusTimestamp(JobStatus.RESTARTING))
+        .as("the job failed over")
+        .isPositive();
   }
 
   @Test
@@ -127,7 +132,7 @@ class InferenceCrashIT {
     void inject() throws Exception;
   }
 
-  private void runThrough(String name, Fault fault) throws Exception {
+  private JobID runThrough(String name, Fault fault) throws Exception {
     String run = name + "-" + UUID.randomUUID().toString().substring(0, 8);
     String requests = run + "-requests";
     String responses = run + "-responses";
@@ -187,7 +192,9 @@ class InferenceCrashIT {
     JobID job = jobGraph.getJobID();
 
     try (TestStack.Reader<InferenceResponse> answers =
-        new TestStack.Reader<>(kafka.bootstrapServers(), responses, InferenceResponse.class)) {
+            new TestStack.Reader<>(kafka.bootstrapServers(), responses, InferenceResponse.class);
+        TestStack.PieceReader streamed =
+            new TestStack.PieceReader(kafka.bootstrapServers(), run + "-pieces")) {
       awaitRunning(job);
       // Warm: the fault is meant to land mid-run, not while the job loads its model.
       List<String> warm = new ArrayList<>();
@@ -248,10 +255,21 @@ class InferenceCrashIT {
           .as("most requests outlive the recovery")
           .isGreaterThan(REQUESTS * 3L / 4);
       assertNoReaderBlocked(responses);
+      // What a streaming client saw ends as the committed answer did: the crashed task's
+      // cancelled calls streamed no ERROR END of their own.
+      Map<String, InferenceResponse> committed = TestStack.byId(answers.seen());
+      streamed
+          .finished(ids, Duration.ofSeconds(60))
+          .forEach(
+              (id, answer) ->
+                  assertThat(answer.end().getStatus())
+                      .as("streamed end of %s", id)
+                      .isEqualTo(committed.get(id).getStatus()));
       assertThat(flink.getJobStatus(job).get()).isEqualTo(JobStatus.RUNNING);
     } finally {
       flink.cancelJob(job).get();
     }
+    return job;
   }
 
   /** What a read_uncommitted reader sees of {@code ids}: answers written but never committed. */

@@ -166,6 +166,9 @@ class InferenceFaultsIT {
         assertThat(llm.outcomes().getOrDefault("OK", 0L))
             .as("retries on the other endpoint cure almost every LLM fault")
             .isGreaterThanOrEqualTo(PER_PHASE - 2L);
+        assertThat(llm.responses().stream().mapToInt(InferenceResponse::getRetries).sum())
+            .as("the faults were met (and retried)")
+            .isPositive();
         assertThat(llm.responses())
             .filteredOn(r -> r.getStatus() != ResponseStatus.OK)
             .allMatch(r -> r.getError().getCode().startsWith("llm."));
@@ -177,12 +180,18 @@ class InferenceFaultsIT {
         assertThat(slow.outcomes().getOrDefault("OK", 0L))
             .as("a slow first token fails over instead of waiting")
             .isGreaterThanOrEqualTo(PER_PHASE - 2L);
+        assertThat(slow.totalP50())
+            .as("most answers do not wait out the 6 s first token")
+            .isLessThan(5_000);
 
         faulty.setFaults("{}");
         redisProxy.setMode(BlackholeProxy.Mode.BLACKHOLE);
         Phase redisHung = load.phase("redis blackholed", PER_PHASE, Load::cacheMs);
         phases.add(redisHung);
         assertAllOk(redisHung);
+        assertThat(redisHung.responses())
+            .as("every question is asked twice, yet the hung cache answers none")
+            .allMatch(r -> r.getCacheHit() == dev.streamrag.schemas.CacheHitKind.NONE);
         assertThat(redisHung.stageP99())
             .as("a hung Redis costs a lookup at most about its timeout (50 ms)")
             .isLessThan(1_000);

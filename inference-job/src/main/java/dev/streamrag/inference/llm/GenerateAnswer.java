@@ -141,6 +141,23 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
    */
   @Override
   public void close() {
+    if (inFlight != null) {
+      // Settled without an answer, before the calls are cancelled: their cancellation must not be
+      // streamed to clients as an ERROR END. The requests are in the checkpoint the job restores
+      // from, and are answered there; Flink has stopped taking results from this instance.
+      synchronized (inFlight) {
+        for (Call call : inFlight.values()) {
+          if (call.settled.compareAndSet(false, true)) {
+            synchronized (call) {
+              if (call.stream != null) {
+                call.stream.abandon();
+              }
+            }
+          }
+        }
+        inFlight.clear();
+      }
+    }
     if (caller != null) {
       caller.close();
       caller = null;

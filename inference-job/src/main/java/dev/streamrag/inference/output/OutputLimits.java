@@ -16,10 +16,14 @@ import java.util.Map;
 final class OutputLimits {
   private OutputLimits() {}
 
-  /** Well under the producers' 1 MiB, with room for JSON's escapes. */
-  static final int MAX_CHARS = 256 * 1024;
+  /**
+   * Under the producers' 1 MiB ({@code max.request.size}, set in {@link
+   * dev.streamrag.inference.InferenceJob}) even as JSON made only of control characters, each
+   * escaped as six bytes ({@code \u0001}): 150 Ki chars x 6 = 900 KiB, plus field names.
+   */
+  static final int MAX_CHARS = 150 * 1024;
 
-  private static final int MAX_TEXT_CHARS = 128 * 1024;
+  private static final int MAX_TEXT_CHARS = 96 * 1024;
   private static final int MAX_FIELD_CHARS = 1024;
 
   /** Cuts {@code response} down if it may be too large; returns whether it did. */

@@ -12,7 +12,10 @@ import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeoutException;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
@@ -46,6 +49,9 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
   private transient ServiceBreaker breaker;
   private transient Counter failures;
   private transient Counter degraded;
+  // Searches not yet settled, by identity: the search's outcome and Flink's timeout() race, and
+  // only the first may touch the request and complete it.
+  private transient Map<InFlightRequest, Boolean> pending;
 
   public RetrievePassages(
       String url,
@@ -77,7 +83,9 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
     // Cold k-NN graphs make the first searches take seconds (past retrieval.timeout): load them
     // now, while the job starts, not on the first requests.
     retriever.warmUp(null);
-    breaker = ServiceBreaker.of("opensearch", Duration.ofSeconds(5));
+    breaker =
+        ServiceBreaker.of("opensearch", Duration.ofSeconds(5), RetrievePassages::serviceFailure);
+    pending = Collections.synchronizedMap(new IdentityHashMap<>());
     MetricGroup metrics = getRuntimeContext().getMetricGroup().addGroup("retrieval");
     failures = metrics.counter("failures");
     degraded = metrics.counter("degraded");
@@ -94,6 +102,7 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
     int topK = options == null ? defaultTopK : options.getTopK();
     String keywords = options != null && options.getHybrid() ? request.getQuestion() : null;
     Double minScore = options == null ? null : options.getMinScore();
+    pending.put(request, Boolean.TRUE);
     breaker
         .call(
             () ->
@@ -105,6 +114,9 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
                     topK))
         .whenComplete(
             (chunks, error) -> {
+              if (pending.remove(request) == null) {
+                return; // timeout() settled it already
+              }
               request.getTimings().setRetrieveMs(Stages.lap(request));
               if (error != null) {
                 failures.inc();
@@ -141,6 +153,9 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
   /** Never reached while the search's own timeout works; if it is, the request ends as ERROR. */
   @Override
   public void timeout(InFlightRequest request, ResultFuture<InFlightRequest> result) {
+    if (pending.remove(request) == null) {
+      return; // the search's outcome settled it already
+    }
     failures.inc();
     request.getTimings().setRetrieveMs(Stages.lap(request));
     if (degrade && System.currentTimeMillis() < request.getDeadline()) {
@@ -184,6 +199,18 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
               .build());
     }
     return passages;
+  }
+
+  /**
+   * Whether a search error speaks of OpenSearch's health (timeouts, connections, 5xx, 429), not of
+   * one request (an index it may not search, a bad query): only those may open the breaker.
+   */
+  static boolean serviceFailure(Throwable root) {
+    if (root instanceof org.opensearch.client.opensearch._types.OpenSearchException e) {
+      int status = e.status();
+      return status >= 500 || status == 429;
+    }
+    return !(root instanceof IllegalArgumentException);
   }
 
   private static Throwable rootCause(Throwable error) {

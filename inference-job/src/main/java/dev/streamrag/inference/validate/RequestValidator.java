@@ -80,7 +80,10 @@ public final class RequestValidator
       // Answered only when the id can address a response (a valid one); the tenant is echoed as
       // the dead letter clipped it.
       if (Identifiers.validRequestId(deadLetter.getRequestId())
-          && deadLetter.getTenantId() != null) {
+          && deadLetter.getTenantId() != null
+          && !inFlight()
+              .contains(
+                  inFlightKey(deadLetter.getTenantId(), deadLetter.getRequestId()), nowMillis)) {
         InferenceRequest stub =
             InferenceRequest.newBuilder()
                 .setRequestId(deadLetter.getRequestId())
@@ -133,6 +136,12 @@ public final class RequestValidator
     InFlightRequest request = start(decoded, recordTimestamp, nowMillis);
     Optional<RequestRules.Violation> violation =
         rules.check(decoded, request.getCreatedAt(), request.getDeadline(), nowMillis);
+    String key = inFlightKey(decoded.getTenantId(), decoded.getRequestId());
+    if (violation.isPresent() && inFlight().contains(key, nowMillis)) {
+      // A broken copy of a request in flight: a REJECTED under its id would pass for its answer.
+      context.output(SplitDeadLetters.DEAD_LETTERS, duplicate(decoded, nowMillis));
+      return;
+    }
     if (violation.isPresent()) {
       RequestRules.Violation v = violation.get();
       if (RequestRules.aboutEchoedFields(v.code())) {
@@ -147,22 +156,13 @@ public final class RequestValidator
           Stages.fail(request, v.status(), v.code(), v.message(), "validate", false));
       return;
     }
-    if (inFlight == null) {
-      inFlight = new RequestsInFlight(IN_FLIGHT_CAPACITY);
-    }
-    if (!inFlight.admit(decoded.getRequestId(), request.getDeadline(), nowMillis)) {
+    // Held until the deadline, counted from now at the latest: a createdAt in the future must
+    // not block the id for longer than a request may live.
+    long heldUntil =
+        Math.min(request.getDeadline(), saturatedAdd(nowMillis, maxTimeout.toMillis()));
+    if (!inFlight().admit(key, heldUntil, nowMillis)) {
       // A dead letter, not a response: a response under this id would be taken for the answer.
-      context.output(
-          SplitDeadLetters.DEAD_LETTERS,
-          DeadLetters.rejected(
-              "validation.duplicate_request_id",
-              "a request with this requestId is already in flight; the copy is not answered",
-              "validate",
-              job,
-              decoded.toString().getBytes(StandardCharsets.UTF_8),
-              decoded.getRequestId(),
-              decoded.getTenantId(),
-              Instant.ofEpochMilli(nowMillis)));
+      context.output(SplitDeadLetters.DEAD_LETTERS, duplicate(decoded, nowMillis));
       return;
     }
     planCaching(request);
@@ -175,6 +175,31 @@ public final class RequestValidator
       }
     }
     out.collect(request);
+  }
+
+  private RequestsInFlight inFlight() {
+    if (inFlight == null) {
+      inFlight = new RequestsInFlight(IN_FLIGHT_CAPACITY);
+    }
+    return inFlight;
+  }
+
+  /** Ids are the client's, per tenant: two tenants' equal ids are different requests. */
+  private static String inFlightKey(String tenantId, String requestId) {
+    return tenantId + '\u0000' + requestId;
+  }
+
+  private DeadLetter duplicate(InferenceRequest decoded, long nowMillis) {
+    return DeadLetters.rejected(
+        "validation.duplicate_request_id",
+        "a request with this requestId is already in flight (until its deadline); the copy is not"
+            + " answered: retry with a new requestId",
+        "validate",
+        job,
+        decoded.toString().getBytes(StandardCharsets.UTF_8),
+        decoded.getRequestId(),
+        decoded.getTenantId(),
+        Instant.ofEpochMilli(nowMillis));
   }
 
   private InFlightRequest start(InferenceRequest request, Long recordTimestamp, long nowMillis) {

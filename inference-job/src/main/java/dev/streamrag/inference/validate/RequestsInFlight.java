@@ -47,6 +47,12 @@ final class RequestsInFlight {
     return true;
   }
 
+  /** Whether {@code requestId} was admitted and its deadline has not passed. */
+  boolean contains(String requestId, long nowMillis) {
+    Long deadline = deadlines.get(requestId);
+    return deadline != null && deadline > nowMillis;
+  }
+
   int size() {
     return deadlines.size();
   }

@@ -5,6 +5,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -34,8 +35,18 @@ public final class ServiceBreaker {
     this.breaker = CircuitBreaker.of(name, config);
   }
 
-  /** A breaker with the defaults, open for {@code openFor} after it trips. */
+  /** A breaker with the defaults, open for {@code openFor} after it trips; every error counts. */
   public static ServiceBreaker of(String name, Duration openFor) {
+    return of(name, openFor, error -> true);
+  }
+
+  /**
+   * As {@link #of(String, Duration)}, counting only the errors {@code countsAsFailure} accepts
+   * (given the root cause): a caller's own mistake, such as a 4xx, says nothing about the service's
+   * health and must not open the breaker for everyone.
+   */
+  public static ServiceBreaker of(
+      String name, Duration openFor, Predicate<Throwable> countsAsFailure) {
     return new ServiceBreaker(
         name,
         CircuitBreakerConfig.custom()
@@ -45,6 +56,7 @@ public final class ServiceBreaker {
             .failureRateThreshold(50)
             .waitDurationInOpenState(openFor)
             .permittedNumberOfCallsInHalfOpenState(3)
+            .ignoreException(error -> !countsAsFailure.test(rootCause(error)))
             .build());
   }
 
@@ -73,6 +85,14 @@ public final class ServiceBreaker {
             breaker.onError(took, TimeUnit.NANOSECONDS, error);
           }
         });
+  }
+
+  private static Throwable rootCause(Throwable error) {
+    Throwable cause = error;
+    while (cause.getCause() != null && cause.getCause() != cause) {
+      cause = cause.getCause();
+    }
+    return cause;
   }
 
   /** Records the outcome of a call whose failure shows in its value, not as an exception. */

@@ -37,6 +37,21 @@ class ServiceBreakerTest {
   }
 
   @Test
+  void errorsThatDoNotCountLeaveItClosed() {
+    ServiceBreaker breaker =
+        ServiceBreaker.of(
+            "svc", Duration.ofMinutes(1), error -> !(error instanceof IllegalArgumentException));
+    for (int i = 0; i < 20; i++) {
+      breaker.call(
+          () ->
+              CompletableFuture.failedFuture(
+                  new java.util.concurrent.CompletionException(
+                      new IllegalArgumentException("the caller's mistake"))));
+    }
+    assertThat(breaker.isOpen()).isFalse();
+  }
+
+  @Test
   void successesKeepItClosedAndProbesCloseItAgain() throws Exception {
     ServiceBreaker breaker = ServiceBreaker.of("svc", Duration.ofMillis(50));
     for (int i = 0; i < 20; i++) {
