@@ -9,9 +9,11 @@ import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -47,6 +49,14 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class RoutedChatCaller implements AutoCloseable {
   private final StreamingChatClient client;
+
+  /**
+   * Runs retries and Retry-After waits when their timers fire: a few daemon threads, not the common
+   * pool, which on a 2-core machine starts a new thread per task, and an outage whose attempt
+   * listeners block (a producer waiting for a broker) would pile them up.
+   */
+  private final ThreadPoolExecutor steps = retryThreads();
+
   private final EndpointRouter router;
   private final RetryPolicy retryPolicy;
   private final Duration attemptTimeout;
@@ -256,6 +266,25 @@ public final class RoutedChatCaller implements AutoCloseable {
       call.cancel("the LLM caller was closed (task cancelled or failing over)");
     }
     client.close();
+    steps.shutdownNow();
+  }
+
+  private static ThreadPoolExecutor retryThreads() {
+    AtomicInteger number = new AtomicInteger();
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            4,
+            4,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            task -> {
+              Thread thread = new Thread(task, "llm-retry-" + number.incrementAndGet());
+              thread.setDaemon(true);
+              return thread;
+            });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
   }
 
   private final class Call {
@@ -457,8 +486,8 @@ public final class RoutedChatCaller implements AutoCloseable {
 
     /**
      * Runs {@code step} after {@code delayMillis}: the client's timer thread fires it and hands it
-     * to the default async pool (as {@code CompletableFuture.delayedExecutor} did), so an attempt
-     * listener that blocks (a Kafka producer waiting for a broker) delays no idle watch.
+     * to the caller's retry threads, so an attempt listener that blocks (a Kafka producer waiting
+     * for a broker) delays no idle watch.
      */
     void later(long delayMillis, Runnable step) {
       Runnable guarded =
@@ -482,7 +511,11 @@ public final class RoutedChatCaller implements AutoCloseable {
                 .schedule(
                     () -> {
                       if (!outcome.isDone()) {
-                        CompletableFuture.runAsync(guarded);
+                        try {
+                          steps.execute(guarded);
+                        } catch (RejectedExecutionException e) { // closed meanwhile
+                          cancel("the LLM caller was closed");
+                        }
                       }
                     },
                     delayMillis,
