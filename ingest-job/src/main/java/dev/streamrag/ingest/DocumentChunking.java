@@ -11,7 +11,10 @@ import dev.streamrag.schemas.codec.RecordCodec;
 import dev.streamrag.schemas.ids.Identifiers;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
@@ -46,6 +49,9 @@ public class DocumentChunking extends KeyedProcessFunction<String, Document, Chu
 
   /** At most this much of a document's text is kept in its dead letter. */
   static final int DEAD_LETTER_TEXT_CHARS = 64 * 1024;
+
+  /** At most this much of ids, title, source and metadata together is kept in a dead letter. */
+  static final int DEAD_LETTER_OTHER_CHARS = 16 * 1024;
 
   /** Titles are repeated in every chunk and embedded with it: a sentence, not a document. */
   static final int MAX_TITLE_CHARS = 1_000;
@@ -225,13 +231,53 @@ public class DocumentChunking extends KeyedProcessFunction<String, Document, Chu
     actions.forEach(out::collect);
   }
 
-  /** The document as a dead letter keeps it: JSON, the text cut to its first 64 Ki characters. */
+  /**
+   * The document as a dead letter keeps it: JSON, the text cut to its first 64 Ki characters, ids,
+   * title, source and metadata to {@link #DEAD_LETTER_OTHER_CHARS} together, and the whole to the
+   * dead-letter payload limit. Cut here, when it is made, because it travels with every version and
+   * waits in the embedding and index buffers: a document's metadata alone may be megabytes.
+   */
   private byte[] kept(Document document) {
-    Document kept = Document.newBuilder(document).build();
-    if (kept.getText() != null && kept.getText().length() > DEAD_LETTER_TEXT_CHARS) {
-      kept.setText(kept.getText().toString().substring(0, DEAD_LETTER_TEXT_CHARS));
+    int[] budget = {DEAD_LETTER_OTHER_CHARS};
+    Document.Builder kept =
+        Document.newBuilder()
+            .setDocId(cut(document.getDocId(), budget))
+            .setTenantId(cut(document.getTenantId(), budget))
+            .setTitle(cut(document.getTitle(), budget))
+            .setSource(cut(document.getSource(), budget))
+            .setUpdatedAt(document.getUpdatedAt())
+            .setDeleted(document.getDeleted())
+            .setText(
+                document.getText() == null
+                    ? ""
+                    : cut(document.getText(), new int[] {DEAD_LETTER_TEXT_CHARS}));
+    Map<String, String> metadata = new LinkedHashMap<>();
+    if (document.getMetadata() != null) {
+      for (Map.Entry<String, String> entry : document.getMetadata().entrySet()) {
+        if (budget[0] <= 0) {
+          break;
+        }
+        metadata.put(cut(entry.getKey(), budget), cut(entry.getValue(), budget));
+      }
     }
-    return codec.encodeJson(kept);
+    byte[] json = codec.encodeJson(kept.setMetadata(metadata).build());
+    // Escaped control characters take six bytes each: the characters kept can still be too many.
+    return json.length <= DeadLetters.MAX_PAYLOAD_BYTES
+        ? json
+        : Arrays.copyOf(json, DeadLetters.MAX_PAYLOAD_BYTES);
+  }
+
+  /** {@code value}'s start, at most {@code budget[0]} characters, which it uses up; null stays. */
+  private static String cut(String value, int[] budget) {
+    if (value == null) {
+      return null;
+    }
+    int end = Math.min(value.length(), Math.max(0, budget[0]));
+    if (end > 0 && end < value.length() && Character.isHighSurrogate(value.charAt(end - 1))) {
+      end--; // never half a pair
+    }
+    budget[0] -= end;
+    return value.substring(0, end);
   }
 
   private void reject(Document document, Context ctx, String code, String reason) {

@@ -107,7 +107,7 @@ public final class IngestJob {
                     new IndexWriteSettings(
                         config.get(IngestOptions.BULK_ACTIONS),
                         config.get(IngestOptions.BULK_INTERVAL),
-                        config.get(IngestOptions.INDEX_RETRIES),
+                        config.get(IngestOptions.INDEX_FLUSH_TIMEOUT),
                         config.get(IngestOptions.INDEX_RETRY_BACKOFF)),
                     NAME))
             .uid("index-writer");

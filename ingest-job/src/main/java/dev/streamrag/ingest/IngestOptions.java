@@ -127,14 +127,14 @@ public final class IngestOptions {
           .defaultValue(Duration.ofSeconds(1))
           .withDescription("Longest a chunk waits before its bulk request is sent.");
 
-  public static final ConfigOption<Integer> INDEX_RETRIES =
-      ConfigOptions.key("ingest.index-retries")
-          .intType()
-          .defaultValue(8)
+  public static final ConfigOption<Duration> INDEX_FLUSH_TIMEOUT =
+      ConfigOptions.key("ingest.index-flush-timeout")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(60))
           .withDescription(
-              "Retries of chunks OpenSearch answers 429 or 5xx (or cannot be reached for). Chunks"
-                  + " still refused afterwards dead-letter their document; a cluster still"
-                  + " unreachable fails the job.");
+              "Longest one bulk flush may take, retries of 429s, 5xx and unreachable OpenSearch"
+                  + " included; then the task fails and restarts. Flushes run before checkpoints:"
+                  + " keep it well under the checkpoint timeout.");
 
   public static final ConfigOption<Duration> INDEX_RETRY_BACKOFF =
       ConfigOptions.key("ingest.index-retry-backoff")
@@ -142,7 +142,7 @@ public final class IngestOptions {
           .defaultValue(Duration.ofMillis(200))
           .withDescription(
               "Pause before the first retry; it doubles for each next one (with jitter), up to 10"
-                  + " s. The defaults retry for about 30 s.");
+                  + " s, until ingest.index-flush-timeout.");
 
   public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
       ConfigOptions.key("ingest.checkpoint-interval")
@@ -173,7 +173,7 @@ public final class IngestOptions {
           MAX_RECORD_BYTES,
           BULK_ACTIONS,
           BULK_INTERVAL,
-          INDEX_RETRIES,
+          INDEX_FLUSH_TIMEOUT,
           INDEX_RETRY_BACKOFF,
           CHECKPOINT_INTERVAL);
 }

@@ -3,6 +3,7 @@ package dev.streamrag.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamrag.jobs.embed.EmbeddingModelSpec;
+import dev.streamrag.jobs.kafka.DeadLetters;
 import dev.streamrag.jobs.kafka.SplitDeadLetters;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.Document;
@@ -210,6 +211,21 @@ class DocumentChunkingTest {
     assertThat(group).hasSizeGreaterThan(1);
     assertThat(group).allMatch(a -> a.group == group.get(0).group && a.groupSize == group.size());
     assertThat(group.subList(1, group.size())).allMatch(a -> a.document == null);
+  }
+
+  @Test
+  void whatAVersionKeepsForItsDeadLetterIsCutWhenMadeHoweverLargeItsMetadata() throws Exception {
+    Document big = doc("d1", words(20), false);
+    // 4 MiB of metadata, escaped to six bytes a character: 24 MiB as JSON if kept whole.
+    big.setMetadata(Map.of("a", "\u0001".repeat(2 << 20), "b", "\u0001".repeat(2 << 20)));
+    harness.processElement(new StreamRecord<>(big));
+    List<ChunkAction> actions = drain();
+    assertThat(actions).isNotEmpty();
+    assertThat(actions.get(0).document.length)
+        .isLessThanOrEqualTo(DeadLetters.MAX_PAYLOAD_BYTES)
+        .isGreaterThan(DocumentChunking.DEAD_LETTER_OTHER_CHARS);
+    assertThat(new String(actions.get(0).document, StandardCharsets.UTF_8))
+        .startsWith("{\"docId\":\"d1\"");
   }
 
   @Test

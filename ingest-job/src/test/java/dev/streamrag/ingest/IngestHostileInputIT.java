@@ -163,8 +163,8 @@ class IngestHostileInputIT {
                 String.valueOf(MAX_RECORD_BYTES),
                 "--ingest.bulk-flush-interval",
                 "200 ms",
-                "--ingest.index-retries",
-                "2",
+                "--ingest.index-flush-timeout",
+                "20 s",
                 "--embedding.batch-size",
                 "16"
               },

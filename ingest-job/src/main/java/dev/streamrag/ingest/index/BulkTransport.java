@@ -3,6 +3,7 @@ package dev.streamrag.ingest.index;
 import dev.streamrag.ingest.ChunkAction;
 import java.io.IOException;
 import java.io.Serializable;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -15,11 +16,12 @@ public interface BulkTransport extends AutoCloseable {
   /**
    * Sends {@code actions} (UPSERTs carry their vectors) as one bulk request.
    *
+   * @param timeout the longest the request may take (what is left of the flush's deadline)
    * @return one result per action, in order
    * @throws RequestFailed when the whole request was refused with an HTTP status
    * @throws IOException when OpenSearch could not be reached or did not answer
    */
-  List<ItemResult> send(List<ChunkAction> actions) throws IOException;
+  List<ItemResult> send(List<ChunkAction> actions, Duration timeout) throws IOException;
 
   @Override
   void close() throws IOException;

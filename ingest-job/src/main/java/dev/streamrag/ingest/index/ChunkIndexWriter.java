@@ -5,13 +5,19 @@ import dev.streamrag.ingest.embed.FailureIsolatingEmbedding;
 import dev.streamrag.jobs.kafka.DeadLetters;
 import dev.streamrag.schemas.DeadLetter;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -28,29 +34,34 @@ import org.slf4j.LoggerFactory;
  * rejected document anywhere (a sink has no output).
  *
  * <ul>
- *   <li>An action OpenSearch refuses with a 4xx (a mapping error, an id too long): its document is
- *       dead-lettered as {@code index.rejected}; the job goes on.
- *   <li>A 429 (es_rejected_execution, indexing pressure) or 5xx, for an action or the whole
- *       request: retried after a growing pause, at most {@code retries} times. Actions still
- *       answered 429 after that are dead-lettered as {@code index.overloaded}, still answered 5xx
- *       as {@code index.failed}: a record OpenSearch will never take must not stop the job. A whole
- *       request still answered 5xx, or no connection, fails the task: that is lost infrastructure,
- *       and Flink's restart strategy and replay are the answer.
+ *   <li>An action OpenSearch refuses for itself with a 4xx (a mapping error, an id too long): its
+ *       document is dead-lettered as {@code index.rejected}; the job goes on.
  *   <li>A request refused as too large (413): split in halves and retried; a single action that is
  *       still too large is {@code index.too_large}.
+ *   <li>A 429 or 5xx, for an action or the whole request, no connection, or an answer that cannot
+ *       be read: retried after a growing pause until the flush's deadline, then the task fails. An
+ *       overloaded or broken cluster is lost infrastructure, not a bad record: dead-lettering would
+ *       throw away good documents, while a restart replays them (chunk ids are deterministic).
+ *   <li>Anything that says the index cannot be written at all (any other refused request, an action
+ *       answered 401/403/404, a cluster block, a closed or missing index): the task fails at once.
+ *       That is configuration, and would otherwise dead-letter every document.
  *   <li>A chunk an earlier step failed on ({@code embedding.failed}) is not written.
  * </ul>
  *
- * When a version fails, the chunks of it already written are deleted again, so a document is either
- * indexed whole or dead-lettered; what the previous version had in those ids is gone too (it was
- * being replaced). Its state in the chunking step still counts the new chunks, so a later update or
- * delete covers every id.
+ * When a version fails, every chunk id it covers (its chunks, and the previous version's surplus
+ * ones it deletes) is deleted, so the document is cleanly absent and dead-lettered, never partly
+ * indexed; the chunking step's state (the new chunk count) then matches the index, whose chunks
+ * beyond it the version's own deletes removed. Ids a newer version of the same document has already
+ * buffered or written are left alone. A rollback that cannot be completed fails the task rather
+ * than leave the document both dead-lettered and indexed.
  *
  * <p><b>Checkpoints.</b> Like {@code MicroBatchOperator}, the buffer is written in {@link
  * #prepareSnapshotPreBarrier}, so the writer needs no state: at least once, and chunk ids are
  * deterministic, so a replay overwrites itself. A version's actions are emitted together by one
  * call of the chunking step and reach this operator in order, so a barrier never falls inside a
- * version and no version is half reported at a checkpoint.
+ * version and no version is half reported at a checkpoint. Each flush (retries, splits, rollbacks
+ * included) ends within {@link IndexWriteSettings#flushTimeout}, so it cannot hold a checkpoint
+ * past its timeout.
  *
  * <p><b>Metrics</b> (group {@code index}): {@code bulk_requests_total}, {@code retries_total},
  * {@code rejected_actions_total}, {@code dead_letters_total}, {@code rolled_back_chunks_total}.
@@ -61,9 +72,7 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
   private static final Logger LOG = LoggerFactory.getLogger(ChunkIndexWriter.class);
 
   public static final String REJECTED = "index.rejected";
-  public static final String OVERLOADED = "index.overloaded";
   public static final String TOO_LARGE = "index.too_large";
-  public static final String FAILED = "index.failed";
 
   private final BulkTransport.Factory transportFactory;
   private final IndexWriteSettings settings;
@@ -72,6 +81,7 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
   private transient BulkTransport transport;
   private transient List<ChunkAction> buffer;
   private transient Map<Long, Version> versions;
+  private transient Map<String, Version> newest;
   private transient ScheduledFuture<?> timer;
   private transient long flushNumber;
   private transient StreamRecord<DeadLetter> reuse;
@@ -90,21 +100,36 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
     setChainingStrategy(ChainingStrategy.ALWAYS);
   }
 
-  /** One document version in flight: how much of it was seen, written, and its first failure. */
+  /** One document version in flight: how much of it was seen, which ids, and its first failure. */
   private static final class Version {
     final String tenantId;
     final String docId;
+    final String key;
     final int size;
     byte[] document;
     int seen;
-    final List<String> written = new ArrayList<>();
+
+    /** Every chunk id of the version: what a rollback deletes. */
+    final Set<String> ids = new LinkedHashSet<>();
+
+    /** The UPSERTs buffered (sent or about to be): what an older version's rollback must spare. */
+    final Set<String> upserts = new HashSet<>();
+
     String failureCode;
     String failureReason;
 
     Version(ChunkAction first) {
       this.tenantId = first.tenantId;
       this.docId = first.docId;
+      this.key = ChunkAction.documentKey(first.tenantId, first.docId);
       this.size = Math.max(1, first.groupSize);
+    }
+
+    void fail(ChunkAction action, String code, String reason) {
+      if (failureCode == null) {
+        failureCode = code;
+        failureReason = "chunk " + action.chunkIndex + ": " + reason;
+      }
     }
   }
 
@@ -113,6 +138,7 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
     super.open();
     buffer = new ArrayList<>(settings.maxActions());
     versions = new LinkedHashMap<>();
+    newest = new HashMap<>();
     reuse = new StreamRecord<>(null);
     MetricGroup metrics = getMetricGroup().addGroup("index");
     bulkRequests = metrics.counter("bulk_requests_total");
@@ -126,7 +152,15 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
   @Override
   public void processElement(StreamRecord<ChunkAction> element) throws Exception {
     ChunkAction action = element.getValue();
-    Version version = versions.computeIfAbsent(action.group, g -> new Version(action));
+    Version version =
+        versions.computeIfAbsent(
+            action.group,
+            g -> {
+              Version first = new Version(action);
+              newest.put(first.key, first);
+              return first;
+            });
+    version.ids.add(action.chunkId);
     if (action.document != null) {
       version.document = action.document;
       action.document = null; // kept once, in the version
@@ -137,10 +171,22 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
       action.fail(
           FailureIsolatingEmbedding.FAILED, "chunk " + action.chunkIndex + " has no vector");
     }
-    if (action.failureCode != null || version.failureCode != null) {
-      // Failed upstream, or its version already failed: writing it would only be undone.
-      settle(action, version, action.failureCode, action.failureReason);
+    if (action.failureCode != null) {
+      version.fail(action, action.failureCode, action.failureReason);
+    }
+    if (action.kind == ChunkAction.Kind.UPSERT && version.failureCode != null) {
+      // Failed upstream, or its version already failed: writing it would only be undone. (DELETEs
+      // are always written: they remove the previous version's surplus chunks, which the
+      // chunking step no longer counts.) Older buffered actions go first, so this version's
+      // rollback, if this completes it, runs after every older version of the document is written.
+      if (!buffer.isEmpty()) {
+        flush();
+      }
+      settle(action, version, null, null, deadline());
       return;
+    }
+    if (action.kind == ChunkAction.Kind.UPSERT) {
+      version.upserts.add(action.chunkId);
     }
     if (buffer.isEmpty() && settings.maxActions() > 1) {
       long flush = flushNumber;
@@ -180,6 +226,11 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
     super.finish();
   }
 
+  /** When what starts now must be done: retries, splits and rollbacks share it. */
+  private long deadline() {
+    return System.nanoTime() + settings.flushTimeout().toNanos();
+  }
+
   private void flush() throws Exception {
     flushNumber++;
     if (timer != null) {
@@ -189,39 +240,38 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
     if (buffer.isEmpty()) {
       return;
     }
+    long deadline = deadline();
     List<ChunkAction> batch = List.copyOf(buffer);
     buffer.clear();
-    Outcome[] outcomes = write(batch);
+    Outcome[] outcomes = write(batch, deadline);
     for (int i = 0; i < batch.size(); i++) {
       ChunkAction action = batch.get(i);
       Version version = versions.get(action.group);
       if (outcomes[i] == null) {
-        if (action.kind == ChunkAction.Kind.UPSERT) {
-          version.written.add(action.chunkId);
-        }
-        settle(action, version, null, null);
+        settle(action, version, null, null, deadline);
       } else {
-        settle(action, version, outcomes[i].code, outcomes[i].reason);
+        settle(action, version, outcomes[i].code, outcomes[i].reason, deadline);
       }
     }
   }
 
   /** Counts an action of {@code version} as done; reports the version when it is complete. */
-  private void settle(ChunkAction action, Version version, String code, String reason)
+  private void settle(
+      ChunkAction action, Version version, String code, String reason, long deadline)
       throws IOException {
-    if (code != null && version.failureCode == null) {
-      version.failureCode = code;
-      version.failureReason = "chunk " + action.chunkIndex + ": " + reason;
+    if (code != null) {
+      version.fail(action, code, reason);
     }
     version.seen++;
     if (version.seen < version.size) {
       return;
     }
     versions.remove(action.group);
+    newest.remove(version.key, version);
     if (version.failureCode == null) {
       return;
     }
-    int removed = rollBack(version);
+    int removed = rollBack(version, deadline);
     deadLetters.inc();
     reuse.eraseTimestamp();
     output.collect(
@@ -230,9 +280,7 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
                 version.failureCode,
                 version.failureReason
                     + (removed > 0
-                        ? "; the "
-                            + removed
-                            + " chunks of this version already written were removed"
+                        ? "; its " + removed + " chunk ids were deleted, so none of it is indexed"
                         : ""),
                 version.failureCode.startsWith("embedding.") ? "embed" : "index",
                 job,
@@ -242,25 +290,43 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
                 Instant.now())));
   }
 
-  /** Deletes what a failed version had written; returns how many. */
-  private int rollBack(Version version) throws IOException {
-    if (version.written.isEmpty()) {
-      return 0;
-    }
-    List<ChunkAction> deletes = new ArrayList<>(version.written.size());
-    for (String chunkId : version.written) {
+  /**
+   * Deletes every chunk id of a failed version (also those it never wrote: they may hold the
+   * previous version's chunks), except ids a newer version of the document has buffered or written:
+   * those chunks are the newer version's. Returns how many were deleted; throws when a delete is
+   * refused, or OpenSearch fails until the deadline.
+   */
+  private int rollBack(Version version, long deadline) throws IOException {
+    // Older versions of the document are settled by now (actions settle in arrival order), so any
+    // version of it still in flight is newer.
+    Version newer = newest.get(version.key);
+    List<ChunkAction> deletes = new ArrayList<>(version.ids.size());
+    for (String chunkId : version.ids) {
+      if (newer != null && newer.upserts.contains(chunkId)) {
+        continue;
+      }
       ChunkAction delete = new ChunkAction();
       delete.kind = ChunkAction.Kind.DELETE;
+      delete.tenantId = version.tenantId;
+      delete.docId = version.docId;
       delete.chunkId = chunkId;
       deletes.add(delete);
     }
     for (int from = 0; from < deletes.size(); from += settings.maxActions()) {
       List<ChunkAction> part =
           deletes.subList(from, Math.min(deletes.size(), from + settings.maxActions()));
-      Outcome[] outcomes = write(part);
+      Outcome[] outcomes = write(part, deadline);
       for (int i = 0; i < outcomes.length; i++) {
         if (outcomes[i] != null) {
-          LOG.warn("could not remove chunk {}: {}", part.get(i).chunkId, outcomes[i].reason);
+          // Going on would leave the document dead-lettered and partly indexed: two outcomes.
+          // A restart replays the version and tries again.
+          throw new IOException(
+              "could not remove chunk "
+                  + part.get(i).chunkId
+                  + " of failed document "
+                  + version.docId
+                  + ": "
+                  + outcomes[i].reason);
         }
       }
     }
@@ -272,24 +338,26 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
   record Outcome(String code, String reason) {}
 
   /**
-   * Writes {@code actions}; null outcomes are written. Retries 429s and 5xx, splits requests that
-   * are refused whole; throws when OpenSearch stays unreachable or answers every request with 5xx.
+   * Writes {@code actions}; null outcomes are written, the others were refused for themselves (the
+   * document's fault). Retries 429s, 5xx and failures to reach OpenSearch until {@code deadline}
+   * ({@link System#nanoTime}), splits requests refused as too large; throws when the deadline runs
+   * out or the index cannot be written at all.
    */
-  Outcome[] write(List<ChunkAction> actions) throws IOException {
+  Outcome[] write(List<ChunkAction> actions, long deadline) throws IOException {
     Outcome[] outcomes = new Outcome[actions.size()];
     List<Integer> pending = new ArrayList<>(actions.size());
     for (int i = 0; i < actions.size(); i++) {
       pending.add(i);
     }
-    for (int attempt = 0; ; attempt++) {
+    for (int attempt = 1; ; attempt++) {
       List<ChunkAction> sent = new ArrayList<>(pending.size());
       pending.forEach(i -> sent.add(actions.get(i)));
-      // Retryable ones, with the outcome each gets if the retries run out.
-      Map<Integer, Outcome> again = new LinkedHashMap<>();
-      String unavailable = null; // the whole request failed for want of a working cluster
+      List<Integer> again = new ArrayList<>();
+      String retryWhy = null;
+      String unusable = null; // the index cannot be written at all: configuration
       try {
         bulkRequests.inc();
-        List<BulkTransport.ItemResult> results = transport.send(sent);
+        List<BulkTransport.ItemResult> results = transport.send(sent, remaining(deadline));
         if (results.size() != sent.size()) {
           throw new IOException(
               "OpenSearch answered " + results.size() + " results for " + sent.size() + " actions");
@@ -300,10 +368,11 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
           String why = "status " + result.status() + ": " + result.error();
           if (result.ok()) {
             outcomes[index] = null;
-          } else if (result.status() == 429) {
-            again.put(index, new Outcome(OVERLOADED, "OpenSearch too busy, " + why));
-          } else if (result.status() >= 500) {
-            again.put(index, new Outcome(FAILED, "OpenSearch failed on it, " + why));
+          } else if (unusableIndex(result)) {
+            unusable = "OpenSearch cannot write chunk " + sent.get(k).chunkId + ", " + why;
+          } else if (result.status() == 429 || result.status() >= 500) {
+            again.add(index);
+            retryWhy = "OpenSearch answered chunk " + sent.get(k).chunkId + " " + why;
           } else {
             rejectedActions.inc();
             outcomes[index] =
@@ -313,58 +382,80 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
         }
       } catch (BulkTransport.RequestFailed e) {
         int status = e.status();
-        if (status == 401 || status == 403) {
-          throw e; // credentials or permissions: configuration, not data
-        }
-        if (status == 429) {
-          for (int index : pending) {
-            again.put(index, new Outcome(OVERLOADED, "OpenSearch too busy: " + e.getMessage()));
-          }
-        } else if (status >= 500) {
-          pending.forEach(index -> again.put(index, null));
-          unavailable = e.getMessage();
-        } else if (pending.size() > 1) {
-          // Too large, or refused whole for one bad action: halve until the culprit is alone.
-          Outcome[] first = write(sent.subList(0, sent.size() / 2));
-          Outcome[] second = write(sent.subList(sent.size() / 2, sent.size()));
+        if (status == 413 && pending.size() > 1) {
+          // Too large: halve until it fits, or the action too large alone is found.
+          Outcome[] first = write(sent.subList(0, sent.size() / 2), deadline);
+          Outcome[] second = write(sent.subList(sent.size() / 2, sent.size()), deadline);
           for (int k = 0; k < sent.size(); k++) {
             outcomes[pending.get(k)] = k < first.length ? first[k] : second[k - first.length];
           }
           return outcomes;
-        } else {
+        } else if (status == 413) {
           rejectedActions.inc();
-          outcomes[pending.get(0)] =
-              new Outcome(status == 413 ? TOO_LARGE : REJECTED, e.getMessage());
+          outcomes[pending.get(0)] = new Outcome(TOO_LARGE, e.getMessage());
+        } else if (status == 429 || status >= 500) {
+          again.addAll(pending);
+          retryWhy = e.getMessage();
+        } else {
+          // We build every request ourselves, so another refusal of a whole request (401, 403,
+          // 404, 400) is configuration: failing beats dead-lettering every document.
+          throw new IOException(
+              "OpenSearch refused a whole bulk request; check the index and its permissions: "
+                  + e.getMessage(),
+              e);
         }
-      } catch (IOException e) {
-        pending.forEach(index -> again.put(index, null));
-        unavailable = "OpenSearch unreachable: " + e;
+      } catch (IOException | RuntimeException e) {
+        // No connection, a timeout, or an answer that is not OpenSearch's (a proxy's HTML page):
+        // the cluster is unavailable, not the record bad.
+        again.addAll(pending);
+        retryWhy = "OpenSearch unreachable or its answer unreadable: " + e;
+      }
+      if (unusable != null) {
+        throw new IOException(unusable);
       }
       if (again.isEmpty()) {
         return outcomes;
       }
-      if (attempt >= settings.retries()) {
-        if (unavailable != null) {
-          // Lost infrastructure, not a bad record: fail, and let Flink restart and replay.
-          throw new IOException(
-              "OpenSearch still failing after " + settings.retries() + " retries: " + unavailable);
-        }
-        for (Map.Entry<Integer, Outcome> entry : again.entrySet()) {
-          Outcome last = entry.getValue();
-          outcomes[entry.getKey()] =
-              new Outcome(
-                  last.code(), last.reason() + " (after " + settings.retries() + " retries)");
-        }
-        return outcomes;
+      long pause = settings.backoffMillis(attempt, ThreadLocalRandom.current().nextDouble());
+      if (deadline - System.nanoTime() <= TimeUnit.MILLISECONDS.toNanos(pause)) {
+        // Still overloaded or down: fail, and let Flink restart and replay. Dead-lettering would
+        // lose documents that are fine.
+        throw new IOException(
+            "OpenSearch still failing after "
+                + attempt
+                + " tries, when the flush's "
+                + settings.flushTimeout()
+                + " (ingest.index-flush-timeout) ran out: "
+                + retryWhy);
       }
       retries.inc(again.size());
-      pause(settings.backoffMillis(attempt + 1, ThreadLocalRandom.current().nextDouble()));
-      pending = new ArrayList<>(again.keySet());
+      pause(pause);
+      pending = again;
     }
   }
 
-  private static boolean retryable(int status) {
-    return status == 429 || status >= 500;
+  /**
+   * Whether a refused action says the index cannot be written at all (permissions, a cluster or
+   * index block, a missing or closed index), rather than that this action is bad.
+   */
+  static boolean unusableIndex(BulkTransport.ItemResult result) {
+    String error = result.error() == null ? "" : result.error();
+    return result.status() == 401
+        || result.status() == 403
+        || result.status() == 404
+        || error.contains("cluster_block_exception")
+        || error.contains("index_not_found_exception")
+        || error.contains("index_closed_exception");
+  }
+
+  /** What is left until {@code deadline}; throws when nothing is. */
+  private Duration remaining(long deadline) throws IOException {
+    long left = deadline - System.nanoTime();
+    if (left <= 0) {
+      throw new IOException(
+          "the flush's " + settings.flushTimeout() + " (ingest.index-flush-timeout) ran out");
+    }
+    return Duration.ofNanos(left);
   }
 
   private static void pause(long millis) throws IOException {

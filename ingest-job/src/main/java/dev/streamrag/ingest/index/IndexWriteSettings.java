@@ -7,10 +7,13 @@ import java.util.Objects;
 /**
  * How the index writer batches and retries: a bulk request when {@code maxActions} actions are
  * buffered or the oldest has waited {@code maxWait}; an action OpenSearch answers 429 or 5xx (or a
- * request that cannot reach it) is retried up to {@code retries} times, after {@code backoff}
- * doubled each time (with jitter), at most {@link #MAX_BACKOFF} apart.
+ * request that cannot reach it) is retried after {@code backoff} doubled each time (with jitter),
+ * at most {@link #MAX_BACKOFF} apart, until {@code flushTimeout} after the flush began. That one
+ * deadline covers everything a flush does (retries, split halves, rollbacks), so a flush, which
+ * runs before the checkpoint barrier, can never outlast the checkpoint timeout.
  */
-public record IndexWriteSettings(int maxActions, Duration maxWait, int retries, Duration backoff)
+public record IndexWriteSettings(
+    int maxActions, Duration maxWait, Duration flushTimeout, Duration backoff)
     implements Serializable {
 
   /** The longest pause between two tries. */
@@ -19,14 +22,15 @@ public record IndexWriteSettings(int maxActions, Duration maxWait, int retries, 
   public IndexWriteSettings {
     Objects.requireNonNull(maxWait, "maxWait");
     Objects.requireNonNull(backoff, "backoff");
+    Objects.requireNonNull(flushTimeout, "flushTimeout");
     if (maxActions < 1) {
       throw new IllegalArgumentException("bulk size must be at least 1, got " + maxActions);
     }
     if (maxWait.isNegative() || backoff.isNegative()) {
       throw new IllegalArgumentException("bulk wait and backoff must not be negative");
     }
-    if (retries < 0) {
-      throw new IllegalArgumentException("retries must not be negative, got " + retries);
+    if (flushTimeout.isNegative() || flushTimeout.isZero()) {
+      throw new IllegalArgumentException("flush timeout must be positive, got " + flushTimeout);
     }
   }
 

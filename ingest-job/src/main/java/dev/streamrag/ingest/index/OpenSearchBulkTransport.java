@@ -4,11 +4,13 @@ import dev.streamrag.ingest.ChunkAction;
 import dev.streamrag.jobs.retrieve.ChunkIndex;
 import java.io.IOException;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.http.HttpHost;
+import org.apache.http.client.config.RequestConfig;
 import org.opensearch.OpenSearchStatusException;
 import org.opensearch.action.bulk.BulkItemResponse;
 import org.opensearch.action.bulk.BulkRequest;
@@ -29,13 +31,27 @@ public final class OpenSearchBulkTransport implements BulkTransport {
   /** A failure message kept in a result: enough for the reason, bounded. */
   private static final int MAX_ERROR_CHARS = 1_000;
 
+  /**
+   * Explicit, so no request waits on the client's defaults; a request's own timeout (what is left
+   * of its flush's deadline) shortens them further.
+   */
+  static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+
+  static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(30);
+
   private final RestHighLevelClient client;
   private final String index;
 
   private OpenSearchBulkTransport(URI url, String index) {
     this.client =
         new RestHighLevelClient(
-            RestClient.builder(new HttpHost(url.getHost(), url.getPort(), url.getScheme())));
+            RestClient.builder(new HttpHost(url.getHost(), url.getPort(), url.getScheme()))
+                .setRequestConfigCallback(
+                    config ->
+                        config
+                            .setConnectTimeout((int) CONNECT_TIMEOUT.toMillis())
+                            .setConnectionRequestTimeout((int) CONNECT_TIMEOUT.toMillis())
+                            .setSocketTimeout((int) SOCKET_TIMEOUT.toMillis())));
     this.index = index;
   }
 
@@ -45,7 +61,7 @@ public final class OpenSearchBulkTransport implements BulkTransport {
   }
 
   @Override
-  public List<ItemResult> send(List<ChunkAction> actions) throws IOException {
+  public List<ItemResult> send(List<ChunkAction> actions, Duration timeout) throws IOException {
     BulkRequest bulk = new BulkRequest();
     for (ChunkAction action : actions) {
       bulk.add(
@@ -55,7 +71,7 @@ public final class OpenSearchBulkTransport implements BulkTransport {
     }
     BulkResponse response;
     try {
-      response = client.bulk(bulk, RequestOptions.DEFAULT);
+      response = client.bulk(bulk, options(timeout));
     } catch (OpenSearchStatusException e) {
       throw new RequestFailed(e.status().getStatus(), clip(e.getMessage()));
     } catch (ResponseException e) {
@@ -71,6 +87,20 @@ public final class OpenSearchBulkTransport implements BulkTransport {
               : ItemResult.OK);
     }
     return results;
+  }
+
+  /** The client's timeouts, none longer than {@code timeout}, so a flush keeps its deadline. */
+  private static RequestOptions options(Duration timeout) {
+    int total = (int) Math.max(1, Math.min(SOCKET_TIMEOUT.toMillis(), timeout.toMillis()));
+    int connect = (int) Math.min(CONNECT_TIMEOUT.toMillis(), total);
+    return RequestOptions.DEFAULT.toBuilder()
+        .setRequestConfig(
+            RequestConfig.custom()
+                .setConnectTimeout(connect)
+                .setConnectionRequestTimeout(connect)
+                .setSocketTimeout(total)
+                .build())
+        .build();
   }
 
   private static Map<String, Object> source(ChunkAction action) {

@@ -47,7 +47,7 @@ class BoundedLineReaderTest {
       assertThat(new String(reader.next().bytes(), StandardCharsets.UTF_8)).isEqualTo("first");
       BoundedLineReader.Line big = reader.next();
       assertThat(big.tooLong()).isTrue();
-      assertThat(big.length()).isEqualTo(huge + 1); // the '\r' of a too-long line is counted
+      assertThat(big.length()).isEqualTo(huge); // the '\r' of CRLF is not part of the line
       assertThat(big.bytes()).hasSize(100);
       BoundedLineReader.Line last = reader.next();
       assertThat(last.tooLong()).isFalse();
@@ -66,6 +66,42 @@ class BoundedLineReaderTest {
       BoundedLineReader.Line over = reader.next();
       assertThat(over.tooLong()).isTrue();
       assertThat(over.length()).isEqualTo(70_001);
+      assertThat(reader.next()).isNull();
+    }
+  }
+
+  @Test
+  void aCrlfLineOfExactlyTheLimitIsWithinItAndItsLengthLeavesOutTheCr() throws Exception {
+    String exact = "y".repeat(100);
+    try (BoundedLineReader reader =
+        new BoundedLineReader(bytes(exact + "\r\n" + exact + "z\r\n" + exact + "\r"), 100, 10)) {
+      BoundedLineReader.Line crlf = reader.next();
+      assertThat(crlf.tooLong()).isFalse();
+      assertThat(crlf.length()).isEqualTo(100);
+      assertThat(new String(crlf.bytes(), StandardCharsets.UTF_8)).isEqualTo(exact);
+      BoundedLineReader.Line over = reader.next();
+      assertThat(over.tooLong()).isTrue();
+      assertThat(over.length()).isEqualTo(101);
+      assertThat(over.bytes()).hasSize(10);
+      assertThat(reader.next().bytes()).hasSize(100); // a last line ending in '\r' at the end
+      assertThat(reader.next()).isNull();
+    }
+  }
+
+  @Test
+  void aByteOrderMarkAtTheStartIsSkippedAndNowhereElse() throws Exception {
+    String bom = "\uFEFF";
+    try (BoundedLineReader reader =
+        new BoundedLineReader(bytes(bom + "{\"a\":1}\n" + bom + "x\n"), 100, 10)) {
+      assertThat(new String(reader.next().bytes(), StandardCharsets.UTF_8)).isEqualTo("{\"a\":1}");
+      assertThat(new String(reader.next().bytes(), StandardCharsets.UTF_8)).isEqualTo(bom + "x");
+      assertThat(reader.next()).isNull();
+    }
+    try (BoundedLineReader reader = new BoundedLineReader(bytes(bom), 100, 10)) {
+      assertThat(reader.next()).as("a file of only a byte order mark is empty").isNull();
+    }
+    try (BoundedLineReader reader = new BoundedLineReader(bytes("ab"), 100, 10)) {
+      assertThat(new String(reader.next().bytes(), StandardCharsets.UTF_8)).isEqualTo("ab");
       assertThat(reader.next()).isNull();
     }
   }
