@@ -24,12 +24,31 @@ public final class Identifiers {
 
   private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
-  /** 1 to 256 characters, none of them a control character. */
+  /**
+   * 1 to 256 characters, none of them a control character or an unpaired surrogate (which UTF-8
+   * cannot hold: the id would reach Kafka as '?', and an answer would go to another id).
+   */
   public static boolean validRequestId(String id) {
     return id != null
         && !id.isBlank()
         && id.length() <= MAX_REQUEST_ID_CHARS
-        && id.chars().noneMatch(Character::isISOControl);
+        && id.chars().noneMatch(Character::isISOControl)
+        && wellFormedUtf16(id);
+  }
+
+  /** No unpaired surrogate. */
+  private static boolean wellFormedUtf16(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** 1 to 64 of letters, digits, '.', '_' and '-', starting with a letter or digit. */

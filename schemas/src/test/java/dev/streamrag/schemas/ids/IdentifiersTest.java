@@ -12,6 +12,8 @@ class IdentifiersTest {
     assertThat(Identifiers.validRequestId("x".repeat(256))).isTrue();
     assertThat(Identifiers.validRequestId("x".repeat(257))).isFalse();
     assertThat(Identifiers.validRequestId("a\u0000b")).isFalse();
+    assertThat(Identifiers.validRequestId("r-\ud800")).as("an unpaired surrogate").isFalse();
+    assertThat(Identifiers.validRequestId("r-\ud83d\ude00")).as("a pair: an emoji").isTrue();
     assertThat(Identifiers.validRequestId(" ")).isFalse();
     assertThat(Identifiers.validRequestId(null)).isFalse();
   }
