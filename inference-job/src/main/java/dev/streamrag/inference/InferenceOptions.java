@@ -198,7 +198,10 @@ public final class InferenceOptions {
           .asList()
           .defaultValues("http://127.0.0.1:8000")
           .withDescription(
-              "Base URLs of the OpenAI-compatible servers (vLLM, llm-sim), separated by ';'.");
+              "Base URLs of the OpenAI-compatible servers (vLLM, llm-sim), separated by ';'."
+                  + " Requests go to {base}/v1/chat/completions, or {base}/chat/completions when"
+                  + " the base ends in /v1 as OpenAI clients write it; a path prefix is kept"
+                  + " (https://gw.example.com/openai/v1).");
 
   public static final ConfigOption<List<String>> LLM_MODELS =
       ConfigOptions.key("llm.models")

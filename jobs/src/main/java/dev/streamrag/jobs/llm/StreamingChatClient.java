@@ -147,7 +147,7 @@ public final class StreamingChatClient implements AutoCloseable {
           new LlmCallException(LlmCallException.CANCELLED, "the LLM client is closed", true));
     }
     HttpRequest.Builder request =
-        HttpRequest.newBuilder(baseUrl.resolve("/v1/chat/completions"))
+        HttpRequest.newBuilder(completionsUri(baseUrl))
             .header("Content-Type", "application/json")
             .header("Accept", "text/event-stream")
             .POST(HttpRequest.BodyPublishers.ofByteArray(body(call)));
@@ -400,5 +400,20 @@ public final class StreamingChatClient implements AutoCloseable {
       stream.cancel(true);
     }
     timers.shutdownNow();
+  }
+
+  /**
+   * Where chat completions are posted for a base URL: {@code http://vllm:8000} gives {@code
+   * /v1/chat/completions}; a base that already ends in {@code /v1}, as OpenAI clients take it
+   * ({@code https://gw.example.com/openai/v1}), gives {@code /openai/v1/chat/completions}. A path
+   * prefix is kept either way: a gateway in front of the LLM may serve it under one.
+   */
+  static URI completionsUri(URI baseUrl) {
+    String path = baseUrl.getRawPath() == null ? "" : baseUrl.getRawPath();
+    while (path.endsWith("/")) {
+      path = path.substring(0, path.length() - 1);
+    }
+    String suffix = path.endsWith("/v1") ? "/chat/completions" : "/v1/chat/completions";
+    return baseUrl.resolve(path + suffix);
   }
 }
