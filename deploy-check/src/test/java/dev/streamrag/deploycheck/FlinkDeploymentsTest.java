@@ -73,6 +73,25 @@ class FlinkDeploymentsTest {
     assertThat(flink.known("metrics.reporter.prom.prot")).isFalse();
   }
 
+  /**
+   * The operator takes {@code taskManager.replicas} over {@code job.parallelism}: with replicas
+   * set, the job runs at replicas x slots whatever parallelism says, so changing parallelism (by
+   * hand or in a savepoint upgrade) would do nothing. Parallelism decides; the operator derives the
+   * TaskManagers.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"eks", "gke", "local"})
+  void parallelismDecidesAndTheOperatorDerivesTheTaskManagers(String overlay) {
+    for (ObjectNode deployment : Rendered.overlay(overlay).ofKind("FlinkDeployment")) {
+      assertThat(deployment.path("spec").path("taskManager").has("replicas"))
+          .as("%s sets taskManager.replicas", Rendered.name(deployment))
+          .isFalse();
+      assertThat(deployment.path("spec").path("job").path("parallelism").asInt())
+          .as("%s job.parallelism", Rendered.name(deployment))
+          .isPositive();
+    }
+  }
+
   @Test
   void theStrictSchemaRefusesAMisspeltField() {
     ObjectNode deployment =
