@@ -62,6 +62,30 @@ class DashboardsTest {
         .containsExactly("vllm:x_bucket{a=\"b\"}", "up{job=\"j\"}", "y");
   }
 
+  /** An alert names its runbook, and the runbook has that alert's section. */
+  @Test
+  void everyAlertLinksToItsRunbookSection() throws Exception {
+    String runbooks = java.nio.file.Files.readString(Repo.path("docs/runbooks.md"));
+    JsonNode rules = Yaml.single(Repo.path("dashboards/prometheus/alerts.yaml"));
+    int alerts = 0;
+    for (JsonNode group : rules.path("groups")) {
+      for (JsonNode rule : group.path("rules")) {
+        String alert = rule.path("alert").asText();
+        if (alert.isEmpty()) {
+          continue; // a recording rule
+        }
+        alerts++;
+        assertThat(rule.path("annotations").path("runbook_url").asText())
+            .as(alert)
+            .isEqualTo("docs/runbooks.md#" + alert.toLowerCase(java.util.Locale.ROOT));
+        assertThat(runbooks)
+            .as("docs/runbooks.md has a section for " + alert)
+            .contains("\n## " + alert + "\n");
+      }
+    }
+    assertThat(alerts).isEqualTo(10);
+  }
+
   @Test
   void everyYamlFileParses() throws Exception {
     for (String folder :
