@@ -1,6 +1,7 @@
 package dev.streamrag.schemas.codec;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.streamrag.schemas.ids.Identifiers;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -267,16 +268,14 @@ final class PlainJsonReader {
    * become one.
    */
   private static String wellFormed(String text, String path) throws JsonConversionException {
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (Character.isHighSurrogate(c)
-          && i + 1 < text.length()
-          && Character.isLowSurrogate(text.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(c)) {
-        throw new JsonConversionException(
-            path, "contains an unpaired surrogate (\\u" + Integer.toHexString(c) + ") at " + i);
-      }
+    int at = Identifiers.unpairedSurrogate(text);
+    if (at >= 0) {
+      throw new JsonConversionException(
+          path,
+          "contains an unpaired surrogate (\\u"
+              + Integer.toHexString(text.charAt(at))
+              + ") at "
+              + at);
     }
     return text;
   }

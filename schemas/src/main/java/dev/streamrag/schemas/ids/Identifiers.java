@@ -33,11 +33,14 @@ public final class Identifiers {
         && !id.isBlank()
         && id.length() <= MAX_REQUEST_ID_CHARS
         && id.chars().noneMatch(Character::isISOControl)
-        && wellFormedUtf16(id);
+        && unpairedSurrogate(id) < 0;
   }
 
-  /** No unpaired surrogate. */
-  private static boolean wellFormedUtf16(String text) {
+  /**
+   * The index of the first unpaired surrogate in {@code text}, or -1 if it has none: such a string
+   * cannot be encoded in UTF-8 (Avro writes '?'), so two different ones would become one.
+   */
+  public static int unpairedSurrogate(String text) {
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
       if (Character.isHighSurrogate(c)
@@ -45,10 +48,10 @@ public final class Identifiers {
           && Character.isLowSurrogate(text.charAt(i + 1))) {
         i++;
       } else if (Character.isSurrogate(c)) {
-        return false;
+        return i;
       }
     }
-    return true;
+    return -1;
   }
 
   /** 1 to 64 of letters, digits, '.', '_' and '-', starting with a letter or digit. */
