@@ -22,17 +22,14 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -221,27 +218,13 @@ class DashboardQueriesIT {
     }
   }
 
-  /**
-   * Prometheus from PROMETHEUS_BIN or the PATH. Missing, the test fails where a run needs it
-   * (STREAMRAG_REQUIRE_PROMETHEUS, set by .ci/run) and is skipped, saying why, elsewhere.
-   */
   private static Path prometheusBinary() {
-    Optional<Path> found =
-        Optional.ofNullable(System.getenv("PROMETHEUS_BIN"))
-            .map(Path::of)
-            .or(
-                () ->
-                    Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
-                        .map(p -> Path.of(p, "prometheus"))
-                        .filter(Files::isExecutable)
-                        .findFirst());
-    String missing =
-        "Prometheus is not installed: apt-get install prometheus (Debian), or set PROMETHEUS_BIN";
-    if (found.isEmpty() && System.getenv("STREAMRAG_REQUIRE_PROMETHEUS") != null) {
-      throw new IllegalStateException(missing);
-    }
-    Assumptions.assumeTrue(found.isPresent(), missing);
-    return found.get();
+    return ExternalTool.require(
+            "prometheus",
+            "PROMETHEUS_BIN",
+            "STREAMRAG_REQUIRE_PROMETHEUS",
+            "apt-get install prometheus (Debian)")
+        .binary();
   }
 
   private static HttpResponse<String> get(String url) throws Exception {

@@ -6,15 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -50,50 +46,34 @@ class KubectlKustomizeTest {
     return out;
   }
 
-  private static List<JsonNode> kubectlKustomize(Path dir) throws Exception {
-    Path kubectl = kubectl();
-    Path out = Files.createTempFile("kustomize-", ".yaml");
-    Path err = Files.createTempFile("kustomize-", ".err");
-    try {
-      Process process =
-          new ProcessBuilder(kubectl.toString(), "kustomize", dir.toString())
-              .redirectOutput(out.toFile())
-              .redirectError(err.toFile())
-              .start();
-      if (!process.waitFor(60, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        throw new AssertionError("kubectl kustomize " + dir + " did not finish in 60 s");
-      }
-      assertThat(process.exitValue())
-          .as("kubectl kustomize %s: %s", dir, Files.readString(err, StandardCharsets.UTF_8))
-          .isZero();
-      return Yaml.documents(out);
-    } finally {
-      Files.deleteIfExists(out);
-      Files.deleteIfExists(err);
+  static List<JsonNode> kubectlKustomize(Path dir) throws Exception {
+    ExternalTool.Result result =
+        kubectl().run(dir, Duration.ofSeconds(60), "kustomize", dir.toString());
+    assertThat(result.exitCode()).as("kubectl kustomize %s: %s", dir, result.stderr()).isZero();
+    return Yaml.documents(result.stdout());
+  }
+
+  /** The Grafana dashboards' kustomization renders one labelled ConfigMap per dashboard. */
+  @Test
+  void theDashboardsRenderAsLabelledConfigMaps() throws Exception {
+    List<JsonNode> maps = kubectlKustomize(Repo.path("dashboards"));
+    assertThat(maps).hasSize(Dashboards.files().size());
+    for (JsonNode map : maps) {
+      assertThat(map.path("kind").asText()).isEqualTo("ConfigMap");
+      assertThat(map.path("metadata").path("labels").path("grafana_dashboard").asText())
+          .isEqualTo("1");
+      assertThat(map.path("data").size()).isEqualTo(1);
+      String json = map.path("data").elements().next().asText();
+      assertThat(Yaml.MAPPER.readTree(json).path("uid").asText()).isNotBlank();
     }
   }
 
-  /**
-   * kubectl from KUBECTL_BIN or the PATH. Missing, the test fails where a run needs it
-   * (STREAMRAG_REQUIRE_KUBECTL, set by .ci/run when the machine has kubectl) and is skipped, saying
-   * why, elsewhere.
-   */
-  private static Path kubectl() {
-    Optional<Path> found =
-        Optional.ofNullable(System.getenv("KUBECTL_BIN"))
-            .map(Path::of)
-            .or(
-                () ->
-                    Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
-                        .map(p -> Path.of(p, "kubectl"))
-                        .filter(Files::isExecutable)
-                        .findFirst());
-    String missing = "kubectl (with kustomize v5) is not installed, or set KUBECTL_BIN";
-    if (found.isEmpty() && System.getenv("STREAMRAG_REQUIRE_KUBECTL") != null) {
-      throw new IllegalStateException(missing);
-    }
-    Assumptions.assumeTrue(found.isPresent(), missing);
-    return found.get();
+  /** kubectl with kustomize v5 (KUBECTL_BIN or the PATH; required where .ci/run says so). */
+  private static ExternalTool kubectl() {
+    return ExternalTool.require(
+        "kubectl",
+        "KUBECTL_BIN",
+        "STREAMRAG_REQUIRE_KUBECTL",
+        "kubectl with kustomize v5 is needed (Debian package kubectl)");
   }
 }

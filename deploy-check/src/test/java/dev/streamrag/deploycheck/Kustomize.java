@@ -14,18 +14,36 @@ import java.util.Set;
 
 /**
  * Renders a kustomization the way {@code kubectl kustomize} does, for the subset our manifests use:
- * {@code resources} (files, or folders with their own kustomization) and {@code patches} that are
- * JSON 6902 patches with a {@code target} kind and optional name. Written here because no kustomize
- * runs on the JVM and the test must not download one; anything outside the subset is refused, so
- * the manifests cannot drift into features this renderer would get wrong. JSON patches apply the
- * same in both (RFC 6902, java-json-tools' implementation).
+ * {@code resources} (files, or folders with their own kustomization), {@code components} (folders
+ * whose kustomization is a {@code Component}: their resources are added and their patches applied
+ * to everything rendered so far, before the including kustomization's own patches) and {@code
+ * patches} that are JSON 6902 patches with a {@code target} kind and optional name. Written here
+ * because no kustomize runs on the JVM and the test must not download one; anything outside the
+ * subset is refused, so the manifests cannot drift into features this renderer would get wrong.
+ * JSON patches apply the same in both (RFC 6902, java-json-tools' implementation).
  */
 final class Kustomize {
-  private static final Set<String> SUPPORTED = Set.of("apiVersion", "kind", "resources", "patches");
+  private static final Set<String> SUPPORTED =
+      Set.of("apiVersion", "kind", "resources", "components", "patches");
+  private static final String COMPONENT = "Component";
 
   private Kustomize() {}
 
   static List<ObjectNode> render(Path dir) {
+    List<ObjectNode> resources = new ArrayList<>();
+    JsonNode kustomization = read(dir, false);
+    addResources(dir, kustomization, resources);
+    for (JsonNode entry : kustomization.path("components")) {
+      Path componentDir = dir.resolve(entry.asText()).normalize();
+      JsonNode component = read(componentDir, true);
+      addResources(componentDir, component, resources);
+      applyPatches(componentDir, component, resources);
+    }
+    applyPatches(dir, kustomization, resources);
+    return resources;
+  }
+
+  private static JsonNode read(Path dir, boolean component) {
     Path file = dir.resolve("kustomization.yaml");
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException("no kustomization.yaml in " + dir);
@@ -38,7 +56,14 @@ final class Kustomize {
             file + ": '" + field + "' is not supported by this renderer (only " + SUPPORTED + ")");
       }
     }
-    List<ObjectNode> resources = new ArrayList<>();
+    if (component != kustomization.path("kind").asText().equals(COMPONENT)) {
+      throw new IllegalArgumentException(
+          file + (component ? " is listed as a component but is not" : " is a component"));
+    }
+    return kustomization;
+  }
+
+  private static void addResources(Path dir, JsonNode kustomization, List<ObjectNode> resources) {
     for (JsonNode entry : kustomization.path("resources")) {
       Path resource = dir.resolve(entry.asText()).normalize();
       if (Files.isDirectory(resource)) {
@@ -49,10 +74,13 @@ final class Kustomize {
         }
       }
     }
+  }
+
+  private static void applyPatches(Path dir, JsonNode kustomization, List<ObjectNode> resources) {
+    Path file = dir.resolve("kustomization.yaml");
     for (JsonNode patch : kustomization.path("patches")) {
       apply(file, patch, resources);
     }
-    return resources;
   }
 
   private static void apply(Path file, JsonNode patch, List<ObjectNode> resources) {

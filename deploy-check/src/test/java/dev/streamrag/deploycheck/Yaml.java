@@ -19,17 +19,30 @@ final class Yaml {
 
   /** Every document in {@code file}, empty ones skipped. */
   static List<JsonNode> documents(Path file) {
-    List<JsonNode> documents = new ArrayList<>();
     try (JsonParser parser = MAPPER.getFactory().createParser(file.toFile())) {
-      var values = MAPPER.readValues(parser, JsonNode.class);
-      while (values.hasNextValue()) {
-        JsonNode document = values.nextValue();
-        if (document != null && !document.isNull() && !document.isMissingNode()) {
-          documents.add(document);
-        }
-      }
+      return documents(parser);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot parse " + file, e);
+    }
+  }
+
+  /** Every document in {@code text} (a tool's output, say), empty ones skipped. */
+  static List<JsonNode> documents(String text) {
+    try (JsonParser parser = MAPPER.getFactory().createParser(text)) {
+      return documents(parser);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot parse YAML: " + e.getMessage(), e);
+    }
+  }
+
+  private static List<JsonNode> documents(JsonParser parser) throws IOException {
+    List<JsonNode> documents = new ArrayList<>();
+    var values = MAPPER.readValues(parser, JsonNode.class);
+    while (values.hasNextValue()) {
+      JsonNode document = values.nextValue();
+      if (document != null && !document.isNull() && !document.isMissingNode()) {
+        documents.add(document);
+      }
     }
     return documents;
   }
