@@ -17,6 +17,8 @@ import dev.streamrag.jobs.embed.EmbeddingPurpose;
 import dev.streamrag.jobs.kafka.AvroRecordSerializer;
 import dev.streamrag.jobs.kafka.CommittedOrRecentOffsets;
 import dev.streamrag.jobs.kafka.DecodingDeserializer;
+import dev.streamrag.jobs.kafka.RecordFormat;
+import dev.streamrag.jobs.kafka.SchemaRegistrySettings;
 import dev.streamrag.jobs.kafka.SplitDeadLetters;
 import dev.streamrag.jobs.llm.LlmResilienceSettings;
 import dev.streamrag.jobs.llm.RetryPolicy;
@@ -251,6 +253,14 @@ public final class InferenceJob {
     if (!config.get(InferenceOptions.PIECES_ENABLED)) {
       return null;
     }
+    if (config.get(InferenceOptions.PIECES_FORMAT) == RecordFormat.REGISTRY) {
+      // Pieces go to the pieces topic and to the reply topics requests name: one registry
+      // subject each, registered as requests arrive. Not supported; responses can be.
+      throw new IllegalArgumentException(
+          InferenceOptions.PIECES_FORMAT.key()
+              + " is AVRO or JSON; REGISTRY applies to "
+              + InferenceOptions.RESPONSES_FORMAT.key());
+    }
     return new PieceSettings(
         config.get(InferenceOptions.KAFKA_BOOTSTRAP),
         config.get(InferenceOptions.PIECES_TOPIC),
@@ -338,7 +348,10 @@ public final class InferenceJob {
             new CommittedOrRecentOffsets(config.get(InferenceOptions.NEW_GROUP_LOOKBACK)))
         .setDeserializer(
             new DecodingDeserializer<>(
-                InferenceRequest.class, config.get(InferenceOptions.MAX_MESSAGE_BYTES), NAME))
+                InferenceRequest.class,
+                config.get(InferenceOptions.MAX_MESSAGE_BYTES),
+                NAME,
+                SchemaRegistrySettings.from(config).orElse(null)))
         .build();
   }
 
@@ -356,7 +369,8 @@ public final class InferenceJob {
                 InferenceResponse.class,
                 config.get(InferenceOptions.RESPONSES_TOPIC),
                 InferenceResponse::getRequestId,
-                config.get(InferenceOptions.RESPONSES_FORMAT)))
+                config.get(InferenceOptions.RESPONSES_FORMAT),
+                SchemaRegistrySettings.from(config).orElse(null)))
         .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
         .setTransactionalIdPrefix(
             config.get(InferenceOptions.TRANSACTIONAL_ID_PREFIX) + "-responses")
@@ -373,7 +387,8 @@ public final class InferenceJob {
                 LatencyRecord.class,
                 config.get(InferenceOptions.LATENCY_TOPIC),
                 LatencyRecord::getRequestId,
-                config.get(InferenceOptions.RESPONSES_FORMAT)))
+                config.get(InferenceOptions.RESPONSES_FORMAT),
+                SchemaRegistrySettings.from(config).orElse(null)))
         .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
         .setTransactionalIdPrefix(config.get(InferenceOptions.TRANSACTIONAL_ID_PREFIX) + "-latency")
         .setKafkaProducerConfig(transactionalProducer(config))

@@ -98,8 +98,10 @@ public final class InferenceOptions {
           .enumType(RecordFormat.class)
           .defaultValue(RecordFormat.AVRO)
           .withDescription(
-              "How responses and latency records are written: AVRO (single-object encoding) or"
-                  + " JSON, which kcat, the console consumer and any language read as they are.");
+              "How responses and latency records are written: AVRO (single-object encoding),"
+                  + " JSON, which kcat, the console consumer and any language read as they are, or"
+                  + " REGISTRY: Avro in the schema registry's framing (needs schema-registry.url),"
+                  + " for Confluent-compatible deserializers.");
 
   public static final ConfigOption<Boolean> PIECES_ENABLED =
       ConfigOptions.key("pieces.enabled")
@@ -113,7 +115,7 @@ public final class InferenceOptions {
       ConfigOptions.key("pieces.format")
           .enumType(RecordFormat.class)
           .defaultValue(RecordFormat.AVRO)
-          .withDescription("How pieces are written: AVRO or JSON.");
+          .withDescription("How pieces are written: AVRO or JSON (REGISTRY is refused).");
 
   public static final ConfigOption<List<String>> PIECES_REPLY_TOPICS =
       ConfigOptions.key("pieces.reply-topics")
@@ -494,6 +496,9 @@ public final class InferenceOptions {
           DEFAULT_TIMEOUT,
           MAX_TIMEOUT,
           NEW_GROUP_LOOKBACK,
+          CommonOptions.SCHEMA_REGISTRY_URL,
+          CommonOptions.SCHEMA_REGISTRY_TIMEOUT,
+          CommonOptions.SCHEMA_REGISTRY_AUTO_REGISTER,
           LLM_ENDPOINTS,
           LLM_MODELS,
           LLM_CONTEXT_WINDOW,

@@ -13,6 +13,7 @@ import dev.streamrag.jobs.embed.EmbeddingModelSpec;
 import dev.streamrag.jobs.embed.EmbeddingPurpose;
 import dev.streamrag.jobs.kafka.AvroRecordSerializer;
 import dev.streamrag.jobs.kafka.DecodingDeserializer;
+import dev.streamrag.jobs.kafka.SchemaRegistrySettings;
 import dev.streamrag.jobs.kafka.SplitDeadLetters;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.Document;
@@ -133,7 +134,10 @@ public final class IngestJob {
         .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
         .setDeserializer(
             new DecodingDeserializer<>(
-                Document.class, config.get(IngestOptions.MAX_RECORD_BYTES), NAME))
+                Document.class,
+                config.get(IngestOptions.MAX_RECORD_BYTES),
+                NAME,
+                SchemaRegistrySettings.from(config).orElse(null)))
         .build();
   }
 

@@ -1,5 +1,6 @@
 package dev.streamrag.jobs.config;
 
+import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
@@ -66,4 +67,34 @@ public final class CommonOptions {
           .stringType()
           .defaultValue("rag.latency")
           .withDescription("Topic of LatencyRecord records, one per response, exactly once.");
+
+  // A schema registry (Confluent's REST API), for estates whose producers frame records with one.
+
+  public static final ConfigOption<String> SCHEMA_REGISTRY_URL =
+      ConfigOptions.key("schema-registry.url")
+          .stringType()
+          .defaultValue("")
+          .withDescription(
+              "Confluent-compatible schema registry API (Confluent, Karapace, Redpanda; Apicurio"
+                  + " at .../apis/ccompat/v7). Set, the jobs also read Avro framed by the registry"
+                  + " (magic byte 0, 4-byte schema id), looking writer schemas up by id (cached),"
+                  + " and a sink whose format is REGISTRY writes that framing. Empty: off.");
+
+  public static final ConfigOption<Duration> SCHEMA_REGISTRY_TIMEOUT =
+      ConfigOptions.key("schema-registry.timeout")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(30))
+          .withDescription(
+              "How long a registry call keeps retrying (unreachable, 5xx, 429, 401/403) before"
+                  + " the task fails and restarts; records are not dead-lettered for a registry"
+                  + " outage. An id the registry does not know is a dead letter at once.");
+
+  public static final ConfigOption<Boolean> SCHEMA_REGISTRY_AUTO_REGISTER =
+      ConfigOptions.key("schema-registry.auto-register")
+          .booleanType()
+          .defaultValue(true)
+          .withDescription(
+              "A REGISTRY-format sink registers its schema under <topic>-value (the topic name"
+                  + " strategy) at start. Off: the schema must be registered already, and a job"
+                  + " whose schema is not refuses to start, naming the subject.");
 }

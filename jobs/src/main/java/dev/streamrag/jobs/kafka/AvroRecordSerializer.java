@@ -10,9 +10,9 @@ import org.apache.flink.util.function.SerializableFunction;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Writes records to one topic as Avro single-object encoding (or plain JSON, see {@link
- * RecordFormat}), keyed by a field of the record (e.g. requestId), so that all records of one
- * request land in one partition.
+ * Writes records to one topic as Avro single-object encoding (or plain JSON, or registry-framed
+ * Avro, see {@link RecordFormat}), keyed by a field of the record (e.g. requestId), so that all
+ * records of one request land in one partition.
  */
 public final class AvroRecordSerializer<T extends SpecificRecordBase>
     implements KafkaRecordSerializationSchema<T> {
@@ -22,7 +22,9 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase>
   private final String topic;
   private final SerializableFunction<T, String> key;
   private final RecordFormat format;
+  private final SchemaRegistrySettings registry;
   private transient RecordCodec<T> codec;
+  private transient int registryId;
 
   /**
    * @param key extracts the Kafka key; null means no key (round-robin partitions)
@@ -37,6 +39,24 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase>
    */
   public AvroRecordSerializer(
       Class<T> type, String topic, SerializableFunction<T, String> key, RecordFormat format) {
+    this(type, topic, key, format, null);
+  }
+
+  /**
+   * @param registry the schema registry; required for {@link RecordFormat#REGISTRY}, where the
+   *     schema is registered (or looked up) under {@code <topic>-value} when the sink opens
+   */
+  public AvroRecordSerializer(
+      Class<T> type,
+      String topic,
+      SerializableFunction<T, String> key,
+      RecordFormat format,
+      SchemaRegistrySettings registry) {
+    if (format == RecordFormat.REGISTRY && registry == null) {
+      throw new IllegalArgumentException(
+          "format REGISTRY for topic " + topic + " needs schema-registry.url");
+    }
+    this.registry = registry;
     this.type = Objects.requireNonNull(type, "record type is required but not provided");
     this.topic = Objects.requireNonNull(topic, "topic is required but not provided");
     this.key = key;
@@ -46,21 +66,38 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase>
   @Override
   public void open(
       SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {
-    codec = RecordCodec.of(type);
+    codec();
+  }
+
+  private RecordCodec<T> codec() {
+    if (codec == null) {
+      RecordCodec<T> made = RecordCodec.of(type);
+      if (format == RecordFormat.REGISTRY) {
+        // Once per task: the id is cached by the registry client, and registering an existing
+        // schema returns its id without a new version.
+        registryId =
+            registry
+                .client()
+                .idFor(
+                    SchemaRegistrySettings.valueSubject(topic),
+                    made.schema(),
+                    registry.autoRegister());
+      }
+      codec = made;
+    }
+    return codec;
   }
 
   @Override
   public ProducerRecord<byte[], byte[]> serialize(
       T element, KafkaSinkContext context, Long timestamp) {
-    if (codec == null) {
-      codec = RecordCodec.of(type);
-    }
+    RecordCodec<T> codec = codec();
     String keyValue = key == null ? null : key.apply(element);
     return new ProducerRecord<>(
         topic,
         null,
         timestamp,
         keyValue == null ? null : keyValue.getBytes(StandardCharsets.UTF_8),
-        format.encode(codec, element));
+        format.encode(codec, element, registryId));
   }
 }

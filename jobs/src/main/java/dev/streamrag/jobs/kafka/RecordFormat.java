@@ -5,14 +5,25 @@ import org.apache.avro.specific.SpecificRecord;
 
 /**
  * How a job writes an output topic: Avro single-object encoding (compact, evolvable, the default),
- * or plain JSON, which a console consumer, kcat or any language reads without the project's codec.
- * The project's own readers accept both.
+ * plain JSON, which a console consumer, kcat or any language reads without the project's codec, or
+ * Avro framed for a schema registry (Confluent wire format), which Confluent, Apicurio, Karapace
+ * and Redpanda deserializers read. The project's own readers accept all three (the last with {@code
+ * schema-registry.url} set).
  */
 public enum RecordFormat {
   AVRO,
-  JSON;
+  JSON,
+  /** Needs {@code schema-registry.url}; the schema id comes from the registry at start. */
+  REGISTRY;
 
-  public <T extends SpecificRecord> byte[] encode(RecordCodec<T> codec, T record) {
-    return this == JSON ? codec.encodeJson(record) : codec.encode(record);
+  /**
+   * @param registryId the schema's id in the registry; only read for {@link #REGISTRY}
+   */
+  public <T extends SpecificRecord> byte[] encode(RecordCodec<T> codec, T record, int registryId) {
+    return switch (this) {
+      case AVRO -> codec.encode(record);
+      case JSON -> codec.encodeJson(record);
+      case REGISTRY -> codec.encodeRegistryFramed(record, registryId);
+    };
   }
 }

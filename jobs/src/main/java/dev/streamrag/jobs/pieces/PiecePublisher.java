@@ -192,7 +192,7 @@ public final class PiecePublisher implements PieceSink {
       DeliveryListener listener) {
     byte[] value;
     try {
-      value = settings.format().encode(codec, piece);
+      value = settings.format().encode(codec, piece, -1); // REGISTRY is refused for pieces at start
     } catch (RuntimeException e) {
       metrics.failed();
       warnings.warn("encode", "could not encode a piece of " + piece.getRequestId() + ": " + e);

@@ -21,7 +21,7 @@ class DecodingDeserializerTest {
       new DecodingDeserializer<>(InferenceRequest.class, 4096, "test-job");
 
   private List<Either<DeadLetter, InferenceRequest>> deserialize(
-      ConsumerRecord<byte[], byte[]> record) {
+      ConsumerRecord<byte[], byte[]> record) throws java.io.IOException {
     List<Either<DeadLetter, InferenceRequest>> out = new ArrayList<>();
     deserializer.deserialize(
         record,
@@ -38,7 +38,7 @@ class DecodingDeserializerTest {
   }
 
   @Test
-  void validJsonAndAvroBecomeRights() {
+  void validJsonAndAvroBecomeRights() throws Exception {
     byte[] json = "{\"requestId\":\"r1\",\"tenantId\":\"t\",\"prompt\":\"hi\"}".getBytes(UTF_8);
     InferenceRequest fromJson =
         deserialize(new ConsumerRecord<>("in", 0, 5, null, json)).get(0).right();
@@ -52,7 +52,7 @@ class DecodingDeserializerTest {
   }
 
   @Test
-  void badRecordsBecomeDeadLettersThatKeepBytesAndOrigin() {
+  void badRecordsBecomeDeadLettersThatKeepBytesAndOrigin() throws Exception {
     byte[] payload =
         "{\"requestId\":\"r9\",\"tenantId\":\"t\",\"maxTokens\":\"lots\"}".getBytes(UTF_8);
     ConsumerRecord<byte[], byte[]> record =
@@ -75,7 +75,7 @@ class DecodingDeserializerTest {
   }
 
   @Test
-  void tombstonesAndOversizedRecordsAreDeadLettersToo() {
+  void tombstonesAndOversizedRecordsAreDeadLettersToo() throws Exception {
     assertThat(
             deserialize(new ConsumerRecord<>("in", 0, 1, null, null)).get(0).left().getReasonCode())
         .isEqualTo("decode.empty");

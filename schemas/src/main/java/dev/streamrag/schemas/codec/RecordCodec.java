@@ -20,8 +20,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaNormalization;
 import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
@@ -33,13 +35,16 @@ import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.message.MissingSchemaException;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
- * Reads and writes one record type on a topic. Reads Avro single-object encoding and plain JSON,
- * told apart per message by the first byte; writes Avro single-object encoding (or plain JSON on
- * request). Bad input never throws: {@link #decode} returns a {@link DecodeFailure} instead, so a
- * job can dead-letter the message and keep running.
+ * Reads and writes one record type on a topic. Reads Avro single-object encoding, plain JSON and,
+ * given a {@link WriterSchemaLookup}, schema-registry-framed Avro (Confluent wire format), told
+ * apart per message by the first byte; writes Avro single-object encoding (or plain JSON, or
+ * registry framing with a registered schema id, on request). Bad input never throws: {@link
+ * #decode} returns a {@link DecodeFailure} instead, so a job can dead-letter the message and keep
+ * running.
  *
  * <p>Schema evolution: a single-object message names its writer schema by fingerprint. The codec
  * knows the current schema, every released version ({@link ReleasedSchemas}) and every older or
@@ -56,6 +61,14 @@ public final class RecordCodec<T extends SpecificRecord> {
   private static final byte[] SINGLE_OBJECT_MAGIC = {(byte) 0xC3, (byte) 0x01};
   private static final int SINGLE_OBJECT_HEADER_BYTES = 10;
 
+  /** Confluent wire format: magic byte 0, then the schema id as a 4-byte big-endian int. */
+  private static final byte REGISTRY_MAGIC = 0;
+
+  private static final int REGISTRY_HEADER_BYTES = 5;
+
+  /** Registry schemas this codec has resolved, by id; ids are immutable in every registry. */
+  private static final int MAX_REGISTRY_SCHEMAS = 1000;
+
   private final Class<T> type;
   private final Schema schema;
   private final SpecificData model;
@@ -68,7 +81,13 @@ public final class RecordCodec<T extends SpecificRecord> {
 
   private final ObjectMapper json;
 
+  private final WriterSchemaLookup registry;
+
+  /** Readers for registry writer schemas that resolve to the current one, by schema id. */
+  private final Map<Integer, SpecificDatumReader<T>> registryReaders = new ConcurrentHashMap<>();
+
   private RecordCodec(Builder<T> builder) {
+    this.registry = builder.registry;
     this.type = builder.type;
     this.model = SpecificData.getForClass(type);
     this.schema = model.getSchema(type);
@@ -134,6 +153,24 @@ public final class RecordCodec<T extends SpecificRecord> {
             DecodeFailure.of(DecodeFailure.Reason.MALFORMED_AVRO, "cannot decode: " + describe(e)));
       }
     }
+    if (message[0] == REGISTRY_MAGIC) {
+      if (registry == null) {
+        return Decoded.failed(
+            DecodeFailure.of(
+                DecodeFailure.Reason.UNKNOWN_ENCODING,
+                "schema-registry framing (magic byte 0, schema id "
+                    + (message.length >= REGISTRY_HEADER_BYTES ? registryId(message) : "truncated")
+                    + ") but no schema registry is configured (schema-registry.url)"));
+      }
+      try {
+        return decodeRegistryAvro(message);
+      } catch (SchemaRegistryUnavailableException e) {
+        throw e; // not the message's fault: the caller retries, it does not dead-letter
+      } catch (RuntimeException e) {
+        return Decoded.failed(
+            DecodeFailure.of(DecodeFailure.Reason.MALFORMED_AVRO, "cannot decode: " + describe(e)));
+      }
+    }
     int first = firstNonBlank(message);
     if (first >= 0 && message[first] == '{') {
       try {
@@ -146,8 +183,8 @@ public final class RecordCodec<T extends SpecificRecord> {
     return Decoded.failed(
         DecodeFailure.of(
             DecodeFailure.Reason.UNKNOWN_ENCODING,
-            "neither Avro single-object encoding (starts C3 01) nor a JSON object (starts '{');"
-                + " first bytes: "
+            "neither Avro single-object encoding (starts C3 01), schema-registry framing (starts"
+                + " 00) nor a JSON object (starts '{'); first bytes: "
                 + hex(message, 8)));
   }
 
@@ -189,6 +226,82 @@ public final class RecordCodec<T extends SpecificRecord> {
               DecodeFailure.Reason.MALFORMED_AVRO,
               "invalid Avro datum for " + schema.getFullName() + ": " + describe(e)));
     }
+  }
+
+  private Decoded<T> decodeRegistryAvro(byte[] message) {
+    if (message.length < REGISTRY_HEADER_BYTES) {
+      return Decoded.failed(
+          DecodeFailure.of(
+              DecodeFailure.Reason.MALFORMED_AVRO,
+              "truncated schema-registry header: " + message.length + " bytes"));
+    }
+    int id = registryId(message);
+    Schema writer = registry.schemaById(id);
+    if (writer == null) {
+      return Decoded.failed(
+          DecodeFailure.of(
+              DecodeFailure.Reason.UNKNOWN_SCHEMA,
+              "the schema registry has no schema with id "
+                  + id
+                  + " ("
+                  + schema.getFullName()
+                  + ")"));
+    }
+    SpecificDatumReader<T> reader = registryReaders.get(id);
+    if (reader == null) {
+      SchemaCompatibility.SchemaPairCompatibility compatibility =
+          SchemaCompatibility.checkReaderWriterCompatibility(schema, writer);
+      if (compatibility.getType() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
+        return Decoded.failed(
+            DecodeFailure.of(
+                DecodeFailure.Reason.UNKNOWN_SCHEMA,
+                "schema id "
+                    + id
+                    + " ("
+                    + writer.getFullName()
+                    + ") cannot be read as "
+                    + schema.getFullName()
+                    + ": "
+                    + compatibility.getResult().getIncompatibilities().stream()
+                        .limit(3)
+                        .map(i -> i.getMessage() + " at " + i.getLocation())
+                        .toList()));
+      }
+      reader = new SpecificDatumReader<>(writer, schema, model);
+      if (registryReaders.size() < MAX_REGISTRY_SCHEMAS) {
+        registryReaders.put(id, reader);
+      }
+    }
+    try {
+      AvroBinaryValidator.check(
+          writer, message, REGISTRY_HEADER_BYTES, message.length - REGISTRY_HEADER_BYTES);
+    } catch (AvroBinaryValidator.InvalidDatum e) {
+      return Decoded.failed(
+          DecodeFailure.of(
+              DecodeFailure.Reason.MALFORMED_AVRO,
+              "invalid Avro datum for schema id " + id + ": " + e.getMessage()));
+    }
+    try {
+      T value =
+          reader.read(
+              null,
+              DecoderFactory.get()
+                  .binaryDecoder(
+                      message,
+                      REGISTRY_HEADER_BYTES,
+                      message.length - REGISTRY_HEADER_BYTES,
+                      null));
+      return Decoded.ok(value, Encoding.REGISTRY_AVRO);
+    } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException e) {
+      return Decoded.failed(
+          DecodeFailure.of(
+              DecodeFailure.Reason.MALFORMED_AVRO,
+              "invalid Avro datum for schema id " + id + ": " + describe(e)));
+    }
+  }
+
+  private static int registryId(byte[] message) {
+    return ByteBuffer.wrap(message, 1, 4).order(ByteOrder.BIG_ENDIAN).getInt();
   }
 
   private List<String> knownFingerprints() {
@@ -255,6 +368,25 @@ public final class RecordCodec<T extends SpecificRecord> {
     }
   }
 
+  /**
+   * Encodes in the Confluent wire format under {@code schemaId}, the id the registry gave this
+   * codec's {@link #schema()} (see {@code SchemaRegistryClient#register}).
+   */
+  public byte[] encodeRegistryFramed(T record, int schemaId) {
+    Objects.requireNonNull(record, "record");
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+      bytes.write(REGISTRY_MAGIC);
+      bytes.write(ByteBuffer.allocate(4).order(ByteOrder.BIG_ENDIAN).putInt(schemaId).array());
+      BinaryEncoder out = EncoderFactory.get().directBinaryEncoder(bytes, null);
+      new SpecificDatumWriter<T>(schema, model).write(record, out);
+      out.flush();
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException("in-memory Avro encoding failed", e);
+    }
+  }
+
   /** Encodes as the plain JSON this codec reads, for people and tools that want JSON. */
   public byte[] encodeJson(T record) {
     Objects.requireNonNull(record, "record");
@@ -315,6 +447,7 @@ public final class RecordCodec<T extends SpecificRecord> {
     private final Class<T> type;
     private int maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
     private final List<Schema> writerSchemas = new ArrayList<>();
+    private WriterSchemaLookup registry;
 
     private Builder(Class<T> type) {
       this.type = Objects.requireNonNull(type, "record type is required but not provided");
@@ -336,6 +469,16 @@ public final class RecordCodec<T extends SpecificRecord> {
     /** Another version of the schema that producers may still (or already) write with. */
     public Builder<T> addWriterSchema(Schema writerSchema) {
       writerSchemas.add(Objects.requireNonNull(writerSchema, "writerSchema"));
+      return this;
+    }
+
+    /**
+     * Also read schema-registry-framed Avro, looking writer schemas up by id (normally a cached
+     * {@code SchemaRegistryClient}). Without one, such messages fail as {@code
+     * decode.unknown_encoding} with a hint.
+     */
+    public Builder<T> schemaRegistry(WriterSchemaLookup registry) {
+      this.registry = Objects.requireNonNull(registry, "registry");
       return this;
     }
 
