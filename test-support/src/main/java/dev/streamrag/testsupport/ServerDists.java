@@ -10,7 +10,8 @@ import java.util.Properties;
 
 /**
  * Where the build put the server distributions (module {@code test-support/server-dists}): the
- * Kafka broker classpath, the OpenSearch and k-NN zips, and the jar with redis-server binaries.
+ * Kafka broker classpath, the OpenSearch and k-NN zips, the jar with redis-server binaries and the
+ * schema registry's runnable jar.
  */
 public final class ServerDists {
   private static final String RESOURCE = "streamrag/server-dists.properties";
@@ -67,6 +68,11 @@ public final class ServerDists {
 
   public Path embeddedRedisJar() {
     return existingFile("embedded-redis.jar");
+  }
+
+  /** The runnable Apicurio Registry that module test-support/schema-registry builds. */
+  public Path schemaRegistryRunner() {
+    return existingFile("schema-registry.runner");
   }
 
   private Path existingFile(String key) {
