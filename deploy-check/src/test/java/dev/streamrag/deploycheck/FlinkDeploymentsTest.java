@@ -92,6 +92,29 @@ class FlinkDeploymentsTest {
     }
   }
 
+  /**
+   * With a JobManager or TaskManager pod template beside the shared one, the operator merges their
+   * lists by position unless told to merge by name: the inference TaskManagers' GPU template once
+   * replaced the shared env[0], the S3/GCS plugin switch, so those pods had no checkpoint storage.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"eks", "gke", "local"})
+  void podTemplatesMergeListsByName(String overlay) {
+    for (ObjectNode deployment : Rendered.overlay(overlay).ofKind("FlinkDeployment")) {
+      JsonNode spec = deployment.path("spec");
+      boolean ownTemplate =
+          spec.path("jobManager").has("podTemplate") || spec.path("taskManager").has("podTemplate");
+      if (ownTemplate) {
+        assertThat(
+                spec.path("flinkConfiguration")
+                    .path("kubernetes.operator.pod-template.merge-arrays-by-name")
+                    .asText())
+            .as("%s merges its pod templates by name", Rendered.name(deployment))
+            .isEqualTo("true");
+      }
+    }
+  }
+
   @Test
   void theStrictSchemaRefusesAMisspeltField() {
     ObjectNode deployment =

@@ -29,8 +29,9 @@ class MonitoringComponentTest {
   private static final String REGENERATE = "streamrag.regenerate";
 
   /**
-   * Regenerate after editing alerts.yaml: {@code ./mvnw -o test -pl deploy-check
-   * -Dtest=MonitoringComponentTest -Dstreamrag.regenerate=true}.
+   * Regenerate after editing alerts.yaml: {@code ./mvnw test -pl deploy-check -am
+   * -Dtest=MonitoringComponentTest -Dsurefire.failIfNoSpecifiedTests=false
+   * -Dstreamrag.regenerate=true}.
    */
   @Test
   void thePrometheusRuleIsAlertsYamlWrapped() throws IOException {
@@ -40,8 +41,9 @@ class MonitoringComponentTest {
     }
     assertThat(Files.readString(RULE))
         .as(
-            "%s is generated from alerts.yaml: run ./mvnw -o test -pl deploy-check"
-                + " -Dtest=MonitoringComponentTest -D%s=true",
+            "%s is generated from alerts.yaml: run ./mvnw test -pl deploy-check -am"
+                + " -Dtest=MonitoringComponentTest -Dsurefire.failIfNoSpecifiedTests=false"
+                + " -D%s=true",
             RULE, REGENERATE)
         .isEqualTo(expected);
     JsonNode rule = Yaml.single(RULE);
@@ -55,7 +57,8 @@ class MonitoringComponentTest {
     List<ObjectNode> monitors = rendered.ofKind("PodMonitor");
     assertThat(monitors)
         .extracting(m -> m.path("metadata").path("name").asText())
-        .containsExactlyInAnyOrder("streamrag-flink", "streamrag-llm", "streamrag-gateway");
+        .containsExactlyInAnyOrder(
+            "streamrag-flink", "streamrag-llm", "streamrag-gateway", "streamrag-kafka-exporter");
     assertThat(rendered.ofKind("PrometheusRule")).hasSize(1);
     List<Pod> pods = pods(rendered);
     Set<String> jobs = new HashSet<>();
@@ -153,9 +156,15 @@ class MonitoringComponentTest {
         String value = labels.get(expression.path("key").asText());
         Set<String> values = new HashSet<>();
         expression.path("values").forEach(v -> values.add(v.asText()));
-        String operator = expression.path("operator").asText();
-        boolean in = value != null && values.contains(value);
-        if (operator.equals("In") ? !in : !operator.equals("NotIn") || in) {
+        boolean matched =
+            switch (expression.path("operator").asText()) {
+              case "In" -> value != null && values.contains(value);
+              case "NotIn" -> value == null || !values.contains(value);
+              case "Exists" -> value != null;
+              case "DoesNotExist" -> value == null;
+              default -> throw new IllegalArgumentException("unknown operator in " + expression);
+            };
+        if (!matched) {
           return false;
         }
       }
@@ -172,12 +181,40 @@ class MonitoringComponentTest {
     }
     // The Flink operator labels each JobManager and TaskManager pod type=flink-native-kubernetes
     // and app=<deployment>, on top of the pod template's labels.
+    // Strimzi runs the Kafka Exporter of a Kafka that asks for one, labelled and with its port
+    // named as Strimzi 1.2 does (KafkaExporter, MetricsModel.METRICS_PORT_NAME).
+    for (ObjectNode kafka : rendered.ofKind("Kafka")) {
+      if (kafka.path("spec").has("kafkaExporter")) {
+        String name = kafka.path("metadata").path("name").asText();
+        pods.add(
+            new Pod(
+                "Kafka Exporter of " + name,
+                Map.of(
+                    "strimzi.io/kind",
+                    "Kafka",
+                    "strimzi.io/cluster",
+                    name,
+                    "strimzi.io/name",
+                    name + "-kafka-exporter"),
+                Set.of("tcp-prometheus")));
+      }
+    }
+    // A JobManager's or TaskManager's own template merges into the shared one by element name
+    // (FlinkDeploymentsTest checks merge-arrays-by-name): its containers' ports join the shared.
     for (ObjectNode deployment : rendered.ofKind("FlinkDeployment")) {
-      ObjectNode template = deployment.path("spec").path("podTemplate").deepCopy();
-      ObjectNode labels = template.with("metadata").with("labels");
-      labels.put("type", "flink-native-kubernetes");
-      labels.put("app", deployment.path("metadata").path("name").asText());
-      pods.add(pod(Rendered.name(deployment), template));
+      for (String role : List.of("jobManager", "taskManager")) {
+        ObjectNode template = deployment.path("spec").path("podTemplate").deepCopy();
+        ObjectNode labels = template.with("metadata").with("labels");
+        labels.put("type", "flink-native-kubernetes");
+        labels.put("app", deployment.path("metadata").path("name").asText());
+        Pod shared = pod(Rendered.name(deployment) + " " + role, template);
+        Pod own = pod("", deployment.path("spec").path(role).path("podTemplate"));
+        Set<String> ports = new HashSet<>(shared.ports());
+        ports.addAll(own.ports());
+        Map<String, String> merged = new java.util.HashMap<>(shared.labels());
+        merged.putAll(own.labels());
+        pods.add(new Pod(shared.name(), merged, ports));
+      }
     }
     return pods;
   }
