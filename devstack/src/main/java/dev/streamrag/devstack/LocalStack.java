@@ -14,6 +14,7 @@ import dev.streamrag.ingest.IngestJobMain;
 import dev.streamrag.ingest.IngestOptions;
 import dev.streamrag.ingest.index.KnnIndex;
 import dev.streamrag.jobs.config.JobConfig;
+import dev.streamrag.jobs.kafka.RecordFormat;
 import dev.streamrag.jobs.kafka.TopicCatalog;
 import dev.streamrag.testsupport.GatewayServer;
 import dev.streamrag.testsupport.KafkaServer;
@@ -121,7 +122,14 @@ public final class LocalStack implements AutoCloseable {
     }
     Map<String, String> inference = new LinkedHashMap<>(settings);
     inference.keySet().removeIf(k -> k.startsWith("bench."));
-    JobConfig.load(flags(inference), Map.of(), InferenceOptions.ALL);
+    Configuration config = JobConfig.load(flags(inference), Map.of(), InferenceOptions.ALL);
+    if (config.get(InferenceOptions.RESPONSES_FORMAT) == RecordFormat.REGISTRY) {
+      // The stack's own readers (the run's client and report, ask) read without a registry, and
+      // the stack runs none.
+      throw new IllegalArgumentException(
+          "inference.responses-format=REGISTRY needs a schema registry, which the local stack"
+              + " does not run; use AVRO or JSON here");
+    }
     Schedule.of(Scenario.from(JobConfig.load(flags(bench(settings)), Map.of(), BenchOptions.ALL)));
   }
 

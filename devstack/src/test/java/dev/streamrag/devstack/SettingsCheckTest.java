@@ -41,6 +41,8 @@ class SettingsCheckTest {
     assertThatThrownBy(
             () -> LocalStack.check(Map.of("bench.duration", "10 s", "bench.warmup", "10 s")))
         .hasMessageContaining("bench.warmup");
+    assertThatThrownBy(() -> LocalStack.check(Map.of("inference.responses-format", "REGISTRY")))
+        .hasMessageContaining("schema registry");
   }
 
   @Test

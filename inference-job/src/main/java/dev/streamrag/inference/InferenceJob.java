@@ -387,12 +387,20 @@ public final class InferenceJob {
                 LatencyRecord.class,
                 config.get(InferenceOptions.LATENCY_TOPIC),
                 LatencyRecord::getRequestId,
-                config.get(InferenceOptions.RESPONSES_FORMAT),
-                SchemaRegistrySettings.from(config).orElse(null)))
+                latencyFormat(config)))
         .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
         .setTransactionalIdPrefix(config.get(InferenceOptions.TRANSACTIONAL_ID_PREFIX) + "-latency")
         .setKafkaProducerConfig(transactionalProducer(config))
         .build();
+  }
+
+  /**
+   * Latency records are the platform's own (the latency sink and the report read them), so they
+   * follow the responses' format except REGISTRY, which only clients of the responses ask for.
+   */
+  static RecordFormat latencyFormat(Configuration config) {
+    RecordFormat format = config.get(InferenceOptions.RESPONSES_FORMAT);
+    return format == RecordFormat.REGISTRY ? RecordFormat.AVRO : format;
   }
 
   /**

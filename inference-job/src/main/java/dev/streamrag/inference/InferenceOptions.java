@@ -100,8 +100,9 @@ public final class InferenceOptions {
           .withDescription(
               "How responses and latency records are written: AVRO (single-object encoding),"
                   + " JSON, which kcat, the console consumer and any language read as they are, or"
-                  + " REGISTRY: Avro in the schema registry's framing (needs schema-registry.url),"
-                  + " for Confluent-compatible deserializers.");
+                  + " REGISTRY: responses in the schema registry's framing (needs"
+                  + " schema-registry.url), for Confluent-compatible deserializers; latency"
+                  + " records stay AVRO then, for the platform's own readers.");
 
   public static final ConfigOption<Boolean> PIECES_ENABLED =
       ConfigOptions.key("pieces.enabled")

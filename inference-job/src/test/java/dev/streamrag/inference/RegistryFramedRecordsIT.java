@@ -211,6 +211,16 @@ class RegistryFramedRecordsIT {
             .startsWith("decode.unknown_schema")
             .contains(Document.getClassSchema().getFullName());
         assertThat(reasons.get("truncated")).startsWith("decode.malformed_avro");
+        // Latency records are the platform's own: single-object Avro whatever the responses use.
+        try (KafkaConsumer<byte[], byte[]> latencies =
+            TestStack.fromEarliest(KAFKA.bootstrapServers(), latency, "read_committed")) {
+          List<byte[]> values = new ArrayList<>();
+          long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+          while (values.isEmpty() && System.nanoTime() < until) {
+            latencies.poll(Duration.ofMillis(300)).forEach(r -> values.add(r.value()));
+          }
+          assertThat(values).isNotEmpty().allMatch(v -> v[0] == (byte) 0xC3 && v[1] == 0x01);
+        }
       } finally {
         job.cancel().get();
       }

@@ -158,7 +158,6 @@ public final class IngestOptions {
           CONSUMER_GROUP,
           CommonOptions.SCHEMA_REGISTRY_URL,
           CommonOptions.SCHEMA_REGISTRY_TIMEOUT,
-          CommonOptions.SCHEMA_REGISTRY_AUTO_REGISTER,
           KAFKA_ENABLED,
           FILES,
           FILES_TENANT,

@@ -35,7 +35,8 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase>
 
   /**
    * @param key extracts the Kafka key; null means no key (round-robin partitions)
-   * @param format Avro single-object encoding or plain JSON
+   * @param format Avro single-object encoding, plain JSON, or registry framing (which needs the
+   *     registry: use the five-argument constructor)
    */
   public AvroRecordSerializer(
       Class<T> type, String topic, SerializableFunction<T, String> key, RecordFormat format) {

@@ -6,9 +6,10 @@ import org.apache.avro.specific.SpecificRecord;
 /**
  * How a job writes an output topic: Avro single-object encoding (compact, evolvable, the default),
  * plain JSON, which a console consumer, kcat or any language reads without the project's codec, or
- * Avro framed for a schema registry (Confluent wire format), which Confluent, Apicurio, Karapace
- * and Redpanda deserializers read. The project's own readers accept all three (the last with {@code
- * schema-registry.url} set).
+ * Avro framed for a schema registry (Confluent wire format), which Confluent-compatible
+ * deserializers read. The jobs' readers accept all three (the last with {@code schema-registry.url}
+ * set); the local stack's client, report and {@code ask} read the first two, so the stack refuses
+ * REGISTRY.
  */
 public enum RecordFormat {
   AVRO,

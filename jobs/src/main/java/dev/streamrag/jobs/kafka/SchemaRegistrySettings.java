@@ -17,8 +17,11 @@ public record SchemaRegistrySettings(String url, Duration timeout, boolean autoR
   public SchemaRegistrySettings {
     Objects.requireNonNull(url, "url");
     Objects.requireNonNull(timeout, "timeout");
-    // Fails at job submission, not in a task: the same checks the client makes.
-    new SchemaRegistryClient(url, timeout);
+    // Fails at job submission, not in a task: the same check the client makes.
+    SchemaRegistryClient.checkUrl(url);
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("schema-registry.timeout must be positive: " + timeout);
+    }
   }
 
   /** The configured registry, or empty when {@code schema-registry.url} is not set. */

@@ -11,11 +11,19 @@ import org.apache.avro.Schema;
  * are missing, and a map block count of 2^62 makes {@code skip} loop for ages reading past the end
  * of the buffer. Here every length and count is checked against the bytes that remain, so the walk
  * is linear in the message size and the decoder that runs afterwards only sees consistent input.
+ *
+ * <p>Nesting is capped at {@link #MAX_DEPTH}: a writer schema from a registry may be recursive (a
+ * tree), and a datum nested 200k deep would overflow the stack here and in the decoder, failing the
+ * task on every replay of the record.
  */
 final class AvroBinaryValidator {
+  /** Far beyond any contract of ours (they nest fewer than 10 levels). */
+  static final int MAX_DEPTH = 100;
+
   private final byte[] buf;
   private final int end;
   private int pos;
+  private int depth;
 
   private AvroBinaryValidator(byte[] buf, int offset, int length) {
     this.buf = buf;
@@ -34,6 +42,17 @@ final class AvroBinaryValidator {
   }
 
   private void walk(Schema schema) throws InvalidDatum {
+    if (++depth > MAX_DEPTH) {
+      throw new InvalidDatum("nested deeper than " + MAX_DEPTH + " levels");
+    }
+    try {
+      walkType(schema);
+    } finally {
+      depth--;
+    }
+  }
+
+  private void walkType(Schema schema) throws InvalidDatum {
     switch (schema.getType()) {
       case RECORD:
         for (Schema.Field field : schema.getFields()) {

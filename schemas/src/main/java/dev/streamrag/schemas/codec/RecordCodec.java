@@ -44,7 +44,8 @@ import org.apache.avro.specific.SpecificRecord;
  * apart per message by the first byte; writes Avro single-object encoding (or plain JSON, or
  * registry framing with a registered schema id, on request). Bad input never throws: {@link
  * #decode} returns a {@link DecodeFailure} instead, so a job can dead-letter the message and keep
- * running.
+ * running. The one exception it lets through is {@link SchemaRegistryUnavailableException}, which
+ * is about the registry, not the message.
  *
  * <p>Schema evolution: a single-object message names its writer schema by fingerprint. The codec
  * knows the current schema, every released version ({@link ReleasedSchemas}) and every older or
@@ -52,7 +53,8 @@ import org.apache.avro.specific.SpecificRecord;
  * Avro's rules. A fingerprint it does not know is a {@link DecodeFailure.Reason#UNKNOWN_SCHEMA}
  * failure.
  *
- * <p>Instances are immutable and thread-safe.
+ * <p>Instances are thread-safe; their only state is a bounded cache of what registry writer schemas
+ * resolved to.
  */
 public final class RecordCodec<T extends SpecificRecord> {
   /** Kafka's default maximum message size; a larger record is rejected before parsing. */
@@ -85,6 +87,9 @@ public final class RecordCodec<T extends SpecificRecord> {
 
   /** Readers for registry writer schemas that resolve to the current one, by schema id. */
   private final Map<Integer, SpecificDatumReader<T>> registryReaders = new ConcurrentHashMap<>();
+
+  /** Why a registry writer schema cannot be read as the current one, by schema id. */
+  private final Map<Integer, String> registryRefusals = new ConcurrentHashMap<>();
 
   private RecordCodec(Builder<T> builder) {
     this.registry = builder.registry;
@@ -132,8 +137,23 @@ public final class RecordCodec<T extends SpecificRecord> {
     return maxMessageBytes;
   }
 
-  /** Decodes one message; never throws for bad input. */
+  /**
+   * Decodes one message; never throws for bad input.
+   *
+   * @throws SchemaRegistryUnavailableException when a registry-framed message's schema cannot be
+   *     looked up now (the message may be fine: retry it later, do not dead-letter it)
+   */
   public Decoded<T> decode(byte[] message) {
+    try {
+      return decodeChecked(message);
+    } catch (StackOverflowError e) {
+      // A backstop: the validator caps nesting, so no message should get here.
+      return Decoded.failed(
+          DecodeFailure.of(DecodeFailure.Reason.MALFORMED_AVRO, "nested too deeply to decode"));
+    }
+  }
+
+  private Decoded<T> decodeChecked(byte[] message) {
     if (message == null || message.length == 0) {
       return Decoded.failed(DecodeFailure.of(DecodeFailure.Reason.EMPTY, "empty message"));
     }
@@ -236,7 +256,16 @@ public final class RecordCodec<T extends SpecificRecord> {
               "truncated schema-registry header: " + message.length + " bytes"));
     }
     int id = registryId(message);
-    Schema writer = registry.schemaById(id);
+    String refused = registryRefusals.get(id);
+    if (refused != null) {
+      return Decoded.failed(DecodeFailure.of(DecodeFailure.Reason.UNKNOWN_SCHEMA, refused));
+    }
+    Schema writer;
+    try {
+      writer = registry.schemaById(id);
+    } catch (UnusableWriterSchemaException e) {
+      return Decoded.failed(DecodeFailure.of(DecodeFailure.Reason.UNKNOWN_SCHEMA, e.getMessage()));
+    }
     if (writer == null) {
       return Decoded.failed(
           DecodeFailure.of(
@@ -251,21 +280,34 @@ public final class RecordCodec<T extends SpecificRecord> {
     if (reader == null) {
       SchemaCompatibility.SchemaPairCompatibility compatibility =
           SchemaCompatibility.checkReaderWriterCompatibility(schema, writer);
+      String why;
       if (compatibility.getType() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
-        return Decoded.failed(
-            DecodeFailure.of(
-                DecodeFailure.Reason.UNKNOWN_SCHEMA,
-                "schema id "
-                    + id
-                    + " ("
-                    + writer.getFullName()
-                    + ") cannot be read as "
-                    + schema.getFullName()
-                    + ": "
-                    + compatibility.getResult().getIncompatibilities().stream()
-                        .limit(3)
-                        .map(i -> i.getMessage() + " at " + i.getLocation())
-                        .toList()));
+        why =
+            compatibility.getResult().getIncompatibilities().stream()
+                .limit(3)
+                .map(i -> i.getMessage() + " at " + i.getLocation())
+                .toList()
+                .toString();
+      } else {
+        why = LogicalTypeCheck.mismatch(schema, writer);
+      }
+      if (why != null) {
+        String refusal =
+            "schema id "
+                + id
+                + " ("
+                + writer.getFullName()
+                + ") cannot be read as "
+                + schema.getFullName()
+                + ": "
+                + why;
+        if (refusal.length() > 1000) {
+          refusal = refusal.substring(0, 1000) + "…";
+        }
+        if (registryRefusals.size() < MAX_REGISTRY_SCHEMAS) {
+          registryRefusals.put(id, refusal);
+        }
+        return Decoded.failed(DecodeFailure.of(DecodeFailure.Reason.UNKNOWN_SCHEMA, refusal));
       }
       reader = new SpecificDatumReader<>(writer, schema, model);
       if (registryReaders.size() < MAX_REGISTRY_SCHEMAS) {

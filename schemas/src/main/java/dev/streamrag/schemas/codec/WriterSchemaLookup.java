@@ -13,8 +13,11 @@ public interface WriterSchemaLookup {
    * The schema registered under {@code id}, or null if the registry has none (a permanent answer:
    * the message becomes a {@code decode.unknown_schema} failure).
    *
-   * @throws SchemaRegistryUnavailableException when the registry cannot be asked now; not the
-   *     message's fault, so the caller retries later rather than dead-lettering it
+   * @throws SchemaRegistryUnavailableException when the registry cannot be asked now, or answers in
+   *     a way that says it is misconfigured; not the message's fault, so the caller retries later
+   *     rather than dead-lettering it
+   * @throws UnusableWriterSchemaException when the id's schema can never be read as Avro (a
+   *     permanent answer, like null)
    */
   Schema schemaById(int id);
 }

@@ -7,6 +7,7 @@ import dev.streamrag.schemas.Document;
 import dev.streamrag.schemas.InferenceRequest;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
 import org.apache.avro.Schema;
@@ -116,6 +117,77 @@ class RegistryFramingTest {
   }
 
   @Test
+  void aRecursiveWriterSchemaCannotNestAMessageDeepEnoughToOverflowTheStack() throws Exception {
+    // Compatible with the reader (the extra field is skipped), and a tree: a producer that may
+    // register schemas can send a record nested 200k deep.
+    String json = CURRENT.toString();
+    String junk =
+        "{\"name\":\"junk\",\"type\":{\"type\":\"record\",\"name\":\"Node\","
+            + "\"fields\":[{\"name\":\"c\",\"type\":{\"type\":\"array\",\"items\":\"Node\"}}]}}";
+    Schema tree =
+        new Schema.Parser().parse(json.substring(0, json.lastIndexOf(']')) + "," + junk + "]}");
+    RecordCodec<InferenceRequest> reader =
+        RecordCodec.builder(InferenceRequest.class).schemaRegistry(id -> tree).build();
+    byte[] datum = codec.encodeRegistryFramed(SampleRecords.request(), 1);
+    int depth = 200_000;
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    bytes.write(datum);
+    for (int i = 0; i < depth; i++) {
+      bytes.write(2); // an array block of one Node
+    }
+    bytes.write(0); // the innermost Node's empty array
+    for (int i = 0; i < depth; i++) {
+      bytes.write(0); // each array's end
+    }
+    Decoded<InferenceRequest> decoded = reader.decode(bytes.toByteArray());
+    assertThat(decoded.failure().reason()).isEqualTo(DecodeFailure.Reason.MALFORMED_AVRO);
+    assertThat(decoded.failure().message()).contains("nested deeper");
+
+    // The same writer with a shallow tree is read, the extra field skipped.
+    byte[] shallow = Arrays.copyOf(datum, datum.length + 3);
+    shallow[datum.length] = 2;
+    assertThat(reader.decode(shallow).value()).isEqualTo(SampleRecords.request());
+  }
+
+  @Test
+  void aWriterWithAnotherLogicalTypeIsRefusedNotMisread() {
+    // Avro calls these compatible (both longs); read as millis, micros land in the year 55840.
+    Schema micros =
+        new Schema.Parser()
+            .parse(
+                CURRENT
+                    .toString()
+                    .replaceFirst(
+                        "(\"name\":\"createdAt\",\"type\":\\[\"null\",\\{\"type\":\"long\","
+                            + "\"logicalType\":\")timestamp-millis",
+                        "$1timestamp-micros"));
+    assertThat(micros.getField("createdAt").schema().getTypes().get(1).getLogicalType().getName())
+        .isEqualTo("timestamp-micros");
+    RecordCodec<InferenceRequest> reader =
+        RecordCodec.builder(InferenceRequest.class).schemaRegistry(id -> micros).build();
+    byte[] bytes = codec.encodeRegistryFramed(SampleRecords.request(), 3);
+    Decoded<InferenceRequest> decoded = reader.decode(bytes);
+    assertThat(decoded.failure().reason()).isEqualTo(DecodeFailure.Reason.UNKNOWN_SCHEMA);
+    assertThat(decoded.failure().message()).contains("createdAt", "timestamp-micros");
+  }
+
+  @Test
+  void aSchemaTheRegistryCallsUnusableIsAnUnknownSchema() {
+    RecordCodec<InferenceRequest> reader =
+        RecordCodec.builder(InferenceRequest.class)
+            .schemaRegistry(
+                id -> {
+                  throw new UnusableWriterSchemaException(
+                      "schema id " + id + " is a PROTOBUF schema");
+                })
+            .build();
+    Decoded<InferenceRequest> decoded =
+        reader.decode(codec.encodeRegistryFramed(SampleRecords.request(), 5));
+    assertThat(decoded.failure().reason()).isEqualTo(DecodeFailure.Reason.UNKNOWN_SCHEMA);
+    assertThat(decoded.failure().message()).contains("PROTOBUF");
+  }
+
+  @Test
   @Timeout(60)
   void randomAndMutatedFramedBytesNeverThrow() {
     Random random = new Random(11);
@@ -123,8 +195,10 @@ class RegistryFramingTest {
     int failures = 0;
     for (int i = 0; i < 5_000; i++) {
       byte[] input = valid.clone();
-      if (i % 2 == 0) {
+      if (i % 3 == 0) {
         input[5 + random.nextInt(input.length - 5)] = (byte) random.nextInt(256);
+      } else if (i % 3 == 1) {
+        input[1 + random.nextInt(4)] = (byte) random.nextInt(256); // another id
       } else {
         input = java.util.Arrays.copyOf(input, 1 + random.nextInt(input.length));
         input[0] = 0;
