@@ -56,6 +56,10 @@ final class Kustomize {
             file + ": '" + field + "' is not supported by this renderer (only " + SUPPORTED + ")");
       }
     }
+    if (component && kustomization.has("components")) {
+      throw new IllegalArgumentException(
+          file + ": components inside a component are not supported by this renderer");
+    }
     if (component != kustomization.path("kind").asText().equals(COMPONENT)) {
       throw new IllegalArgumentException(
           file + (component ? " is listed as a component but is not" : " is a component"));
