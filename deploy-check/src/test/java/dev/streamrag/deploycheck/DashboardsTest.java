@@ -83,7 +83,7 @@ class DashboardsTest {
             .contains("\n## " + alert + "\n");
       }
     }
-    assertThat(alerts).isEqualTo(10);
+    assertThat(alerts).isEqualTo(11);
   }
 
   @Test
