@@ -291,6 +291,7 @@ public final class InferenceJob {
     return new GenerateAnswer.Settings(
         config.get(InferenceOptions.LLM_ENDPOINTS),
         config.get(InferenceOptions.LLM_ROUTING),
+        config.get(InferenceOptions.LLM_AFFINITY_LOAD_FACTOR),
         new RetryPolicy(
             config.get(InferenceOptions.LLM_MAX_ATTEMPTS),
             config.get(InferenceOptions.LLM_BACKOFF_BASE),

@@ -239,7 +239,20 @@ public final class InferenceOptions {
       ConfigOptions.key("llm.routing")
           .enumType(RoutingPolicy.class)
           .defaultValue(RoutingPolicy.LEAST_OUTSTANDING)
-          .withDescription("How an endpoint is chosen: ROUND_ROBIN or LEAST_OUTSTANDING.");
+          .withDescription(
+              "How an endpoint is chosen: ROUND_ROBIN, LEAST_OUTSTANDING (fewest in flight), or"
+                  + " PREFIX_AFFINITY: the endpoint likely to hold the prompt's leading blocks in"
+                  + " its prefix cache (from where this task sent them before), within a load"
+                  + " bound (llm.affinity-load-factor), else the least loaded.");
+
+  public static final ConfigOption<Double> LLM_AFFINITY_LOAD_FACTOR =
+      ConfigOptions.key("llm.affinity-load-factor")
+          .doubleType()
+          .defaultValue(1.25)
+          .withDescription(
+              "PREFIX_AFFINITY's bound (consistent hashing with bounded loads): an endpoint takes"
+                  + " a request while its in-flight count stays within this times the average, so"
+                  + " a hot prefix spills to the next best endpoint. 1 or more.");
 
   public static final ConfigOption<Integer> LLM_CAPACITY =
       ConfigOptions.key("llm.capacity")
@@ -506,6 +519,7 @@ public final class InferenceOptions {
           LLM_DEFAULT_MAX_TOKENS,
           LLM_CHARS_PER_TOKEN,
           LLM_ROUTING,
+          LLM_AFFINITY_LOAD_FACTOR,
           LLM_CAPACITY,
           LLM_MAX_ATTEMPTS,
           LLM_BACKOFF_BASE,

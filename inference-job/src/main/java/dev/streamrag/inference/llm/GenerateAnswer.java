@@ -64,6 +64,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
   public record Settings(
       List<String> endpoints,
       RoutingPolicy routing,
+      double affinityLoadFactor,
       RetryPolicy retry,
       Duration attemptTimeout,
       String apiKey,
@@ -109,6 +110,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
             .client(StreamingChatClient.builder().apiKey(settings.apiKey()).build())
             .endpoints(endpoints)
             .routing(settings.routing())
+            .affinityLoadFactor(settings.affinityLoadFactor())
             .retryPolicy(settings.retry())
             .attemptTimeout(settings.attemptTimeout())
             .resilience(settings.resilience())

@@ -37,13 +37,15 @@ public final class EndpointRouter {
 
   /** One endpoint: its in-flight count, its circuit breaker and its Retry-After pause. */
   public static final class Endpoint {
+    private final int index;
     private final URI baseUrl;
     private final AtomicInteger outstanding = new AtomicInteger();
     private final CircuitBreaker breaker; // null when breaking is off
     private final AtomicLong pausedUntilNanos = new AtomicLong();
     private volatile boolean paused;
 
-    Endpoint(URI baseUrl, CircuitBreakerConfig breakerConfig) {
+    Endpoint(int index, URI baseUrl, CircuitBreakerConfig breakerConfig) {
+      this.index = index;
       this.baseUrl = baseUrl;
       this.breaker =
           breakerConfig == null ? null : CircuitBreaker.of("llm " + baseUrl, breakerConfig);
@@ -127,8 +129,15 @@ public final class EndpointRouter {
   private static final Throwable FAILED =
       new LlmCallException("llm.endpoint_failure", "the attempt failed", true);
 
+  /** PREFIX_AFFINITY's default bound: at most 25% over the average in-flight count. */
+  public static final double DEFAULT_LOAD_FACTOR = 1.25;
+
+  private static final int PREFIX_INDEX_BLOCKS = 200_000;
+
   private final List<Endpoint> endpoints = new ArrayList<>();
   private final RoutingPolicy policy;
+  private final double loadFactor;
+  private final PrefixIndex prefixes;
   private final AtomicLong turn = new AtomicLong();
 
   /** A router without circuit breakers. */
@@ -141,14 +150,47 @@ public final class EndpointRouter {
    * breakers, or if {@code settings} is null).
    */
   public EndpointRouter(List<URI> baseUrls, RoutingPolicy policy, LlmResilienceSettings settings) {
+    this(baseUrls, policy, settings, DEFAULT_LOAD_FACTOR);
+  }
+
+  /**
+   * As above, with PREFIX_AFFINITY's load bound: an endpoint takes a request while its in-flight
+   * count stays within {@code loadFactor} (at least 1) times the average.
+   */
+  public EndpointRouter(
+      List<URI> baseUrls, RoutingPolicy policy, LlmResilienceSettings settings, double loadFactor) {
     Objects.requireNonNull(policy, "routing policy is required but not provided.");
     if (baseUrls == null || baseUrls.isEmpty()) {
       throw new IllegalArgumentException("at least one LLM endpoint is required");
     }
+    if (!(loadFactor >= 1.0) || Double.isInfinite(loadFactor)) {
+      throw new IllegalArgumentException("the load factor must be 1 or more, got " + loadFactor);
+    }
+    if (policy == RoutingPolicy.PREFIX_AFFINITY && baseUrls.size() > PrefixIndex.MAX_ENDPOINTS) {
+      throw new IllegalArgumentException(
+          "PREFIX_AFFINITY routes among at most "
+              + PrefixIndex.MAX_ENDPOINTS
+              + " endpoints per model, got "
+              + baseUrls.size());
+    }
     CircuitBreakerConfig config =
         settings == null || !settings.circuitBreakerEnabled() ? null : breakerConfig(settings);
-    baseUrls.forEach(url -> endpoints.add(new Endpoint(url, config)));
+    for (URI url : baseUrls) {
+      endpoints.add(new Endpoint(endpoints.size(), url, config));
+    }
     this.policy = policy;
+    this.loadFactor = loadFactor;
+    this.prefixes =
+        policy == RoutingPolicy.PREFIX_AFFINITY ? new PrefixIndex(PREFIX_INDEX_BLOCKS) : null;
+  }
+
+  public RoutingPolicy policy() {
+    return policy;
+  }
+
+  /** Whether {@link #choose(Endpoint, long[])} uses the prompt's blocks (worth computing them). */
+  public boolean usesPrefixes() {
+    return prefixes != null;
   }
 
   private static CircuitBreakerConfig breakerConfig(LlmResilienceSettings settings) {
@@ -204,6 +246,14 @@ public final class EndpointRouter {
    * attempt's end to {@link #release(Endpoint, AttemptResult, long)}.
    */
   public Choice choose(Endpoint avoid) {
+    return choose(avoid, null);
+  }
+
+  /**
+   * As {@link #choose(Endpoint)}, for a prompt whose leading blocks are {@code prefixBlocks}
+   * ({@link PrefixBlocks}; null when unknown), which PREFIX_AFFINITY routes by and remembers.
+   */
+  public Choice choose(Endpoint avoid, long[] prefixBlocks) {
     int n = endpoints.size();
     int start = (int) Math.floorMod(turn.getAndIncrement(), (long) n);
     List<Endpoint> order = new ArrayList<>(n);
@@ -212,6 +262,8 @@ public final class EndpointRouter {
     }
     if (policy == RoutingPolicy.LEAST_OUTSTANDING) {
       order.sort(Comparator.comparingInt(Endpoint::outstanding)); // stable: ties in turn
+    } else if (policy == RoutingPolicy.PREFIX_AFFINITY) {
+      affinityOrder(order, prefixBlocks);
     }
     if (avoid != null && n > 1 && order.remove(avoid)) {
       order.add(avoid);
@@ -228,9 +280,52 @@ public final class EndpointRouter {
         continue;
       }
       candidate.outstanding.incrementAndGet();
+      if (prefixes != null && prefixBlocks != null && prefixBlocks.length > 0) {
+        prefixes.record(prefixBlocks, candidate.index);
+      }
       return new Choice(candidate, 0);
     }
     return new Choice(null, wait);
+  }
+
+  /**
+   * Orders {@code order} for PREFIX_AFFINITY: endpoints within the load bound first, by the length
+   * of the prompt prefix each likely caches (longest first), then by in-flight count; then the
+   * endpoints over the bound, least loaded first. Ties keep the turn order.
+   */
+  private void affinityOrder(List<Endpoint> order, long[] prefixBlocks) {
+    int n = endpoints.size();
+    int[] found =
+        prefixBlocks == null || prefixBlocks.length == 0
+            ? new int[n]
+            : prefixes.matched(prefixBlocks, n);
+    int best = 0;
+    for (int m : found) {
+      best = Math.max(best, m);
+    }
+    // A match worth following covers most of the prompt: a conversation's earlier turns, the
+    // same passages. A shared system prompt alone is cheap to prefill anywhere, and following it
+    // would send every new prompt to the first endpoint that saw it.
+    int[] matched = best * 2 < prefixBlocks(prefixBlocks) ? new int[n] : found;
+    int total = 0;
+    for (Endpoint endpoint : endpoints) {
+      total += endpoint.outstanding();
+    }
+    // Taking this request must leave the endpoint within loadFactor x the average (rounded up).
+    long bound = (long) Math.ceil(loadFactor * (total + 1) / n);
+    order.sort(
+        Comparator.comparing((Endpoint e) -> e.outstanding() + 1 > bound)
+            .thenComparing((Endpoint e) -> e.outstanding() + 1 > bound ? 0 : -matched[e.index])
+            .thenComparingInt(Endpoint::outstanding));
+  }
+
+  private static int prefixBlocks(long[] blocks) {
+    return blocks == null ? 0 : blocks.length;
+  }
+
+  /** Blocks the PREFIX_AFFINITY index remembers now (0 for other policies). */
+  public int rememberedPrefixBlocks() {
+    return prefixes == null ? 0 : prefixes.size();
   }
 
   /**

@@ -114,6 +114,7 @@ public final class RoutedChatCaller implements AutoCloseable {
     private StreamingChatClient client;
     private List<URI> endpoints;
     private RoutingPolicy routing = RoutingPolicy.LEAST_OUTSTANDING;
+    private double affinityLoadFactor = EndpointRouter.DEFAULT_LOAD_FACTOR;
     private RetryPolicy retryPolicy;
     private Duration attemptTimeout;
     private LlmResilienceSettings resilience = LlmResilienceSettings.defaults();
@@ -135,6 +136,15 @@ public final class RoutedChatCaller implements AutoCloseable {
     /** Default LEAST_OUTSTANDING. */
     public Builder routing(RoutingPolicy routing) {
       this.routing = routing;
+      return this;
+    }
+
+    /**
+     * PREFIX_AFFINITY's load bound (default {@link EndpointRouter#DEFAULT_LOAD_FACTOR}): an
+     * endpoint takes a request while its in-flight count stays within this times the average.
+     */
+    public Builder affinityLoadFactor(double loadFactor) {
+      this.affinityLoadFactor = loadFactor;
       return this;
     }
 
@@ -164,7 +174,7 @@ public final class RoutedChatCaller implements AutoCloseable {
       Objects.requireNonNull(resilience, "resilience is required but not provided.");
       return new RoutedChatCaller(
           client,
-          new EndpointRouter(endpoints, routing, resilience),
+          new EndpointRouter(endpoints, routing, resilience, affinityLoadFactor),
           retryPolicy,
           attemptTimeout,
           resilience);
@@ -299,11 +309,14 @@ public final class RoutedChatCaller implements AutoCloseable {
     volatile int failures;
     volatile LlmCallException lastFailure;
     volatile EndpointRouter.Endpoint lastEndpoint;
+    // Hashed once per call, for every attempt; only when the policy routes by them.
+    final long[] prefixBlocks;
 
     Call(ChatCall call, long deadlineMillis, AttemptListener listener) {
       this.call = call;
       this.deadlineMillis = deadlineMillis;
       this.listener = listener;
+      this.prefixBlocks = router.usesPrefixes() ? PrefixBlocks.of(call.messages()) : null;
     }
 
     void attempt(EndpointRouter.Endpoint avoid) {
@@ -315,7 +328,7 @@ public final class RoutedChatCaller implements AutoCloseable {
         finish(null, timeout(), true, lastEndpoint);
         return;
       }
-      EndpointRouter.Choice choice = router.choose(avoid);
+      EndpointRouter.Choice choice = router.choose(avoid, prefixBlocks);
       if (!choice.found()) {
         unavailable(choice, avoid, remaining);
         return;
