@@ -292,6 +292,7 @@ public final class InferenceJob {
         config.get(InferenceOptions.LLM_ENDPOINTS),
         config.get(InferenceOptions.LLM_ROUTING),
         config.get(InferenceOptions.LLM_AFFINITY_LOAD_FACTOR),
+        config.get(InferenceOptions.LLM_LOAD_POLL_INTERVAL),
         new RetryPolicy(
             config.get(InferenceOptions.LLM_MAX_ATTEMPTS),
             config.get(InferenceOptions.LLM_BACKOFF_BASE),

@@ -240,10 +240,20 @@ public final class InferenceOptions {
           .enumType(RoutingPolicy.class)
           .defaultValue(RoutingPolicy.LEAST_OUTSTANDING)
           .withDescription(
-              "How an endpoint is chosen: ROUND_ROBIN, LEAST_OUTSTANDING (fewest in flight), or"
+              "How an endpoint is chosen: ROUND_ROBIN, LEAST_OUTSTANDING (fewest in flight),"
                   + " PREFIX_AFFINITY: the endpoint likely to hold the prompt's leading blocks in"
                   + " its prefix cache (from where this task sent them before), within a load"
-                  + " bound (llm.affinity-load-factor), else the least loaded.");
+                  + " bound (llm.affinity-load-factor), else the least loaded; or LOAD_AWARE: the"
+                  + " least load as the servers report it on /metrics (waiting requests, KV-cache"
+                  + " usage, read every llm.load-poll-interval) plus this task's in flight.");
+
+  public static final ConfigOption<Duration> LLM_LOAD_POLL_INTERVAL =
+      ConfigOptions.key("llm.load-poll-interval")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(1))
+          .withDescription(
+              "LOAD_AWARE: how often each task reads its servers' /metrics (vLLM's, llm-sim's);"
+                  + " a reading older than three intervals no longer counts. 50 ms or more.");
 
   public static final ConfigOption<Double> LLM_AFFINITY_LOAD_FACTOR =
       ConfigOptions.key("llm.affinity-load-factor")
@@ -520,6 +530,7 @@ public final class InferenceOptions {
           LLM_CHARS_PER_TOKEN,
           LLM_ROUTING,
           LLM_AFFINITY_LOAD_FACTOR,
+          LLM_LOAD_POLL_INTERVAL,
           LLM_CAPACITY,
           LLM_MAX_ATTEMPTS,
           LLM_BACKOFF_BASE,

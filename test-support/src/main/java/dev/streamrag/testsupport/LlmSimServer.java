@@ -39,6 +39,15 @@ public final class LlmSimServer extends ManagedServer {
    * @param faultsJson a fault plan as {@code --faults} takes it, or null for none
    */
   public static LlmSimServer start(Path baseDir, String profile, String model, String faultsJson) {
+    return start(baseDir, profile, model, faultsJson, List.of());
+  }
+
+  /**
+   * As {@link #start(Path, String, String, String)} with more command-line flags, e.g. {@code
+   * --profile-file FILE} (which takes precedence over {@code profile}).
+   */
+  public static LlmSimServer start(
+      Path baseDir, String profile, String model, String faultsJson, List<String> extraArgs) {
     baseDir = baseDir.toAbsolutePath();
     int port = Ports.freePort();
     // Absolute: the server runs in its own folder, where a relative path would point elsewhere.
@@ -68,6 +77,7 @@ public final class LlmSimServer extends ManagedServer {
       command.add("--faults");
       command.add(faultsJson);
     }
+    command.addAll(extraArgs);
     ServerProcess process =
         ServerProcess.start(
             "llm-sim on 127.0.0.1:" + port,

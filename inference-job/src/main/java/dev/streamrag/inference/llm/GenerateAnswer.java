@@ -65,6 +65,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       List<String> endpoints,
       RoutingPolicy routing,
       double affinityLoadFactor,
+      Duration loadPollInterval,
       RetryPolicy retry,
       Duration attemptTimeout,
       String apiKey,
@@ -111,6 +112,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
             .endpoints(endpoints)
             .routing(settings.routing())
             .affinityLoadFactor(settings.affinityLoadFactor())
+            .loadPollInterval(settings.loadPollInterval())
             .retryPolicy(settings.retry())
             .attemptTimeout(settings.attemptTimeout())
             .resilience(settings.resilience())

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * breaker. {@link #acquire}/{@link #release(Endpoint)} are the original pair, which ignore pauses
  * and breakers.
  */
-public final class EndpointRouter {
+public final class EndpointRouter implements AutoCloseable {
   /** How an attempt ended, as the endpoint's circuit breaker counts it. */
   public enum AttemptResult {
     /** The endpoint answered: a completion, or a client error that is not its fault. */
@@ -134,10 +134,14 @@ public final class EndpointRouter {
 
   private static final int PREFIX_INDEX_BLOCKS = 200_000;
 
+  /** LOAD_AWARE's default: how often the servers' metrics are read. */
+  public static final Duration DEFAULT_LOAD_POLL_INTERVAL = Duration.ofSeconds(1);
+
   private final List<Endpoint> endpoints = new ArrayList<>();
   private final RoutingPolicy policy;
   private final double loadFactor;
   private final PrefixIndex prefixes;
+  private final ServerLoad load;
   private final AtomicLong turn = new AtomicLong();
 
   /** A router without circuit breakers. */
@@ -159,6 +163,19 @@ public final class EndpointRouter {
    */
   public EndpointRouter(
       List<URI> baseUrls, RoutingPolicy policy, LlmResilienceSettings settings, double loadFactor) {
+    this(baseUrls, policy, settings, loadFactor, DEFAULT_LOAD_POLL_INTERVAL);
+  }
+
+  /**
+   * As above, with LOAD_AWARE's poll interval; a LOAD_AWARE router reads its servers' metrics on a
+   * daemon thread until {@link #close()}.
+   */
+  public EndpointRouter(
+      List<URI> baseUrls,
+      RoutingPolicy policy,
+      LlmResilienceSettings settings,
+      double loadFactor,
+      Duration loadPollInterval) {
     Objects.requireNonNull(policy, "routing policy is required but not provided.");
     if (baseUrls == null || baseUrls.isEmpty()) {
       throw new IllegalArgumentException("at least one LLM endpoint is required");
@@ -182,6 +199,33 @@ public final class EndpointRouter {
     this.loadFactor = loadFactor;
     this.prefixes =
         policy == RoutingPolicy.PREFIX_AFFINITY ? new PrefixIndex(PREFIX_INDEX_BLOCKS) : null;
+    if (policy == RoutingPolicy.LOAD_AWARE
+        && (loadPollInterval == null || loadPollInterval.compareTo(Duration.ofMillis(50)) < 0)) {
+      throw new IllegalArgumentException(
+          "the load poll interval must be 50 ms or more, got " + loadPollInterval);
+    }
+    this.load =
+        policy == RoutingPolicy.LOAD_AWARE ? new ServerLoad(baseUrls, loadPollInterval) : null;
+  }
+
+  /** Stops reading the servers' metrics (LOAD_AWARE); the router still routes. */
+  @Override
+  public void close() {
+    if (load != null) {
+      load.close();
+    }
+  }
+
+  /**
+   * LOAD_AWARE's score of an endpoint: its server's reported load plus this router's requests in
+   * flight there; -1 without a fresh reading.
+   */
+  public double serverLoadScore(Endpoint endpoint) {
+    if (load == null) {
+      return -1;
+    }
+    double reported = load.score(endpoint.index);
+    return reported < 0 ? -1 : reported + endpoint.outstanding();
   }
 
   public RoutingPolicy policy() {
@@ -264,6 +308,8 @@ public final class EndpointRouter {
       order.sort(Comparator.comparingInt(Endpoint::outstanding)); // stable: ties in turn
     } else if (policy == RoutingPolicy.PREFIX_AFFINITY) {
       affinityOrder(order, prefixBlocks);
+    } else if (policy == RoutingPolicy.LOAD_AWARE) {
+      loadOrder(order);
     }
     if (avoid != null && n > 1 && order.remove(avoid)) {
       order.add(avoid);
@@ -317,6 +363,26 @@ public final class EndpointRouter {
         Comparator.comparing((Endpoint e) -> e.outstanding() + 1 > bound)
             .thenComparing((Endpoint e) -> e.outstanding() + 1 > bound ? 0 : -matched[e.index])
             .thenComparingInt(Endpoint::outstanding));
+  }
+
+  /**
+   * Orders {@code order} by the servers' reported load plus in-flight counts; endpoints without a
+   * fresh reading come after, by in-flight count. With no reading at all, LEAST_OUTSTANDING.
+   */
+  private void loadOrder(List<Endpoint> order) {
+    double[] score = new double[endpoints.size()];
+    boolean any = false;
+    for (Endpoint endpoint : endpoints) {
+      score[endpoint.index] = serverLoadScore(endpoint);
+      any |= score[endpoint.index] >= 0;
+    }
+    if (!any) {
+      order.sort(Comparator.comparingInt(Endpoint::outstanding));
+      return;
+    }
+    order.sort(
+        Comparator.comparing((Endpoint e) -> score[e.index] < 0)
+            .thenComparingDouble(e -> score[e.index] < 0 ? e.outstanding() : score[e.index]));
   }
 
   private static int prefixBlocks(long[] blocks) {

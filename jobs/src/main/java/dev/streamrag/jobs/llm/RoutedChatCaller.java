@@ -115,6 +115,7 @@ public final class RoutedChatCaller implements AutoCloseable {
     private List<URI> endpoints;
     private RoutingPolicy routing = RoutingPolicy.LEAST_OUTSTANDING;
     private double affinityLoadFactor = EndpointRouter.DEFAULT_LOAD_FACTOR;
+    private Duration loadPollInterval = EndpointRouter.DEFAULT_LOAD_POLL_INTERVAL;
     private RetryPolicy retryPolicy;
     private Duration attemptTimeout;
     private LlmResilienceSettings resilience = LlmResilienceSettings.defaults();
@@ -148,6 +149,12 @@ public final class RoutedChatCaller implements AutoCloseable {
       return this;
     }
 
+    /** LOAD_AWARE: how often the servers' metrics are read (default 1 s). */
+    public Builder loadPollInterval(Duration interval) {
+      this.loadPollInterval = interval;
+      return this;
+    }
+
     /** Required. */
     public Builder retryPolicy(RetryPolicy retryPolicy) {
       this.retryPolicy = retryPolicy;
@@ -174,7 +181,7 @@ public final class RoutedChatCaller implements AutoCloseable {
       Objects.requireNonNull(resilience, "resilience is required but not provided.");
       return new RoutedChatCaller(
           client,
-          new EndpointRouter(endpoints, routing, resilience, affinityLoadFactor),
+          new EndpointRouter(endpoints, routing, resilience, affinityLoadFactor, loadPollInterval),
           retryPolicy,
           attemptTimeout,
           resilience);
@@ -277,6 +284,7 @@ public final class RoutedChatCaller implements AutoCloseable {
     }
     client.close();
     steps.shutdownNow();
+    router.close();
   }
 
   private static ThreadPoolExecutor retryThreads() {

@@ -15,10 +15,15 @@ package dev.streamrag.jobs.llm;
  *       {@code loadFactor} times the average, so a hot prefix spills to the next best endpoint
  *       instead of swamping one. A prompt no endpoint has seen, or of which the best endpoint holds
  *       less than half (only the shared system prompt, say), goes to the least loaded.
+ *   <li>LOAD_AWARE: the one whose server reports the least load on its own {@code /metrics}
+ *       (requests waiting, KV-cache usage; {@link ServerLoad}, polled every interval) plus this
+ *       router's requests in flight there; the servers' view includes load from other tasks and
+ *       clients, which in-flight counts cannot see. Without a fresh reading, LEAST_OUTSTANDING.
  * </ul>
  */
 public enum RoutingPolicy {
   ROUND_ROBIN,
   LEAST_OUTSTANDING,
-  PREFIX_AFFINITY
+  PREFIX_AFFINITY,
+  LOAD_AWARE
 }

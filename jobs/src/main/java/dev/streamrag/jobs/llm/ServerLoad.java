@@ -1,0 +1,158 @@
+package dev.streamrag.jobs.llm;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The LLM servers' own view of their load, read from their Prometheus {@code /metrics} every {@code
+ * interval}, as llm-d's load scorers do: requests waiting in the server's queue ({@code
+ * vllm:num_requests_waiting}) and the share of its KV cache in use ({@code
+ * vllm:kv_cache_usage_perc}). This router's in-flight counts only see its own requests; a server
+ * shared with other tasks, other jobs or other clients is only visible this way.
+ *
+ * <p>One daemon thread per router polls every endpoint; a reading older than three intervals (the
+ * server did not answer) no longer counts, and the router falls back to its own counts.
+ */
+final class ServerLoad implements AutoCloseable {
+  /** One endpoint's last reading. */
+  static final class Reading {
+    volatile double waiting;
+    volatile double kvUsage;
+    volatile long readNanos;
+  }
+
+  private final List<URI> metricsUris;
+  private final Reading[] readings;
+  private final long staleNanos;
+  private final HttpClient http;
+  private final ScheduledExecutorService poller;
+
+  ServerLoad(List<URI> baseUrls, Duration interval) {
+    this.metricsUris = baseUrls.stream().map(ServerLoad::metricsUri).toList();
+    this.readings = new Reading[baseUrls.size()];
+    for (int i = 0; i < readings.length; i++) {
+      readings[i] = new Reading();
+    }
+    this.staleNanos = interval.toNanos() * 3;
+    this.http =
+        HttpClient.newBuilder()
+            .connectTimeout(
+                interval.compareTo(Duration.ofSeconds(1)) < 0 ? interval : Duration.ofSeconds(1))
+            .build();
+    this.poller =
+        Executors.newSingleThreadScheduledExecutor(
+            task -> {
+              Thread thread = new Thread(task, "llm-load-poller");
+              thread.setDaemon(true);
+              return thread;
+            });
+    poller.scheduleWithFixedDelay(this::pollAll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * vLLM serves {@code /metrics} at the server's root, beside {@code /v1}: {@code http://h:8000/v1}
+   * and {@code http://h:8000} both read {@code http://h:8000/metrics}; a gateway prefix before
+   * {@code /v1} is kept.
+   */
+  static URI metricsUri(URI baseUrl) {
+    String base = baseUrl.toString();
+    while (base.endsWith("/")) {
+      base = base.substring(0, base.length() - 1);
+    }
+    if (base.endsWith("/v1")) {
+      base = base.substring(0, base.length() - 3);
+    }
+    return URI.create(base + "/metrics");
+  }
+
+  /** Endpoint {@code index}'s load score, or -1 when it has no fresh reading. */
+  double score(int index) {
+    Reading reading = readings[index];
+    if (reading.readNanos == 0 || System.nanoTime() - reading.readNanos > staleNanos) {
+      return -1;
+    }
+    // A waiting request costs a full turn in the queue; a full KV cache means preemptions soon,
+    // worth about ten waiting requests (llm-d weighs queue and KV scorers alike by default).
+    return reading.waiting + 10 * reading.kvUsage;
+  }
+
+  Reading reading(int index) {
+    return readings[index];
+  }
+
+  private void pollAll() {
+    for (int i = 0; i < metricsUris.size(); i++) {
+      try {
+        HttpResponse<String> response =
+            http.send(
+                HttpRequest.newBuilder(metricsUris.get(i))
+                    .timeout(Duration.ofSeconds(1))
+                    .GET()
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+          continue;
+        }
+        String body = response.body();
+        double waiting = sum(body, "vllm:num_requests_waiting");
+        double kv = sum(body, "vllm:kv_cache_usage_perc");
+        if (Double.isNaN(waiting)) {
+          continue; // not a vLLM server: no reading
+        }
+        Reading reading = readings[i];
+        reading.waiting = waiting;
+        reading.kvUsage = Double.isNaN(kv) ? 0 : kv;
+        reading.readNanos = System.nanoTime();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (Exception e) {
+        // unreachable or garbled: the reading goes stale and the router uses its own counts
+      }
+    }
+  }
+
+  /** The sum of a metric's samples (one per model), or NaN when it is absent. */
+  static double sum(String exposition, String metric) {
+    double total = 0;
+    boolean found = false;
+    int from = 0;
+    while (true) {
+      int at = exposition.indexOf(metric, from);
+      if (at < 0) {
+        break;
+      }
+      from = at + metric.length();
+      boolean lineStart = at == 0 || exposition.charAt(at - 1) == '\n';
+      if (!lineStart || from >= exposition.length()) {
+        continue;
+      }
+      char next = exposition.charAt(from);
+      if (next != ' ' && next != '{') {
+        continue; // another metric with this one's name as a prefix
+      }
+      int end = exposition.indexOf('\n', from);
+      String line = exposition.substring(at, end < 0 ? exposition.length() : end).trim();
+      String[] parts = line.split("\\s+");
+      try {
+        total += Double.parseDouble(parts[parts.length - 1]);
+        found = true;
+      } catch (NumberFormatException e) {
+        // a sample with a timestamp or garbage: skip it
+      }
+    }
+    return found ? total : Double.NaN;
+  }
+
+  @Override
+  public void close() {
+    poller.shutdownNow();
+  }
+}
