@@ -10,13 +10,14 @@ import java.util.List;
  * exactly when they share their first k blocks. Only full blocks count, as in vLLM.
  *
  * <p>Blocks are {@value #BLOCK_CHARS} characters of the messages as sent (role, content, in order),
- * about 16 tokens, vLLM's block size; the server's tokenizer and chat template change the exact
- * boundaries but not which prompts share a prefix. At most {@value #MAX_BLOCKS} blocks (16k
- * characters) are hashed: routing needs the leading part, and the cost stays a few microseconds.
+ * about 32 tokens, two of vLLM's 16-token blocks; the server's tokenizer and chat template change
+ * the exact boundaries but not which prompts share a prefix. At most {@value #MAX_BLOCKS} blocks
+ * (16k characters) are hashed: routing needs the leading part, and the decision stays within
+ * microseconds.
  */
 public final class PrefixBlocks {
-  static final int BLOCK_CHARS = 64;
-  static final int MAX_BLOCKS = 256;
+  static final int BLOCK_CHARS = 128;
+  static final int MAX_BLOCKS = 128;
   private static final long FNV_OFFSET = 0xcbf29ce484222325L;
   private static final long FNV_PRIME = 0x100000001b3L;
 

@@ -54,7 +54,12 @@ final class PrefixIndex {
   synchronized void record(long[] blocks, int endpoint) {
     long bit = 1L << endpoint;
     for (long block : blocks) {
-      owners.merge(block, bit, (a, b) -> a | b);
+      Long current = owners.get(block); // also marks it recently used
+      if (current == null) {
+        owners.put(block, bit);
+      } else if ((current & bit) == 0) {
+        owners.put(block, current | bit);
+      }
     }
   }
 

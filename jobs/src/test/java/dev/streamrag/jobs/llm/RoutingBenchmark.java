@@ -39,7 +39,7 @@ import java.util.regex.Pattern;
  *
  * <p>Run: {@code ./mvnw -q -pl jobs -am install -DskipTests} once, then {@code ./mvnw -q -pl jobs
  * test-compile exec:exec -Dexec.executable=java -Dexec.args="-cp %classpath
- * dev.streamrag.jobs.llm.RoutingBenchmark [rate] [seconds] [replicas]"}.
+ * dev.streamrag.jobs.llm.RoutingBenchmark [rates,...] [seconds] [replicas] [policies,...]"}.
  */
 public final class RoutingBenchmark {
   private static final String MODEL = "llama-3.1-8b";
@@ -49,40 +49,50 @@ public final class RoutingBenchmark {
   private RoutingBenchmark() {}
 
   public static void main(String[] args) throws Exception {
-    double rate = args.length > 0 ? Double.parseDouble(args[0]) : 12;
+    List<Double> rates =
+        java.util.Arrays.stream((args.length > 0 ? args[0] : "12").split(","))
+            .map(Double::parseDouble)
+            .toList();
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 60;
     int replicas = args.length > 2 ? Integer.parseInt(args[2]) : 4;
+    List<RoutingPolicy> policies =
+        java.util.Arrays.stream(
+                (args.length > 3
+                        ? args[3]
+                        : "ROUND_ROBIN,LEAST_OUTSTANDING,LOAD_AWARE,PREFIX_AFFINITY")
+                    .split(","))
+            .map(RoutingPolicy::valueOf)
+            .toList();
     Path dir = Files.createTempDirectory("routing-benchmark");
     Path profile = dir.resolve("llama-3.1-8b-l4-kv.properties");
     Files.writeString(profile, PROFILE);
     List<String> rows = new ArrayList<>();
     rows.add(
-        "| policy | requests | TTFT p50 ms | TTFT p90 ms | TTFT p99 ms | e2e p50 ms | goodput (TTFT ≤ "
+        "| req/s | policy | requests | TTFT p50 ms | TTFT p90 ms | TTFT p99 ms | e2e p50 ms | goodput (TTFT ≤ "
             + (int) TTFT_SLO_MS
             + " ms) | prefix-cache hits | decision p50 / p99 µs |");
-    rows.add("|---|---|---|---|---|---|---|---|---|");
-    for (RoutingPolicy policy :
-        List.of(
-            RoutingPolicy.ROUND_ROBIN,
-            RoutingPolicy.LEAST_OUTSTANDING,
-            RoutingPolicy.PREFIX_AFFINITY)) {
-      // Fresh replicas per policy: every run starts with cold caches.
-      List<LlmSimServer> servers = new ArrayList<>();
-      try {
-        for (int i = 0; i < replicas; i++) {
-          servers.add(
-              LlmSimServer.start(
-                  dir,
-                  "llama-3.1-8b-h100",
-                  MODEL,
-                  null,
-                  List.of("--profile-file", profile.toString())));
+    rows.add("|---|---|---|---|---|---|---|---|---|---|");
+    for (double rate : rates) {
+      for (RoutingPolicy policy : policies) {
+        // Fresh replicas per policy: every run starts with cold caches.
+        List<LlmSimServer> servers = new ArrayList<>();
+        try {
+          for (int i = 0; i < replicas; i++) {
+            servers.add(
+                LlmSimServer.start(
+                    dir,
+                    "llama-3.1-8b-h100",
+                    MODEL,
+                    null,
+                    List.of("--profile-file", profile.toString())));
+          }
+          Result result = run(policy, servers, rate, seconds);
+          String row = String.format(Locale.ROOT, "| %.0f %s", rate, result.row());
+          rows.add(row);
+          System.out.println(row);
+        } finally {
+          servers.forEach(LlmSimServer::close);
         }
-        Result result = run(policy, servers, rate, seconds);
-        rows.add(result.row());
-        System.out.println(result.row());
-      } finally {
-        servers.forEach(LlmSimServer::close);
       }
     }
     String report =
@@ -91,10 +101,10 @@ public final class RoutingBenchmark {
             + ")\n\n"
             + String.format(
                 Locale.ROOT,
-                "%d llm-sim replicas, %.0f req/s offered (Poisson) for %d s after a 10 s warm-up,"
-                    + " max_tokens 32, TTFT stamped by the client from the intended send time.%n%n",
+                "%d llm-sim replicas, open-loop Poisson arrivals at each rate for %d s after a 10 s"
+                    + " warm-up, fresh replicas per row, max_tokens 32, TTFT stamped by the client"
+                    + " from the intended send time.%n%n",
                 replicas,
-                rate,
                 seconds)
             + String.join("\n", rows)
             + "\n";
