@@ -128,11 +128,16 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
     group.gauge("firstTokenTimeouts", caller::firstTokenTimeouts);
     group.gauge("idleTimeouts", caller::idleTimeouts);
     group.gauge("retryAfterPauses", caller::retryAfterPauses);
-    for (EndpointRouter.Endpoint endpoint : caller.router().endpoints()) {
-      group
-          .addGroup("endpoint", endpoint.baseUrl().getAuthority())
-          .gauge("outstanding", endpoint::outstanding);
+    EndpointRouter router = caller.router();
+    for (EndpointRouter.Endpoint endpoint : router.endpoints()) {
+      var endpointGroup = group.addGroup("endpoint", endpoint.baseUrl().getAuthority());
+      endpointGroup.gauge("outstanding", endpoint::outstanding);
+      endpointGroup.gauge("failedAttempts", endpoint::failedAttempts);
+      endpointGroup.gauge("breakerState", endpoint::breakerStateCode);
+      // LOAD_AWARE: the server's reported load plus this task's in flight; -1 without a reading.
+      endpointGroup.gauge("serverLoad", () -> router.serverLoadScore(endpoint));
     }
+    group.gauge("prefixIndexBlocks", router::rememberedPrefixBlocks);
     if (pieces != null) {
       publisher = PiecePublisher.acquire(pieces);
       pieceMetrics = new PieceCounters(getRuntimeContext().getMetricGroup());

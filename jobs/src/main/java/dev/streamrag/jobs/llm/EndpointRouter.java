@@ -40,6 +40,7 @@ public final class EndpointRouter implements AutoCloseable {
     private final int index;
     private final URI baseUrl;
     private final AtomicInteger outstanding = new AtomicInteger();
+    private final AtomicLong failedAttempts = new AtomicLong();
     private final CircuitBreaker breaker; // null when breaking is off
     private final AtomicLong pausedUntilNanos = new AtomicLong();
     private volatile boolean paused;
@@ -57,6 +58,11 @@ public final class EndpointRouter implements AutoCloseable {
 
     public int outstanding() {
       return outstanding.get();
+    }
+
+    /** Attempts sent here that failed (5xx, broken or idle stream, refused connection). */
+    public long failedAttempts() {
+      return failedAttempts.get();
     }
 
     /**
@@ -400,6 +406,9 @@ public final class EndpointRouter implements AutoCloseable {
    */
   public void release(Endpoint endpoint, AttemptResult result, long durationNanos) {
     endpoint.outstanding.decrementAndGet();
+    if (result == AttemptResult.FAILURE) {
+      endpoint.failedAttempts.incrementAndGet();
+    }
     CircuitBreaker breaker = endpoint.breaker;
     if (breaker == null) {
       return;
