@@ -310,12 +310,18 @@ public final class EndpointRouter implements AutoCloseable {
     for (int i = 0; i < n; i++) {
       order.add(endpoints.get((start + i) % n));
     }
+    // Counts move while other threads start and end attempts; sorting on a snapshot keeps the
+    // comparator consistent (TimSort refuses one whose answers change mid-sort).
+    int[] inFlight = new int[n];
+    for (Endpoint endpoint : endpoints) {
+      inFlight[endpoint.index] = endpoint.outstanding();
+    }
     if (policy == RoutingPolicy.LEAST_OUTSTANDING) {
-      order.sort(Comparator.comparingInt(Endpoint::outstanding)); // stable: ties in turn
+      order.sort(Comparator.comparingInt(e -> inFlight[e.index])); // stable: ties in turn
     } else if (policy == RoutingPolicy.PREFIX_AFFINITY) {
-      affinityOrder(order, prefixBlocks);
+      affinityOrder(order, prefixBlocks, inFlight);
     } else if (policy == RoutingPolicy.LOAD_AWARE) {
-      loadOrder(order);
+      loadOrder(order, inFlight);
     }
     if (avoid != null && n > 1 && order.remove(avoid)) {
       order.add(avoid);
@@ -345,7 +351,7 @@ public final class EndpointRouter implements AutoCloseable {
    * of the prompt prefix each likely caches (longest first), then by in-flight count; then the
    * endpoints over the bound, least loaded first. Ties keep the turn order.
    */
-  private void affinityOrder(List<Endpoint> order, long[] prefixBlocks) {
+  private void affinityOrder(List<Endpoint> order, long[] prefixBlocks, int[] inFlight) {
     int n = endpoints.size();
     int[] found =
         prefixBlocks == null || prefixBlocks.length == 0
@@ -360,35 +366,36 @@ public final class EndpointRouter implements AutoCloseable {
     // would send every new prompt to the first endpoint that saw it.
     int[] matched = best * 2 < prefixBlocks(prefixBlocks) ? new int[n] : found;
     int total = 0;
-    for (Endpoint endpoint : endpoints) {
-      total += endpoint.outstanding();
+    for (int count : inFlight) {
+      total += count;
     }
     // Taking this request must leave the endpoint within loadFactor x the average (rounded up).
     long bound = (long) Math.ceil(loadFactor * (total + 1) / n);
     order.sort(
-        Comparator.comparing((Endpoint e) -> e.outstanding() + 1 > bound)
-            .thenComparing((Endpoint e) -> e.outstanding() + 1 > bound ? 0 : -matched[e.index])
-            .thenComparingInt(Endpoint::outstanding));
+        Comparator.comparing((Endpoint e) -> inFlight[e.index] + 1 > bound)
+            .thenComparingInt((Endpoint e) -> inFlight[e.index] + 1 > bound ? 0 : -matched[e.index])
+            .thenComparingInt(e -> inFlight[e.index]));
   }
 
   /**
    * Orders {@code order} by the servers' reported load plus in-flight counts; endpoints without a
    * fresh reading come after, by in-flight count. With no reading at all, LEAST_OUTSTANDING.
    */
-  private void loadOrder(List<Endpoint> order) {
+  private void loadOrder(List<Endpoint> order, int[] inFlight) {
     double[] score = new double[endpoints.size()];
     boolean any = false;
     for (Endpoint endpoint : endpoints) {
-      score[endpoint.index] = serverLoadScore(endpoint);
+      double reported = load.score(endpoint.index);
+      score[endpoint.index] = reported < 0 ? -1 : reported + inFlight[endpoint.index];
       any |= score[endpoint.index] >= 0;
     }
     if (!any) {
-      order.sort(Comparator.comparingInt(Endpoint::outstanding));
+      order.sort(Comparator.comparingInt(e -> inFlight[e.index]));
       return;
     }
     order.sort(
         Comparator.comparing((Endpoint e) -> score[e.index] < 0)
-            .thenComparingDouble(e -> score[e.index] < 0 ? e.outstanding() : score[e.index]));
+            .thenComparingDouble(e -> score[e.index] < 0 ? inFlight[e.index] : score[e.index]));
   }
 
   private static int prefixBlocks(long[] blocks) {
