@@ -56,13 +56,14 @@ public final class LocalStack implements AutoCloseable {
   public static final String PROFILE = "qwen2.5-0.5b-l4";
 
   private final String profile;
+  private final int llmReplicas;
 
   private final List<AutoCloseable> resources = new ArrayList<>();
   private final Consumer<String> log;
   private KafkaServer kafka;
   private OpenSearchServer opensearch;
   private RedisServer redis;
-  private LlmSimServer llm;
+  private final List<LlmSimServer> llms = new ArrayList<>();
   private GatewayServer gateway;
   private Map<String, String> gatewayKeys;
   private MiniCluster flink;
@@ -71,9 +72,13 @@ public final class LocalStack implements AutoCloseable {
   private Configuration inferenceConfig;
   private int metricsPort;
 
-  private LocalStack(Consumer<String> log, String profile) {
+  private LocalStack(Consumer<String> log, String profile, int llmReplicas) {
+    if (llmReplicas < 1 || llmReplicas > 16) {
+      throw new IllegalArgumentException("--llm-replicas must be 1 to 16, got " + llmReplicas);
+    }
     this.log = log;
     this.profile = profile;
+    this.llmReplicas = llmReplicas;
   }
 
   /**
@@ -90,8 +95,23 @@ public final class LocalStack implements AutoCloseable {
   public static LocalStack start(
       Path dir, String uiPorts, Map<String, String> settings, String profile, Consumer<String> log)
       throws Exception {
+    return start(dir, uiPorts, settings, profile, 1, log);
+  }
+
+  /**
+   * As above, with {@code llmReplicas} llm-sim servers behind the inference job's router (try
+   * {@code llm.routing} policies on them: each replica has its own prefix cache).
+   */
+  public static LocalStack start(
+      Path dir,
+      String uiPorts,
+      Map<String, String> settings,
+      String profile,
+      int llmReplicas,
+      Consumer<String> log)
+      throws Exception {
     check(settings);
-    LocalStack stack = new LocalStack(log, profile);
+    LocalStack stack = new LocalStack(log, profile, llmReplicas);
     try {
       stack.startServers(dir);
       stack.startFlink(uiPorts);
@@ -134,11 +154,17 @@ public final class LocalStack implements AutoCloseable {
   }
 
   private void startServers(Path dir) {
-    log.accept("starting Kafka, OpenSearch (k-NN), Redis and llm-sim (" + profile + ") ...");
+    log.accept(
+        "starting Kafka, OpenSearch (k-NN), Redis and llm-sim ("
+            + profile
+            + (llmReplicas > 1 ? ", " + llmReplicas + " replicas" : "")
+            + ") ...");
     kafka = keep(KafkaServer.start(dir));
     opensearch = keep(OpenSearchServer.start(dir, "512m"));
     redis = keep(RedisServer.start(dir));
-    llm = keep(LlmSimServer.start(dir, profile, profile, null));
+    for (int i = 0; i < llmReplicas; i++) {
+      llms.add(keep(LlmSimServer.start(dir, profile, profile, null)));
+    }
   }
 
   private void startFlink(String uiPorts) throws Exception {
@@ -259,6 +285,11 @@ public final class LocalStack implements AutoCloseable {
     latencyMetrics = submit(env, LatencyMetricsJob.NAME);
   }
 
+  /** The llm-sim replicas' base URLs, as {@code llm.endpoints} takes them. */
+  private String llmEndpoints() {
+    return String.join(";", llms.stream().map(LlmSimServer::baseUrl).toList());
+  }
+
   /** Flink's Prometheus endpoint: every job's metrics, the live latency metrics among them. */
   public String metricsUrl() {
     return "http://127.0.0.1:" + metricsPort + "/metrics";
@@ -267,7 +298,7 @@ public final class LocalStack implements AutoCloseable {
   /** The inference job's settings: the stack's services, then the user's inference settings. */
   Configuration inferenceConfig(Map<String, String> settings) {
     Map<String, String> own = new LinkedHashMap<>();
-    own.put("llm.endpoints", llm.baseUrl());
+    own.put("llm.endpoints", llmEndpoints());
     own.put("llm.models", profile);
     own.put("redis.url", redis.uri());
     List<String> keys = InferenceOptions.ALL.stream().map(o -> o.key()).toList();
@@ -326,7 +357,7 @@ public final class LocalStack implements AutoCloseable {
     endpoints.put("kafka.bootstrap-servers", kafka.bootstrapServers());
     endpoints.put("opensearch.url", opensearch.uri().toString());
     endpoints.put("redis.url", redis.uri());
-    endpoints.put("llm.endpoints", llm.baseUrl());
+    endpoints.put("llm.endpoints", llmEndpoints());
     endpoints.put("llm.model", profile);
     endpoints.put("inference.requests-topic", InferenceOptions.REQUESTS_TOPIC.defaultValue());
     endpoints.put("inference.responses-topic", InferenceOptions.RESPONSES_TOPIC.defaultValue());

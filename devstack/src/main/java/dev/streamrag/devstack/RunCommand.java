@@ -45,7 +45,12 @@ final class RunCommand implements Callable<Integer> {
     long started = System.nanoTime();
     try (LocalStack running =
         LocalStack.start(
-            stack.dir, stack.uiPorts, settings, stack.llmProfile, System.out::println)) {
+            stack.dir,
+            stack.uiPorts,
+            settings,
+            stack.llmProfile,
+            stack.llmReplicas,
+            System.out::println)) {
       // Ctrl-C: stop jobs and servers before the JVM exits.
       Thread hook = new Thread(running::close, "stop-local-stack");
       Runtime.getRuntime().addShutdownHook(hook);

@@ -32,6 +32,15 @@ final class StackOptions {
   String llmProfile;
 
   @Option(
+      names = "--llm-replicas",
+      defaultValue = "1",
+      description =
+          "llm-sim replicas behind the inference job's router, each with its own prefix cache;"
+              + " compare --set llm.routing=ROUND_ROBIN / PREFIX_AFFINITY / LOAD_AWARE (default:"
+              + " ${DEFAULT-VALUE}).")
+  int llmReplicas;
+
+  @Option(
       names = "--scenario",
       description = "YAML (or properties) file of bench.* and inference job settings.")
   Path scenario;
