@@ -20,6 +20,7 @@ import dev.streamrag.jobs.kafka.DecodingDeserializer;
 import dev.streamrag.jobs.kafka.RecordFormat;
 import dev.streamrag.jobs.kafka.SchemaRegistrySettings;
 import dev.streamrag.jobs.kafka.SplitDeadLetters;
+import dev.streamrag.jobs.llm.EndpointRouter;
 import dev.streamrag.jobs.llm.LlmResilienceSettings;
 import dev.streamrag.jobs.llm.RetryPolicy;
 import dev.streamrag.jobs.pieces.PieceSettings;
@@ -288,6 +289,12 @@ public final class InferenceJob {
   }
 
   private GenerateAnswer.Settings llmSettings() {
+    // Checked here, before submission: in a task, a bad value would restart it in a loop.
+    EndpointRouter.check(
+        config.get(InferenceOptions.LLM_ENDPOINTS).size(),
+        config.get(InferenceOptions.LLM_ROUTING),
+        config.get(InferenceOptions.LLM_AFFINITY_LOAD_FACTOR),
+        config.get(InferenceOptions.LLM_LOAD_POLL_INTERVAL));
     return new GenerateAnswer.Settings(
         config.get(InferenceOptions.LLM_ENDPOINTS),
         config.get(InferenceOptions.LLM_ROUTING),

@@ -260,9 +260,10 @@ public final class InferenceOptions {
           .doubleType()
           .defaultValue(1.25)
           .withDescription(
-              "PREFIX_AFFINITY's bound (consistent hashing with bounded loads): an endpoint takes"
-                  + " a request while its in-flight count stays within this times the average, so"
-                  + " a hot prefix spills to the next best endpoint. 1 or more.");
+              "PREFIX_AFFINITY's bound (as in consistent hashing with bounded loads): an endpoint"
+                  + " takes a request while its in-flight count stays within this times the average"
+                  + " of the endpoints that can take it, so a hot prefix spills to the next best"
+                  + " endpoint. 1 or more.");
 
   public static final ConfigOption<Integer> LLM_CAPACITY =
       ConfigOptions.key("llm.capacity")

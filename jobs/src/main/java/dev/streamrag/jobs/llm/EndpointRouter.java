@@ -65,6 +65,11 @@ public final class EndpointRouter implements AutoCloseable {
       return failedAttempts.get();
     }
 
+    /** Whether its breaker is open now (an attempt would be turned away). */
+    boolean breakerOpen() {
+      return breaker != null && breaker.getState() == CircuitBreaker.State.OPEN;
+    }
+
     /**
      * CLOSED, OPEN, HALF_OPEN (resilience4j's names), or DISABLED without a breaker. An open
      * breaker reads OPEN until the next attempt after its open duration probes it.
@@ -186,16 +191,7 @@ public final class EndpointRouter implements AutoCloseable {
     if (baseUrls == null || baseUrls.isEmpty()) {
       throw new IllegalArgumentException("at least one LLM endpoint is required");
     }
-    if (!(loadFactor >= 1.0) || Double.isInfinite(loadFactor)) {
-      throw new IllegalArgumentException("the load factor must be 1 or more, got " + loadFactor);
-    }
-    if (policy == RoutingPolicy.PREFIX_AFFINITY && baseUrls.size() > PrefixIndex.MAX_ENDPOINTS) {
-      throw new IllegalArgumentException(
-          "PREFIX_AFFINITY routes among at most "
-              + PrefixIndex.MAX_ENDPOINTS
-              + " endpoints per model, got "
-              + baseUrls.size());
-    }
+    check(baseUrls.size(), policy, loadFactor, loadPollInterval);
     CircuitBreakerConfig config =
         settings == null || !settings.circuitBreakerEnabled() ? null : breakerConfig(settings);
     for (URI url : baseUrls) {
@@ -205,13 +201,32 @@ public final class EndpointRouter implements AutoCloseable {
     this.loadFactor = loadFactor;
     this.prefixes =
         policy == RoutingPolicy.PREFIX_AFFINITY ? new PrefixIndex(PREFIX_INDEX_BLOCKS) : null;
+    this.load =
+        policy == RoutingPolicy.LOAD_AWARE ? new ServerLoad(baseUrls, loadPollInterval) : null;
+  }
+
+  /**
+   * The checks the constructor makes of its settings, for a job to make before it is submitted (in
+   * a task, a bad setting would restart the task in a loop).
+   */
+  public static void check(
+      int endpoints, RoutingPolicy policy, double loadFactor, Duration loadPollInterval) {
+    if (!(loadFactor >= 1.0) || Double.isInfinite(loadFactor)) {
+      throw new IllegalArgumentException(
+          "llm.affinity-load-factor must be 1 or more, got " + loadFactor);
+    }
+    if (policy == RoutingPolicy.PREFIX_AFFINITY && endpoints > PrefixIndex.MAX_ENDPOINTS) {
+      throw new IllegalArgumentException(
+          "PREFIX_AFFINITY routes among at most "
+              + PrefixIndex.MAX_ENDPOINTS
+              + " endpoints per model, got "
+              + endpoints);
+    }
     if (policy == RoutingPolicy.LOAD_AWARE
         && (loadPollInterval == null || loadPollInterval.compareTo(Duration.ofMillis(50)) < 0)) {
       throw new IllegalArgumentException(
-          "the load poll interval must be 50 ms or more, got " + loadPollInterval);
+          "llm.load-poll-interval must be 50 ms or more, got " + loadPollInterval);
     }
-    this.load =
-        policy == RoutingPolicy.LOAD_AWARE ? new ServerLoad(baseUrls, loadPollInterval) : null;
   }
 
   /** Stops reading the servers' metrics (LOAD_AWARE); the router still routes. */
@@ -238,7 +253,10 @@ public final class EndpointRouter implements AutoCloseable {
     return policy;
   }
 
-  /** Whether {@link #choose(Endpoint, long[])} uses the prompt's blocks (worth computing them). */
+  /**
+   * Whether {@link #choose(Endpoint, PrefixBlocks.Prefix)} uses the prompt's prefix (worth
+   * computing it).
+   */
   public boolean usesPrefixes() {
     return prefixes != null;
   }
@@ -300,10 +318,10 @@ public final class EndpointRouter implements AutoCloseable {
   }
 
   /**
-   * As {@link #choose(Endpoint)}, for a prompt whose leading blocks are {@code prefixBlocks}
-   * ({@link PrefixBlocks}; null when unknown), which PREFIX_AFFINITY routes by and remembers.
+   * As {@link #choose(Endpoint)}, for a prompt whose prefix is {@code prefix} ({@link
+   * PrefixBlocks}; null when unknown), which PREFIX_AFFINITY routes by and remembers.
    */
-  public Choice choose(Endpoint avoid, long[] prefixBlocks) {
+  public Choice choose(Endpoint avoid, PrefixBlocks.Prefix prefix) {
     int n = endpoints.size();
     int start = (int) Math.floorMod(turn.getAndIncrement(), (long) n);
     List<Endpoint> order = new ArrayList<>(n);
@@ -319,7 +337,7 @@ public final class EndpointRouter implements AutoCloseable {
     if (policy == RoutingPolicy.LEAST_OUTSTANDING) {
       order.sort(Comparator.comparingInt(e -> inFlight[e.index])); // stable: ties in turn
     } else if (policy == RoutingPolicy.PREFIX_AFFINITY) {
-      affinityOrder(order, prefixBlocks, inFlight);
+      affinityOrder(order, prefix, inFlight, now());
     } else if (policy == RoutingPolicy.LOAD_AWARE) {
       loadOrder(order, inFlight);
     }
@@ -338,8 +356,8 @@ public final class EndpointRouter implements AutoCloseable {
         continue;
       }
       candidate.outstanding.incrementAndGet();
-      if (prefixes != null && prefixBlocks != null && prefixBlocks.length > 0) {
-        prefixes.record(prefixBlocks, candidate.index);
+      if (prefixes != null && prefix != null && prefix.blocks().length > 0) {
+        prefixes.record(prefix.blocks(), candidate.index);
       }
       return new Choice(candidate, 0);
     }
@@ -350,31 +368,54 @@ public final class EndpointRouter implements AutoCloseable {
    * Orders {@code order} for PREFIX_AFFINITY: endpoints within the load bound first, by the length
    * of the prompt prefix each likely caches (longest first), then by in-flight count; then the
    * endpoints over the bound, least loaded first. Ties keep the turn order.
+   *
+   * <p>A match is followed only when it goes past the leading system messages and covers at least
+   * half of the hashed prompt (a conversation's earlier turns, the same passages): a system prompt
+   * is cheap to prefill anywhere, and following it would send every new prompt to the first
+   * endpoint that saw it.
+   *
+   * <p>The bound, as in consistent hashing with bounded loads (Mirrokni et al.), but without a hash
+   * ring: a new prefix goes to the least loaded endpoint. Averaged over the endpoints that can take
+   * the request (not paused, breaker not open), so a partial outage does not push every healthy
+   * endpoint over it.
    */
-  private void affinityOrder(List<Endpoint> order, long[] prefixBlocks, int[] inFlight) {
+  private void affinityOrder(
+      List<Endpoint> order, PrefixBlocks.Prefix prefix, int[] inFlight, long now) {
     int n = endpoints.size();
     int[] found =
-        prefixBlocks == null || prefixBlocks.length == 0
+        prefix == null || prefix.blocks().length == 0
             ? new int[n]
-            : prefixes.matched(prefixBlocks, n);
+            : prefixes.matched(prefix.blocks(), n);
     int best = 0;
     for (int m : found) {
       best = Math.max(best, m);
     }
-    // A match worth following covers most of the prompt: a conversation's earlier turns, the
-    // same passages. A shared system prompt alone is cheap to prefill anywhere, and following it
-    // would send every new prompt to the first endpoint that saw it.
-    int[] matched = best * 2 < prefixBlocks(prefixBlocks) ? new int[n] : found;
-    int total = 0;
-    for (int count : inFlight) {
-      total += count;
+    boolean follow = prefix != null && best > prefix.systemBlocks() && best * 2 >= prefix.window();
+    int[] matched = follow ? found : new int[n];
+    long total = 0;
+    int available = 0;
+    for (Endpoint endpoint : endpoints) {
+      if (endpoint.pauseRemainingNanos(now) == 0 && !endpoint.breakerOpen()) {
+        total += inFlight[endpoint.index];
+        available++;
+      }
     }
-    // Taking this request must leave the endpoint within loadFactor x the average (rounded up).
-    long bound = (long) Math.ceil(loadFactor * (total + 1) / n);
+    // Taking this request must leave the endpoint within loadFactor x the average, rounded up;
+    // in integer thousandths, so that 1.1 x 110 / 2 is 55, not 56.
+    long perMille = Math.round(loadFactor * 1000);
+    long bound = ceilDiv(perMille * (total + 1), 1000L * Math.max(1, available));
     order.sort(
         Comparator.comparing((Endpoint e) -> inFlight[e.index] + 1 > bound)
             .thenComparingInt((Endpoint e) -> inFlight[e.index] + 1 > bound ? 0 : -matched[e.index])
             .thenComparingInt(e -> inFlight[e.index]));
+  }
+
+  private static long ceilDiv(long a, long b) {
+    return -Math.floorDiv(-a, b);
+  }
+
+  private static long now() {
+    return System.nanoTime();
   }
 
   /**
@@ -396,10 +437,6 @@ public final class EndpointRouter implements AutoCloseable {
     order.sort(
         Comparator.comparing((Endpoint e) -> score[e.index] < 0)
             .thenComparingDouble(e -> score[e.index] < 0 ? inFlight[e.index] : score[e.index]));
-  }
-
-  private static int prefixBlocks(long[] blocks) {
-    return blocks == null ? 0 : blocks.length;
   }
 
   /** Blocks the PREFIX_AFFINITY index remembers now (0 for other policies). */

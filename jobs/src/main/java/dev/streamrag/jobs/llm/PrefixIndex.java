@@ -17,8 +17,8 @@ final class PrefixIndex {
   private final Map<Long, Long> owners;
 
   /**
-   * @param capacity blocks remembered; 200k blocks of 16 tokens is 3.2M tokens, more KV cache than
-   *     a handful of servers hold, in about 20 MB
+   * @param capacity blocks remembered; 200k blocks of about 32 tokens is 6.4M tokens, more KV cache
+   *     than a handful of servers hold, in about 20 MB per subtask
    */
   PrefixIndex(int capacity) {
     this.owners =
@@ -53,7 +53,10 @@ final class PrefixIndex {
   /** Notes that {@code endpoint} was sent {@code blocks} (and now likely caches them). */
   synchronized void record(long[] blocks, int endpoint) {
     long bit = 1L << endpoint;
-    for (long block : blocks) {
+    // Last block first, so that the leading blocks end up most recently used: evicting them
+    // first would break every chain that runs through them.
+    for (int i = blocks.length - 1; i >= 0; i--) {
+      long block = blocks[i];
       Long current = owners.get(block); // also marks it recently used
       if (current == null) {
         owners.put(block, bit);

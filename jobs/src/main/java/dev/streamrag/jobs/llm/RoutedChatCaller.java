@@ -179,12 +179,19 @@ public final class RoutedChatCaller implements AutoCloseable {
       Objects.requireNonNull(retryPolicy, "retryPolicy is required but not provided.");
       Objects.requireNonNull(attemptTimeout, "attemptTimeout is required but not provided.");
       Objects.requireNonNull(resilience, "resilience is required but not provided.");
-      return new RoutedChatCaller(
-          client,
-          new EndpointRouter(endpoints, routing, resilience, affinityLoadFactor, loadPollInterval),
-          retryPolicy,
-          attemptTimeout,
-          resilience);
+      if (attemptTimeout.isNegative() || attemptTimeout.isZero()) {
+        throw new IllegalArgumentException(
+            "attemptTimeout must be positive, got " + attemptTimeout);
+      }
+      // Last: a LOAD_AWARE router starts its poller thread.
+      EndpointRouter router =
+          new EndpointRouter(endpoints, routing, resilience, affinityLoadFactor, loadPollInterval);
+      try {
+        return new RoutedChatCaller(client, router, retryPolicy, attemptTimeout, resilience);
+      } catch (RuntimeException e) {
+        router.close();
+        throw e;
+      }
     }
   }
 
@@ -265,7 +272,15 @@ public final class RoutedChatCaller implements AutoCloseable {
     state.outcome.whenComplete((ok, error) -> state.stop());
     callsTotal.incrementAndGet();
     budget.onCall();
-    state.attempt(null);
+    try {
+      state.attempt(null);
+    } catch (RuntimeException e) { // a bug: answer rather than fail the task or hang
+      state.finish(
+          null,
+          new LlmCallException(LlmCallException.CLIENT, StreamingChatClient.describe(e), false),
+          false,
+          null);
+    }
     if (closed) { // closed while this call started
       state.cancel("the LLM caller was closed");
     }
@@ -282,9 +297,12 @@ public final class RoutedChatCaller implements AutoCloseable {
     for (Call call : List.copyOf(calls)) {
       call.cancel("the LLM caller was closed (task cancelled or failing over)");
     }
-    client.close();
-    steps.shutdownNow();
-    router.close();
+    try {
+      client.close();
+      steps.shutdownNow();
+    } finally {
+      router.close();
+    }
   }
 
   private static ThreadPoolExecutor retryThreads() {
@@ -318,13 +336,13 @@ public final class RoutedChatCaller implements AutoCloseable {
     volatile LlmCallException lastFailure;
     volatile EndpointRouter.Endpoint lastEndpoint;
     // Hashed once per call, for every attempt; only when the policy routes by them.
-    final long[] prefixBlocks;
+    final PrefixBlocks.Prefix prefix;
 
     Call(ChatCall call, long deadlineMillis, AttemptListener listener) {
       this.call = call;
       this.deadlineMillis = deadlineMillis;
       this.listener = listener;
-      this.prefixBlocks = router.usesPrefixes() ? PrefixBlocks.of(call.messages()) : null;
+      this.prefix = router.usesPrefixes() ? PrefixBlocks.of(call.model(), call.messages()) : null;
     }
 
     void attempt(EndpointRouter.Endpoint avoid) {
@@ -336,7 +354,7 @@ public final class RoutedChatCaller implements AutoCloseable {
         finish(null, timeout(), true, lastEndpoint);
         return;
       }
-      EndpointRouter.Choice choice = router.choose(avoid, prefixBlocks);
+      EndpointRouter.Choice choice = router.choose(avoid, prefix);
       if (!choice.found()) {
         unavailable(choice, avoid, remaining);
         return;

@@ -17,8 +17,10 @@ import java.util.concurrent.TimeUnit;
  * vllm:kv_cache_usage_perc}). This router's in-flight counts only see its own requests; a server
  * shared with other tasks, other jobs or other clients is only visible this way.
  *
- * <p>One daemon thread per router polls every endpoint; a reading older than three intervals (the
- * server did not answer) no longer counts, and the router falls back to its own counts.
+ * <p>One daemon thread per router asks every endpoint at once (HTTP/1.1, each request timed out
+ * within the interval, so one hung server does not delay the others' readings); a reading older
+ * than three intervals (the server did not answer) no longer counts, and the router falls back to
+ * its own counts.
  */
 final class ServerLoad implements AutoCloseable {
   /** One endpoint's last reading. */
@@ -31,6 +33,7 @@ final class ServerLoad implements AutoCloseable {
   private final List<URI> metricsUris;
   private final Reading[] readings;
   private final long staleNanos;
+  private final Duration requestTimeout;
   private final HttpClient http;
   private final ScheduledExecutorService poller;
 
@@ -41,10 +44,12 @@ final class ServerLoad implements AutoCloseable {
       readings[i] = new Reading();
     }
     this.staleNanos = interval.toNanos() * 3;
+    this.requestTimeout =
+        interval.compareTo(Duration.ofSeconds(1)) < 0 ? interval : Duration.ofSeconds(1);
     this.http =
         HttpClient.newBuilder()
-            .connectTimeout(
-                interval.compareTo(Duration.ofSeconds(1)) < 0 ? interval : Duration.ofSeconds(1))
+            .version(HttpClient.Version.HTTP_1_1) // no h2c upgrade, which some servers refuse
+            .connectTimeout(requestTimeout)
             .build();
     this.poller =
         Executors.newSingleThreadScheduledExecutor(
@@ -62,14 +67,15 @@ final class ServerLoad implements AutoCloseable {
    * {@code /v1} is kept.
    */
   static URI metricsUri(URI baseUrl) {
-    String base = baseUrl.toString();
-    while (base.endsWith("/")) {
-      base = base.substring(0, base.length() - 1);
+    String path = baseUrl.getRawPath() == null ? "" : baseUrl.getRawPath();
+    while (path.endsWith("/")) {
+      path = path.substring(0, path.length() - 1);
     }
-    if (base.endsWith("/v1")) {
-      base = base.substring(0, base.length() - 3);
+    if (path.endsWith("/v1")) {
+      path = path.substring(0, path.length() - 3);
     }
-    return URI.create(base + "/metrics");
+    // Scheme, authority and path only: a query (?api-version=...) is the API's, not the metrics'.
+    return URI.create(baseUrl.getScheme() + "://" + baseUrl.getRawAuthority() + path + "/metrics");
   }
 
   /** Endpoint {@code index}'s load score, or -1 when it has no fresh reading. */
@@ -89,33 +95,29 @@ final class ServerLoad implements AutoCloseable {
 
   private void pollAll() {
     for (int i = 0; i < metricsUris.size(); i++) {
-      try {
-        HttpResponse<String> response =
-            http.send(
-                HttpRequest.newBuilder(metricsUris.get(i))
-                    .timeout(Duration.ofSeconds(1))
-                    .GET()
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
-        if (response.statusCode() != 200) {
-          continue;
-        }
-        String body = response.body();
-        double waiting = sum(body, "vllm:num_requests_waiting");
-        double kv = sum(body, "vllm:kv_cache_usage_perc");
-        if (Double.isNaN(waiting)) {
-          continue; // not a vLLM server: no reading
-        }
-        Reading reading = readings[i];
-        reading.waiting = waiting;
-        reading.kvUsage = Double.isNaN(kv) ? 0 : kv;
-        reading.readNanos = System.nanoTime();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } catch (Exception e) {
-        // unreachable or garbled: the reading goes stale and the router uses its own counts
-      }
+      Reading reading = readings[i];
+      http.sendAsync(
+              HttpRequest.newBuilder(metricsUris.get(i)).timeout(requestTimeout).GET().build(),
+              HttpResponse.BodyHandlers.ofString())
+          .thenAccept(
+              response -> {
+                if (response.statusCode() != 200) {
+                  return;
+                }
+                String body = response.body();
+                double waiting = sum(body, "vllm:num_requests_waiting");
+                double kv = sum(body, "vllm:kv_cache_usage_perc");
+                if (Double.isNaN(kv)) {
+                  kv = sum(body, "vllm:gpu_cache_usage_perc"); // vLLM before 0.10
+                }
+                if (Double.isNaN(waiting)) {
+                  return; // not a vLLM server: no reading
+                }
+                reading.waiting = waiting;
+                reading.kvUsage = Double.isNaN(kv) ? 0 : kv;
+                reading.readNanos = System.nanoTime();
+              });
+      // Unreachable, slow or garbled: the reading goes stale and the router uses its own counts.
     }
   }
 
@@ -139,16 +141,42 @@ final class ServerLoad implements AutoCloseable {
         continue; // another metric with this one's name as a prefix
       }
       int end = exposition.indexOf('\n', from);
-      String line = exposition.substring(at, end < 0 ? exposition.length() : end).trim();
-      String[] parts = line.split("\\s+");
+      String rest = exposition.substring(from, end < 0 ? exposition.length() : end);
+      if (next == '{') {
+        int close = labelsEnd(rest);
+        if (close < 0) {
+          continue;
+        }
+        rest = rest.substring(close + 1);
+      }
+      String[] parts = rest.trim().split("\\s+"); // the value, then an optional timestamp
       try {
-        total += Double.parseDouble(parts[parts.length - 1]);
-        found = true;
+        double value = Double.parseDouble(parts[0]);
+        if (Double.isFinite(value)) { // NaN or infinite: skip the sample, not the metric
+          total += value;
+          found = true;
+        }
       } catch (NumberFormatException e) {
-        // a sample with a timestamp or garbage: skip it
+        // garbage: skip the sample
       }
     }
     return found ? total : Double.NaN;
+  }
+
+  /** Where the label set that starts {@code text} ({@code {...}}) ends, quotes respected. */
+  private static int labelsEnd(String text) {
+    boolean quoted = false;
+    for (int i = 1; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (quoted && c == '\\') {
+        i++;
+      } else if (c == '"') {
+        quoted = !quoted;
+      } else if (c == '}' && !quoted) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   @Override

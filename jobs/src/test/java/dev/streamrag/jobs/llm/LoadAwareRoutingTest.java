@@ -53,6 +53,8 @@ class LoadAwareRoutingTest {
         .isEqualTo(URI.create("http://h:8000/metrics"));
     assertThat(ServerLoad.metricsUri(URI.create("https://gw/openai/v1")))
         .isEqualTo(URI.create("https://gw/openai/metrics"));
+    assertThat(ServerLoad.metricsUri(URI.create("https://gw:8443/openai/v1/?api-version=2024")))
+        .isEqualTo(URI.create("https://gw:8443/openai/metrics"));
   }
 
   @Test
@@ -64,9 +66,12 @@ class LoadAwareRoutingTest {
         vllm:num_requests_waiting{model_name="a"} 3.0
         vllm:num_requests_waiting{model_name="b"} 2.0
         vllm:num_requests_waiting_by_reason{reason="x"} 100.0
+        vllm:num_requests_waiting{model_name="c d} e"} 1.0 1700000000000
+        vllm:num_requests_waiting{model_name="nan"} NaN
         vllm:kv_cache_usage_perc 0.25
         """;
-    assertThat(ServerLoad.sum(exposition, "vllm:num_requests_waiting")).isEqualTo(5.0);
+    // Labels with spaces and braces, a timestamp after the value, a NaN sample skipped.
+    assertThat(ServerLoad.sum(exposition, "vllm:num_requests_waiting")).isEqualTo(6.0);
     assertThat(ServerLoad.sum(exposition, "vllm:kv_cache_usage_perc")).isEqualTo(0.25);
     assertThat(ServerLoad.sum(exposition, "vllm:num_preemptions_total")).isNaN();
   }

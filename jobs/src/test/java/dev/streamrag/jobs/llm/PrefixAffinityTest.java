@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * PREFIX_AFFINITY: prompts that share leading blocks go where those blocks went, within a bound.
@@ -39,9 +41,11 @@ class PrefixAffinityTest {
   @Test
   void blocksAreChainedSoSharedPrefixesShareLeadingHashes() {
     String who = "Who founded it, and who runs it now? ".repeat(4);
-    long[] a = PrefixBlocks.of(prompt(passage(1), who));
-    long[] b = PrefixBlocks.of(prompt(passage(1), "When did it happen, and where? ".repeat(4)));
-    long[] c = PrefixBlocks.of(prompt(passage(2), who));
+    long[] a = PrefixBlocks.of("m", prompt(passage(1), who)).blocks();
+    long[] b =
+        PrefixBlocks.of("m", prompt(passage(1), "When did it happen, and where? ".repeat(4)))
+            .blocks();
+    long[] c = PrefixBlocks.of("m", prompt(passage(2), who)).blocks();
     int shared = 0;
     while (shared < Math.min(a.length, b.length) && a[shared] == b[shared]) {
       shared++;
@@ -55,9 +59,16 @@ class PrefixAffinityTest {
     assertThat(withC).as("only the system prompt is shared with passage 2").isLessThan(shared);
     assertThat(withC).isGreaterThan(3);
     // Only full blocks, at most MAX_BLOCKS.
-    assertThat(PrefixBlocks.of(List.of(new ChatMessage(ChatRole.USER, "short", null, null))))
+    assertThat(
+            PrefixBlocks.of("m", List.of(new ChatMessage(ChatRole.USER, "short", null, null)))
+                .blocks())
         .isEmpty();
-    assertThat(PrefixBlocks.of(prompt("x".repeat(100_000), "?"))).hasSize(PrefixBlocks.MAX_BLOCKS);
+    PrefixBlocks.Prefix huge = PrefixBlocks.of("m", prompt("x".repeat(100_000), "?"));
+    assertThat(huge.blocks()).hasSize(PrefixBlocks.MAX_BLOCKS);
+    assertThat(huge.totalBlocks()).isGreaterThan(780);
+    assertThat(huge.systemBlocks()).isEqualTo(SYSTEM.length() / PrefixBlocks.BLOCK_CHARS);
+    // Another model's cache is another cache.
+    assertThat(PrefixBlocks.of("other", prompt(passage(1), who)).blocks()[0]).isNotEqualTo(a[0]);
   }
 
   @Test
@@ -66,7 +77,7 @@ class PrefixAffinityTest {
     Map<Integer, URI> home = new HashMap<>();
     for (int round = 0; round < 5; round++) {
       for (int p = 0; p < 8; p++) {
-        long[] blocks = PrefixBlocks.of(prompt(passage(p), "question " + round));
+        PrefixBlocks.Prefix blocks = PrefixBlocks.of("m", prompt(passage(p), "question " + round));
         EndpointRouter.Choice choice = router.choose(null, blocks);
         router.release(choice.endpoint(), EndpointRouter.AttemptResult.SUCCESS, 1);
         URI first = home.putIfAbsent(p, choice.endpoint().baseUrl());
@@ -82,10 +93,68 @@ class PrefixAffinityTest {
     assertThat(router.rememberedPrefixBlocks()).isGreaterThan(0);
   }
 
+  /**
+   * Prompts that share only a system prompt, however long (past the hashed window too), are new
+   * prefixes: spread by load, not all sent to the first endpoint that saw the system prompt.
+   */
+  @ParameterizedTest
+  @CsvSource({"3000, 1000", "9000, 30000"})
+  void aSharedSystemPromptAloneIsNotFollowed(int systemChars, int questionChars) {
+    EndpointRouter router = new EndpointRouter(endpoints(4), RoutingPolicy.PREFIX_AFFINITY);
+    String system = "Rules of the house. ".repeat(systemChars / 20);
+    Map<URI, Integer> counts = new HashMap<>();
+    for (int i = 0; i < 40; i++) {
+      List<ChatMessage> messages =
+          List.of(
+              new ChatMessage(ChatRole.SYSTEM, system, null, null),
+              new ChatMessage(
+                  ChatRole.USER, ("question " + i + " ").repeat(questionChars / 12), null, null));
+      EndpointRouter.Endpoint chosen =
+          router.choose(null, PrefixBlocks.of("m", messages)).endpoint();
+      counts.merge(chosen.baseUrl(), 1, Integer::sum);
+      router.release(chosen, EndpointRouter.AttemptResult.SUCCESS, 1);
+    }
+    assertThat(counts).hasSize(4);
+    assertThat(counts.values()).allMatch(n -> n == 10);
+  }
+
+  @Test
+  void aPausedEndpointDoesNotCostTheOthersTheirAffinity() {
+    EndpointRouter router = new EndpointRouter(endpoints(4), RoutingPolicy.PREFIX_AFFINITY);
+    Map<Integer, EndpointRouter.Endpoint> home = new HashMap<>();
+    List<EndpointRouter.Endpoint> held = new ArrayList<>();
+    for (int topic = 0; topic < 6; topic++) {
+      EndpointRouter.Endpoint chosen =
+          router.choose(null, PrefixBlocks.of("m", prompt(passage(topic), "first"))).endpoint();
+      home.put(topic, chosen);
+      router.release(chosen, EndpointRouter.AttemptResult.SUCCESS, 1);
+    }
+    // Eight requests in flight on each live endpoint, none on the paused one: the average that
+    // bounds the load is the live endpoints' (8), not all four's (6, which every live one exceeds).
+    EndpointRouter.Endpoint paused = router.endpoints().get(3);
+    router.pause(paused, Duration.ofMinutes(1));
+    for (int i = 0; i < 24; i++) {
+      held.add(router.choose(null, null).endpoint());
+    }
+    assertThat(held).doesNotContain(paused);
+    int back = 0;
+    for (int topic = 0; topic < 6; topic++) {
+      if (home.get(topic) == paused) {
+        continue;
+      }
+      EndpointRouter.Endpoint chosen =
+          router.choose(null, PrefixBlocks.of("m", prompt(passage(topic), "second"))).endpoint();
+      back += chosen == home.get(topic) ? 1 : 0;
+      router.release(chosen, EndpointRouter.AttemptResult.SUCCESS, 1);
+    }
+    assertThat(back).isEqualTo((int) home.values().stream().filter(e -> e != paused).count());
+    held.forEach(e -> router.release(e, EndpointRouter.AttemptResult.SUCCESS, 1));
+  }
+
   @Test
   void aHotPrefixSpillsOnceItsEndpointIsOverTheBound() {
     EndpointRouter router = new EndpointRouter(endpoints(4), RoutingPolicy.PREFIX_AFFINITY);
-    long[] hot = PrefixBlocks.of(prompt(passage(7), "again"));
+    PrefixBlocks.Prefix hot = PrefixBlocks.of("m", prompt(passage(7), "again"));
     List<EndpointRouter.Endpoint> held = new ArrayList<>();
     Map<URI, Integer> counts = new HashMap<>();
     for (int i = 0; i < 40; i++) { // none released: all in flight at once
@@ -102,7 +171,7 @@ class PrefixAffinityTest {
   @Test
   void theEndpointThatJustFailedAndPausedOnesComeLast() {
     EndpointRouter router = new EndpointRouter(endpoints(2), RoutingPolicy.PREFIX_AFFINITY);
-    long[] blocks = PrefixBlocks.of(prompt(passage(3), "?"));
+    PrefixBlocks.Prefix blocks = PrefixBlocks.of("m", prompt(passage(3), "?"));
     EndpointRouter.Endpoint home = router.choose(null, blocks).endpoint();
     router.release(home, EndpointRouter.AttemptResult.SUCCESS, 1);
     EndpointRouter.Endpoint retry = router.choose(home, blocks).endpoint();
@@ -116,7 +185,12 @@ class PrefixAffinityTest {
   void settingsAreChecked() {
     assertThatThrownBy(
             () -> new EndpointRouter(endpoints(2), RoutingPolicy.PREFIX_AFFINITY, null, 0.9))
-        .hasMessageContaining("load factor");
+        .hasMessageContaining("llm.affinity-load-factor");
+    assertThatThrownBy(
+            () ->
+                new EndpointRouter(
+                    endpoints(2), RoutingPolicy.LOAD_AWARE, null, 1.25, Duration.ofMillis(10)))
+        .hasMessageContaining("llm.load-poll-interval");
     assertThatThrownBy(() -> new EndpointRouter(endpoints(65), RoutingPolicy.PREFIX_AFFINITY))
         .hasMessageContaining("at most 64");
   }
@@ -132,7 +206,7 @@ class PrefixAffinityTest {
     long[] nanos = new long[20_000];
     for (int i = 0; i < nanos.length; i++) {
       long start = System.nanoTime();
-      long[] blocks = PrefixBlocks.of(prompts.get(i % prompts.size()));
+      PrefixBlocks.Prefix blocks = PrefixBlocks.of("m", prompts.get(i % prompts.size()));
       EndpointRouter.Endpoint chosen = router.choose(null, blocks).endpoint();
       nanos[i] = System.nanoTime() - start;
       router.release(chosen, EndpointRouter.AttemptResult.SUCCESS, 1);

@@ -30,12 +30,12 @@ import java.util.regex.Pattern;
  * replicas' own prefix-cache hit ratio (from their {@code /metrics}), and what one routing decision
  * costs. A benchmark, not a test: it prints a table and writes a report.
  *
- * <p>Workload ({@link Workload}): a RAG deployment's prompts. A fixed system prompt, then the
- * passages retrieval returns for the question's topic (three per topic, about 1,500 tokens, topics
- * Zipf-popular), then the question; three in ten requests continue a conversation (its earlier
- * turns first). The replicas' KV cache holds a quarter of the topics' passages each, as an 8B model
- * on an L4 would: enough for the popular ones if each replica sees a quarter of the topics, not if
- * every replica sees them all.
+ * <p>Workload ({@link Workload}): a RAG deployment's prompts. A fixed system prompt (about 120
+ * tokens), then the passages retrieval returns for the question's topic (three per topic, about
+ * 2,300 tokens, topics Zipf-popular), then the question; three in ten requests continue a
+ * conversation (its earlier turns first). Each replica's KV cache holds about 17 of the 120 topics,
+ * as an 8B model on an L4 would: enough for the popular ones of the topics routed to it, not for
+ * the popular ones of all of them.
  *
  * <p>Run: {@code ./mvnw -q -pl jobs -am install -DskipTests} once, then {@code ./mvnw -q -pl jobs
  * test-compile exec:exec -Dexec.executable=java -Dexec.args="-cp %classpath
@@ -253,7 +253,7 @@ public final class RoutingBenchmark {
     for (int i = 0; i < warmUp + n; i++) {
       List<ChatMessage> messages = workload.next();
       long t0 = System.nanoTime();
-      long[] blocks = router.usesPrefixes() ? PrefixBlocks.of(messages) : null;
+      PrefixBlocks.Prefix blocks = router.usesPrefixes() ? PrefixBlocks.of(MODEL, messages) : null;
       EndpointRouter.Endpoint chosen = router.choose(null, blocks).endpoint();
       long took = System.nanoTime() - t0;
       if (i >= warmUp) { // after the JIT has compiled the path
@@ -264,6 +264,7 @@ public final class RoutingBenchmark {
         router.release(held.remove(0), EndpointRouter.AttemptResult.SUCCESS, 1);
       }
     }
+    router.close();
     Arrays.sort(nanos);
     return nanos;
   }
