@@ -177,9 +177,12 @@ class InferenceFaultsIT {
         Phase slow = load.phase("llm slow first token", PER_PHASE, Load::llmMs);
         phases.add(slow);
         healthy.setFaults("{}");
+        // The other endpoint still injects the first phase's faults (~11%), so a request whose
+        // first attempt times out on the slow endpoint can fail again on its retry: 28 of 30 was
+        // measured, 27 seen once in CI. Waiting out the 6 s is what must not happen (the p50).
         assertThat(slow.outcomes().getOrDefault("OK", 0L))
             .as("a slow first token fails over instead of waiting")
-            .isGreaterThanOrEqualTo(PER_PHASE - 2L);
+            .isGreaterThanOrEqualTo(PER_PHASE - 5L);
         assertThat(slow.totalP50())
             .as("most answers do not wait out the 6 s first token")
             .isLessThan(5_000);
