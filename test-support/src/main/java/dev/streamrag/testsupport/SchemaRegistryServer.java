@@ -149,10 +149,24 @@ public final class SchemaRegistryServer extends ManagedServer {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /**
+   * Sends {@code request}, retrying 5xx answers for up to 15 s as a registry client would: Apicurio
+   * on in-memory H2 answers 500 ("Timeout trying to lock table") when two first registrations race,
+   * as the test's and the job's do.
+   */
   private static HttpResponse<String> send(HttpRequest.Builder request) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
     try {
-      return HTTP.send(
-          request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      while (true) {
+        HttpResponse<String> response =
+            HTTP.send(
+                request.timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() < 500 || System.nanoTime() > deadline) {
+          return response;
+        }
+        Thread.sleep(200);
+      }
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     } catch (InterruptedException e) {
