@@ -90,37 +90,14 @@ class RegistryFramedRecordsIT {
         KafkaConsumer<byte[], byte[]> answers =
             TestStack.fromEarliest(KAFKA.bootstrapServers(), responses, "read_committed")) {
       Configuration config =
-          JobConfig.load(
-              new String[] {
-                "--kafka.bootstrap-servers",
-                KAFKA.bootstrapServers(),
-                "--inference.requests-topic",
-                requests,
-                "--inference.responses-topic",
-                responses,
-                "--inference.latency-topic",
-                latency,
-                "--inference.dead-letter-topic",
-                dlq,
-                "--pieces.topic",
-                pieces,
-                "--inference.transactional-id-prefix",
-                "registry-" + run,
-                "--inference.responses-format",
-                "REGISTRY",
-                "--schema-registry.url",
-                registry.confluentApiUrl(),
-                "--llm.endpoints",
-                llm.baseUrl(),
-                "--llm.models",
-                MODEL,
-                "--redis.url",
-                redis.uri(),
-                "--opensearch.url",
-                OPENSEARCH.uri().toString()
-              },
-              Map.of(),
-              InferenceOptions.ALL);
+          jobConfig(
+              "registry-" + run,
+              llm,
+              redis,
+              "--inference.responses-format",
+              "REGISTRY",
+              "--schema-registry.url",
+              registry.confluentApiUrl());
       Configuration flink = new Configuration();
       flink.set(RestartStrategyOptions.RESTART_STRATEGY, "none"); // one task failure fails the job
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
@@ -257,37 +234,14 @@ class RegistryFramedRecordsIT {
           registry.register(requests + "-value", InferenceRequest.getClassSchema().toString());
       proxy.setMode(BlackholeProxy.Mode.REFUSE);
       Configuration config =
-          JobConfig.load(
-              new String[] {
-                "--kafka.bootstrap-servers",
-                KAFKA.bootstrapServers(),
-                "--inference.requests-topic",
-                requests,
-                "--inference.responses-topic",
-                responses,
-                "--inference.latency-topic",
-                latency,
-                "--inference.dead-letter-topic",
-                dlq,
-                "--pieces.topic",
-                pieces,
-                "--inference.transactional-id-prefix",
-                "outage-" + run,
-                "--schema-registry.url",
-                "http://" + proxy.address() + "/apis/ccompat/v7",
-                "--schema-registry.timeout",
-                "2 s",
-                "--llm.endpoints",
-                llm.baseUrl(),
-                "--llm.models",
-                MODEL,
-                "--redis.url",
-                redis.uri(),
-                "--opensearch.url",
-                OPENSEARCH.uri().toString()
-              },
-              Map.of(),
-              InferenceOptions.ALL);
+          jobConfig(
+              "outage-" + run,
+              llm,
+              redis,
+              "--schema-registry.url",
+              "http://" + proxy.address() + "/apis/ccompat/v7",
+              "--schema-registry.timeout",
+              "2 s");
       Configuration flink = new Configuration();
       flink.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
       flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 100);
@@ -348,6 +302,41 @@ class RegistryFramedRecordsIT {
         job.cancel().get();
       }
     }
+  }
+
+  /**
+   * The job's settings on this run's topics ({@code <prefix>-requests}, ...) and servers, then
+   * {@code extra} flags.
+   */
+  private static Configuration jobConfig(
+      String prefix, LlmSimServer llm, RedisServer redis, String... extra) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--kafka.bootstrap-servers",
+                KAFKA.bootstrapServers(),
+                "--inference.requests-topic",
+                prefix + "-requests",
+                "--inference.responses-topic",
+                prefix + "-responses",
+                "--inference.latency-topic",
+                prefix + "-latency",
+                "--inference.dead-letter-topic",
+                prefix + "-dlq",
+                "--pieces.topic",
+                prefix + "-pieces",
+                "--inference.transactional-id-prefix",
+                prefix,
+                "--llm.endpoints",
+                llm.baseUrl(),
+                "--llm.models",
+                MODEL,
+                "--redis.url",
+                redis.uri(),
+                "--opensearch.url",
+                OPENSEARCH.uri().toString()));
+    args.addAll(List.of(extra));
+    return JobConfig.load(args.toArray(String[]::new), Map.of(), InferenceOptions.ALL);
   }
 
   private static InferenceRequest request(String id, int n) {

@@ -179,11 +179,7 @@ public final class RoutedChatCaller implements AutoCloseable {
       Objects.requireNonNull(retryPolicy, "retryPolicy is required but not provided.");
       Objects.requireNonNull(attemptTimeout, "attemptTimeout is required but not provided.");
       Objects.requireNonNull(resilience, "resilience is required but not provided.");
-      if (attemptTimeout.isNegative() || attemptTimeout.isZero()) {
-        throw new IllegalArgumentException(
-            "attemptTimeout must be positive, got " + attemptTimeout);
-      }
-      // Last: a LOAD_AWARE router starts its poller thread.
+      // A LOAD_AWARE router starts its poller thread: closed again if the caller refuses a setting.
       EndpointRouter router =
           new EndpointRouter(endpoints, routing, resilience, affinityLoadFactor, loadPollInterval);
       try {

@@ -89,10 +89,6 @@ final class ServerLoad implements AutoCloseable {
     return reading.waiting + 10 * reading.kvUsage;
   }
 
-  Reading reading(int index) {
-    return readings[index];
-  }
-
   private void pollAll() {
     for (int i = 0; i < metricsUris.size(); i++) {
       Reading reading = readings[i];
