@@ -2,6 +2,7 @@ package dev.streamrag.inference;
 
 import dev.streamrag.inference.cache.ResponseCacheLookup;
 import dev.streamrag.inference.llm.GenerateAnswer;
+import dev.streamrag.inference.llm.LlmPools;
 import dev.streamrag.inference.output.FinishResponse;
 import dev.streamrag.inference.prompt.PromptAssembler;
 import dev.streamrag.inference.retrieve.NeedsEmbedding;
@@ -20,7 +21,6 @@ import dev.streamrag.jobs.kafka.DecodingDeserializer;
 import dev.streamrag.jobs.kafka.RecordFormat;
 import dev.streamrag.jobs.kafka.SchemaRegistrySettings;
 import dev.streamrag.jobs.kafka.SplitDeadLetters;
-import dev.streamrag.jobs.llm.EndpointRouter;
 import dev.streamrag.jobs.llm.LlmResilienceSettings;
 import dev.streamrag.jobs.llm.RetryPolicy;
 import dev.streamrag.jobs.pieces.PieceSettings;
@@ -58,9 +58,11 @@ public final class InferenceJob {
   public static final String NAME = "streamrag-inference";
 
   private final Configuration config;
+  private final LlmPools pools;
 
   public InferenceJob(Configuration config) {
     this.config = config;
+    this.pools = LlmPools.of(config);
   }
 
   /** Adds the pipeline to {@code requests}' environment. */
@@ -143,7 +145,8 @@ public final class InferenceJob {
             .map(
                 new PromptAssembler(
                     config.get(InferenceOptions.SYSTEM_PROMPT),
-                    config.get(InferenceOptions.LLM_CONTEXT_WINDOW),
+                    pools.largestContextWindow(),
+                    pools.contextWindows(),
                     config.get(InferenceOptions.LLM_DEFAULT_MAX_TOKENS),
                     config.get(InferenceOptions.LLM_CHARS_PER_TOKEN)),
                 type)
@@ -232,8 +235,8 @@ public final class InferenceJob {
   private RequestValidator validator(EmbeddingModelSpec model) {
     return new RequestValidator(
         new RequestRules(
-            config.get(InferenceOptions.LLM_MODELS),
-            config.get(InferenceOptions.LLM_CONTEXT_WINDOW),
+            pools.models(),
+            pools.largestContextWindow(),
             config.get(InferenceOptions.LLM_DEFAULT_MAX_TOKENS),
             config.get(InferenceOptions.MAX_PROMPT_CHARS),
             config.get(InferenceOptions.MAX_TOP_K),
@@ -289,15 +292,10 @@ public final class InferenceJob {
   }
 
   private GenerateAnswer.Settings llmSettings() {
-    // Checked here, before submission: in a task, a bad value would restart it in a loop.
-    EndpointRouter.check(
-        config.get(InferenceOptions.LLM_ENDPOINTS).size(),
-        config.get(InferenceOptions.LLM_ROUTING),
-        config.get(InferenceOptions.LLM_AFFINITY_LOAD_FACTOR),
-        config.get(InferenceOptions.LLM_LOAD_POLL_INTERVAL));
+    // The pools were checked when this job was built, before submission: in a task, a bad value
+    // would restart it in a loop.
     return new GenerateAnswer.Settings(
-        config.get(InferenceOptions.LLM_ENDPOINTS),
-        config.get(InferenceOptions.LLM_ROUTING),
+        pools.pools(),
         config.get(InferenceOptions.LLM_AFFINITY_LOAD_FACTOR),
         config.get(InferenceOptions.LLM_LOAD_POLL_INTERVAL),
         new RetryPolicy(

@@ -195,6 +195,26 @@ public final class InferenceOptions {
                   + " separated by ';'. Any other name (wildcards, comma lists, system indexes"
                   + " included) is REJECTED.");
 
+  public static final ConfigOption<String> LLM_POOLS_FILE =
+      ConfigOptions.key("llm.pools-file")
+          .stringType()
+          .noDefaultValue()
+          .withDescription(
+              "YAML file of LLM pools (name, hardware gpu|cpu, instance from the price table,"
+                  + " models, endpoints, routing, contextWindow, maxConcurrency per server,"
+                  + " maxPromptTokens, kinds): each request goes to the first pool, in the file's"
+                  + " order, that serves its model, fits it and has room, and fails over to the"
+                  + " next. Replaces llm.endpoints and llm.models, which may then not be set."
+                  + " Without it, one pool 'default' of llm.endpoints serves llm.models.");
+
+  public static final ConfigOption<String> LLM_PRICES_FILE =
+      ConfigOptions.key("llm.prices-file")
+          .stringType()
+          .noDefaultValue()
+          .withDescription(
+              "YAML price table the pools' instances must be listed in; default: the bundled"
+                  + " list prices (prices.yaml), the same table the report prices runs with.");
+
   public static final ConfigOption<List<String>> LLM_ENDPOINTS =
       ConfigOptions.key("llm.endpoints")
           .stringType()
@@ -524,6 +544,8 @@ public final class InferenceOptions {
           CommonOptions.SCHEMA_REGISTRY_URL,
           CommonOptions.SCHEMA_REGISTRY_TIMEOUT,
           CommonOptions.SCHEMA_REGISTRY_AUTO_REGISTER,
+          LLM_POOLS_FILE,
+          LLM_PRICES_FILE,
           LLM_ENDPOINTS,
           LLM_MODELS,
           LLM_CONTEXT_WINDOW,

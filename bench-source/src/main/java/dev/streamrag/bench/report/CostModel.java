@@ -1,12 +1,6 @@
 package dev.streamrag.bench.report;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import dev.streamrag.jobs.llm.pools.PriceTable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,14 +12,11 @@ import java.util.List;
  * for CPU-only types).
  */
 public final class CostModel {
-  private final List<Instance> instances;
+  private final List<PriceTable.Instance> instances;
 
-  public CostModel(List<Instance> instances) {
+  public CostModel(List<PriceTable.Instance> instances) {
     this.instances = List.copyOf(instances);
   }
-
-  /** An hourly price. */
-  public record Instance(String cloud, String type, String hardware, double usdPerHour) {}
 
   /** The price of a run's work on one instance type. */
   public record Cost(
@@ -36,33 +27,9 @@ public final class CostModel {
       double usdPer1kRequests,
       double usdPer1mOutputTokens) {}
 
-  /** The bundled list prices, or {@code file} if given. */
+  /** The bundled list prices, or {@code file} if given: the table LLM pools are priced from. */
   public static CostModel load(Path file) {
-    try (InputStream in =
-        file != null
-            ? Files.newInputStream(file)
-            : CostModel.class.getResourceAsStream("/prices.yaml")) {
-      if (in == null) {
-        throw new IllegalStateException("prices.yaml is missing from the jar");
-      }
-      JsonNode root = new ObjectMapper(new YAMLFactory()).readTree(in);
-      List<Instance> instances = new ArrayList<>();
-      for (JsonNode node : root.path("instances")) {
-        instances.add(
-            new Instance(
-                node.path("cloud").asText(),
-                node.path("type").asText(),
-                node.path("hardware").asText(),
-                node.path("usdPerHour").asDouble()));
-      }
-      if (instances.isEmpty()) {
-        throw new IllegalArgumentException(
-            "price table " + (file == null ? "prices.yaml" : file) + " lists no instances");
-      }
-      return new CostModel(instances);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read price table " + file, e);
-    }
+    return new CostModel(PriceTable.load(file).instances());
   }
 
   /**
@@ -71,7 +38,7 @@ public final class CostModel {
    */
   public List<Cost> price(double requestsPerSecond, double outputTokensPerSecond) {
     List<Cost> costs = new ArrayList<>();
-    for (Instance i : instances) {
+    for (PriceTable.Instance i : instances) {
       costs.add(
           new Cost(
               i.cloud(),

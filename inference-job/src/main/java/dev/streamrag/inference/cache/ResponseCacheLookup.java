@@ -81,6 +81,7 @@ public final class ResponseCacheLookup extends RichAsyncFunction<InFlightRequest
         cached.setUsage(null);
         cached.setRetries(0);
         cached.setLlmEndpoint(null);
+        cached.setLlmPool(null);
         request.setResponse(cached);
         return request;
       }

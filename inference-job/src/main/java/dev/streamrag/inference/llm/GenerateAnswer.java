@@ -11,9 +11,11 @@ import dev.streamrag.jobs.llm.LlmOutcome;
 import dev.streamrag.jobs.llm.LlmResilienceSettings;
 import dev.streamrag.jobs.llm.RetryPolicy;
 import dev.streamrag.jobs.llm.RoutedChatCaller;
-import dev.streamrag.jobs.llm.RoutingPolicy;
 import dev.streamrag.jobs.llm.StreamingChatClient;
 import dev.streamrag.jobs.llm.TextListener;
+import dev.streamrag.jobs.llm.pools.ModelPool;
+import dev.streamrag.jobs.llm.pools.PoolPlacement;
+import dev.streamrag.jobs.llm.pools.PooledChatCaller;
 import dev.streamrag.jobs.pieces.AnswerStream;
 import dev.streamrag.jobs.pieces.PieceMetrics;
 import dev.streamrag.jobs.pieces.PiecePublisher;
@@ -60,10 +62,9 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
     implements CheckpointedFunction {
   private static final long serialVersionUID = 1L;
 
-  /** Everything the stage needs to know about the LLM endpoints. */
+  /** Everything the stage needs to know about the LLM pools and their endpoints. */
   public record Settings(
-      List<String> endpoints,
-      RoutingPolicy routing,
+      List<ModelPool> pools,
       double affinityLoadFactor,
       Duration loadPollInterval,
       RetryPolicy retry,
@@ -79,14 +80,14 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
    */
   private static final class Call {
     final AtomicBoolean settled = new AtomicBoolean();
-    volatile CompletableFuture<LlmOutcome> outcome;
+    volatile CompletableFuture<PooledChatCaller.Pooled> outcome;
     AnswerStream stream; // guarded by this
     long lastGeneration; // guarded by this
   }
 
   private final Settings settings;
   private final PieceSettings pieces;
-  private transient RoutedChatCaller caller;
+  private transient PooledChatCaller caller;
   // By identity: Flink hands timeout() the same object, and two requests may share an id.
   private transient Map<InFlightRequest, Call> inFlight;
   private transient PiecePublisher publisher;
@@ -94,6 +95,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
   private transient Counter retries;
   private transient Counter timeouts;
   private transient Counter errors;
+  private transient Counter unplaced;
 
   /**
    * @param pieces where to publish answers as they stream, or null to publish none
@@ -105,43 +107,67 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
 
   @Override
   public void open(Configuration parameters) {
-    List<URI> endpoints = settings.endpoints().stream().map(URI::create).toList();
     caller =
-        RoutedChatCaller.builder()
-            .client(StreamingChatClient.builder().apiKey(settings.apiKey()).build())
-            .endpoints(endpoints)
-            .routing(settings.routing())
-            .affinityLoadFactor(settings.affinityLoadFactor())
-            .loadPollInterval(settings.loadPollInterval())
-            .retryPolicy(settings.retry())
-            .attemptTimeout(settings.attemptTimeout())
-            .resilience(settings.resilience())
-            .build();
+        new PooledChatCaller(
+            settings.pools(),
+            this::poolCaller,
+            getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks());
     inFlight = Collections.synchronizedMap(new IdentityHashMap<>());
     var group = getRuntimeContext().getMetricGroup().addGroup("llm");
     retries = group.counter("retries");
     timeouts = group.counter("timeouts");
     errors = group.counter("errors");
+    unplaced = group.counter("unplaced");
     group.gauge("inFlight", () -> inFlight.size());
-    group.gauge("retryBudgetRefusals", caller::retryBudgetRefusals);
-    group.gauge("circuitOpenFailures", caller::circuitOpenFailures);
-    group.gauge("firstTokenTimeouts", caller::firstTokenTimeouts);
-    group.gauge("idleTimeouts", caller::idleTimeouts);
-    group.gauge("retryAfterPauses", caller::retryAfterPauses);
-    EndpointRouter router = caller.router();
-    for (EndpointRouter.Endpoint endpoint : router.endpoints()) {
-      var endpointGroup = group.addGroup("endpoint", endpoint.baseUrl().getAuthority());
-      endpointGroup.gauge("outstanding", endpoint::outstanding);
-      endpointGroup.gauge("failedAttempts", endpoint::failedAttempts);
-      endpointGroup.gauge("breakerState", endpoint::breakerStateCode);
-      // LOAD_AWARE: the server's reported load plus this task's in flight; -1 without a reading.
-      endpointGroup.gauge("serverLoad", () -> router.serverLoadScore(endpoint));
+    group.gauge("poolFailovers", caller::failovers);
+    group.gauge("retryBudgetRefusals", () -> sum(RoutedChatCaller::retryBudgetRefusals));
+    group.gauge("circuitOpenFailures", () -> sum(RoutedChatCaller::circuitOpenFailures));
+    group.gauge("firstTokenTimeouts", () -> sum(RoutedChatCaller::firstTokenTimeouts));
+    group.gauge("idleTimeouts", () -> sum(RoutedChatCaller::idleTimeouts));
+    group.gauge("retryAfterPauses", () -> sum(RoutedChatCaller::retryAfterPauses));
+    group.gauge(
+        "prefixIndexBlocks", () -> sum(pool -> (long) pool.router().rememberedPrefixBlocks()));
+    for (PooledChatCaller.Pool pool : caller.pools()) {
+      var poolGroup = group.addGroup("pool", pool.spec().name());
+      poolGroup.gauge("inFlight", pool::inFlight);
+      poolGroup.gauge("calls", pool::calls);
+      poolGroup.gauge("capacity", pool::capacity);
+      EndpointRouter router = pool.caller().router();
+      for (EndpointRouter.Endpoint endpoint : router.endpoints()) {
+        // Under llm, not the pool: the endpoint's series keep their names with or without pools.
+        var endpointGroup = group.addGroup("endpoint", endpoint.baseUrl().getAuthority());
+        endpointGroup.gauge("outstanding", endpoint::outstanding);
+        endpointGroup.gauge("failedAttempts", endpoint::failedAttempts);
+        endpointGroup.gauge("breakerState", endpoint::breakerStateCode);
+        // LOAD_AWARE: the server's reported load plus this task's in flight; -1 without a reading.
+        endpointGroup.gauge("serverLoad", () -> router.serverLoadScore(endpoint));
+      }
     }
-    group.gauge("prefixIndexBlocks", router::rememberedPrefixBlocks);
     if (pieces != null) {
       publisher = PiecePublisher.acquire(pieces);
       pieceMetrics = new PieceCounters(getRuntimeContext().getMetricGroup());
     }
+  }
+
+  private RoutedChatCaller poolCaller(ModelPool pool) {
+    return RoutedChatCaller.builder()
+        .client(StreamingChatClient.builder().apiKey(settings.apiKey()).build())
+        .endpoints(pool.endpoints().stream().map(URI::create).toList())
+        .routing(pool.routing())
+        .affinityLoadFactor(settings.affinityLoadFactor())
+        .loadPollInterval(settings.loadPollInterval())
+        .retryPolicy(settings.retry())
+        .attemptTimeout(settings.attemptTimeout())
+        .resilience(settings.resilience())
+        .build();
+  }
+
+  private long sum(java.util.function.ToLongFunction<RoutedChatCaller> counter) {
+    long total = 0;
+    for (PooledChatCaller.Pool pool : caller.pools()) {
+      total += counter.applyAsLong(pool.caller());
+    }
+    return total;
   }
 
   /**
@@ -197,9 +223,25 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       result.complete(List.of(request));
       return;
     }
+    PoolPlacement.Decision placement = caller.place(placementOf(request));
+    if (!placement.placed()) {
+      unplaced.inc();
+      request.getTimings().setLlmMs(Stages.lap(request));
+      result.complete(
+          List.of(
+              Stages.fail(
+                  request,
+                  ResponseStatus.REJECTED,
+                  placement.rejectCode(),
+                  placement.reason(),
+                  "llm",
+                  false)));
+      return;
+    }
     Call call = new Call();
     inFlight.put(request, call);
-    call.outcome = caller.call(chatCall(request), request.getDeadline(), attempts(request, call));
+    call.outcome =
+        caller.call(placement, chatCall(request), request.getDeadline(), attempts(request, call));
     call.outcome.whenComplete(
         (answer, error) -> {
           if (!call.settled.compareAndSet(false, true)) {
@@ -207,7 +249,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
           }
           inFlight.remove(request);
           try {
-            if (answer != null) {
+            if (answer != null && answer.outcome() != null) {
               finish(request, answer);
             } else { // the caller's future never fails; should it, answer rather than hang
               errors.inc();
@@ -301,6 +343,14 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
                 true)));
   }
 
+  private static PoolPlacement.Request placementOf(InFlightRequest request) {
+    return new PoolPlacement.Request(
+        request.getModel(),
+        request.getRequest().getKind(),
+        request.getPromptTokensEstimate(),
+        request.getMaxTokens());
+  }
+
   private ChatCall chatCall(InFlightRequest request) {
     InferenceRequest r = request.getRequest();
     return new ChatCall(
@@ -314,9 +364,10 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
         settings.ignoreEos());
   }
 
-  private void finish(InFlightRequest request, LlmOutcome outcome) {
+  private void finish(InFlightRequest request, PooledChatCaller.Pooled pooled) {
+    LlmOutcome outcome = pooled.outcome();
     request.getTimings().setLlmMs(Stages.lap(request));
-    retries.inc(outcome.retries());
+    retries.inc(pooled.retries());
     if (!outcome.ok()) {
       if (outcome.timedOut()) {
         timeouts.inc();
@@ -331,7 +382,8 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
           "llm",
           outcome.failure().retryable());
       request.getResponse().setLlmEndpoint(outcome.endpoint());
-      request.getResponse().setRetries(outcome.retries());
+      request.getResponse().setLlmPool(pooled.pool().name());
+      request.getResponse().setRetries(pooled.retries());
       return;
     }
     ChatCompletion completion = outcome.completion();
@@ -348,7 +400,8 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
                     completion.completionTokens(),
                     completion.cachedPromptTokens()))
             .setLlmEndpoint(outcome.endpoint())
-            .setRetries(outcome.retries())
+            .setLlmPool(pooled.pool().name())
+            .setRetries(pooled.retries())
             .build();
     request.setResponse(response);
   }

@@ -223,6 +223,7 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
         .setCacheHit(response.getCacheHit())
         .setModel(response.getModel())
         .setLlmEndpoint(response.getLlmEndpoint())
+        .setLlmPool(response.getLlmPool())
         .setCreatedAt(response.getCreatedAt())
         .setCompletedAt(response.getCompletedAt())
         .setTimings(response.getTimings())

@@ -57,7 +57,7 @@ final class OutputLimits {
     long chars = length(response.getRequestId()) + length(response.getTenantId());
     chars += length(response.getText()) + length(response.getTraceId());
     chars += length(response.getModel()) + length(response.getFinishReason());
-    chars += length(response.getLlmEndpoint());
+    chars += length(response.getLlmEndpoint()) + length(response.getLlmPool());
     for (Map.Entry<String, String> attribute : response.getAttributes().entrySet()) {
       chars += length(attribute.getKey()) + length(attribute.getValue());
     }

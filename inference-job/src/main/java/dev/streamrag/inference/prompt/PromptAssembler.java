@@ -8,7 +8,9 @@ import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.internal.InFlightRequest;
 import dev.streamrag.schemas.internal.Passage;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.functions.MapFunction;
 
 /**
@@ -29,18 +31,38 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
 
   private final String systemPrompt;
   private final int contextWindow;
+  private final HashMap<String, Integer> modelWindows;
   private final int defaultMaxTokens;
   private final double charsPerToken;
 
   public PromptAssembler(
       String systemPrompt, int contextWindow, int defaultMaxTokens, double charsPerToken) {
+    this(systemPrompt, contextWindow, Map.of(), defaultMaxTokens, charsPerToken);
+  }
+
+  /**
+   * @param contextWindow the window of models {@code modelWindows} does not list
+   * @param modelWindows each model's window: the largest of the pools serving it, so the prompt
+   *     fills what some pool can take
+   */
+  public PromptAssembler(
+      String systemPrompt,
+      int contextWindow,
+      Map<String, Integer> modelWindows,
+      int defaultMaxTokens,
+      double charsPerToken) {
     if (charsPerToken <= 0) {
       throw new IllegalArgumentException("charsPerToken must be positive, got " + charsPerToken);
     }
     this.systemPrompt = systemPrompt;
     this.contextWindow = contextWindow;
+    this.modelWindows = new HashMap<>(modelWindows);
     this.defaultMaxTokens = defaultMaxTokens;
     this.charsPerToken = charsPerToken;
+  }
+
+  private int window(String model) {
+    return model == null ? contextWindow : modelWindows.getOrDefault(model, contextWindow);
   }
 
   @Override
@@ -55,14 +77,20 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
 
   /** The answer's token allowance: the request's maxTokens, else the default, within the window. */
   public int maxTokens(InferenceRequest request) {
+    return maxTokens(request, contextWindow);
+  }
+
+  private int maxTokens(InferenceRequest request, int window) {
     return request.getMaxTokens() != null
         ? request.getMaxTokens()
-        : Math.min(defaultMaxTokens, contextWindow / 2);
+        : Math.min(defaultMaxTokens, window / 2);
   }
 
   void assemble(InFlightRequest request) {
     InferenceRequest r = request.getRequest();
-    int budget = contextWindow - maxTokens(r);
+    int window = window(request.getModel());
+    int maxTokens = maxTokens(r, window);
+    int budget = window - maxTokens;
     List<ChatMessage> conversation = new ArrayList<>(r.getMessages());
     if (conversation.isEmpty()) {
       conversation.add(new ChatMessage(ChatRole.USER, r.getPrompt(), null, null));
@@ -112,15 +140,15 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
               + " tokens, but only "
               + budget
               + " fit the context window of "
-              + contextWindow
+              + window
               + " beside maxTokens "
-              + maxTokens(r),
+              + maxTokens,
           "prompt",
           false);
       return;
     }
     request.setPrompt(prompt);
-    request.setMaxTokens(maxTokens(r));
+    request.setMaxTokens(maxTokens);
     request.setPromptTokensEstimate(used);
   }
 

@@ -486,6 +486,16 @@ public final class EndpointRouter implements AutoCloseable {
     return wait;
   }
 
+  /** Whether some endpoint's breaker would let an attempt through now. */
+  public boolean anyEndpointCallable() {
+    for (Endpoint endpoint : endpoints) {
+      if (!endpoint.breakerOpen()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Requests in flight over all endpoints. */
   public int outstanding() {
     int total = 0;
