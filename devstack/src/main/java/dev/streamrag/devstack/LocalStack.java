@@ -21,6 +21,7 @@ import dev.streamrag.testsupport.KafkaServer;
 import dev.streamrag.testsupport.LlmSimServer;
 import dev.streamrag.testsupport.OpenSearchServer;
 import dev.streamrag.testsupport.RedisServer;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,8 +56,8 @@ public final class LocalStack implements AutoCloseable {
   /** The default llm-sim profile, and the model name it serves. */
   public static final String PROFILE = "qwen2.5-0.5b-l4";
 
-  private final String profile;
-  private final int llmReplicas;
+  private final LlmFleet fleet;
+  private final String model;
 
   private final List<AutoCloseable> resources = new ArrayList<>();
   private final Consumer<String> log;
@@ -64,6 +65,8 @@ public final class LocalStack implements AutoCloseable {
   private OpenSearchServer opensearch;
   private RedisServer redis;
   private final List<LlmSimServer> llms = new ArrayList<>();
+  private final Map<String, List<String>> poolEndpoints = new LinkedHashMap<>();
+  private Path poolsFile; // with --llm-pools only
   private GatewayServer gateway;
   private Map<String, String> gatewayKeys;
   private MiniCluster flink;
@@ -72,13 +75,10 @@ public final class LocalStack implements AutoCloseable {
   private Configuration inferenceConfig;
   private int metricsPort;
 
-  private LocalStack(Consumer<String> log, String profile, int llmReplicas) {
-    if (llmReplicas < 1 || llmReplicas > 16) {
-      throw new IllegalArgumentException("--llm-replicas must be 1 to 16, got " + llmReplicas);
-    }
+  private LocalStack(Consumer<String> log, LlmFleet fleet) {
     this.log = log;
-    this.profile = profile;
-    this.llmReplicas = llmReplicas;
+    this.fleet = fleet;
+    this.model = fleet.model();
   }
 
   /**
@@ -110,8 +110,15 @@ public final class LocalStack implements AutoCloseable {
       int llmReplicas,
       Consumer<String> log)
       throws Exception {
+    return start(dir, uiPorts, settings, LlmFleet.single(profile, llmReplicas), log);
+  }
+
+  /** As above, with the llm-sim servers of {@code fleet}: one pool, or several placed by cost. */
+  public static LocalStack start(
+      Path dir, String uiPorts, Map<String, String> settings, LlmFleet fleet, Consumer<String> log)
+      throws Exception {
     check(settings);
-    LocalStack stack = new LocalStack(log, profile, llmReplicas);
+    LocalStack stack = new LocalStack(log, fleet);
     try {
       stack.startServers(dir);
       stack.startFlink(uiPorts);
@@ -140,6 +147,14 @@ public final class LocalStack implements AutoCloseable {
     if (!unknown.isEmpty()) {
       throw new IllegalArgumentException("unknown setting(s) " + unknown + "; known: " + known);
     }
+    for (String own : List.of("llm.pools-file", "llm.endpoints", "llm.models")) {
+      if (settings.containsKey(own)) {
+        throw new IllegalArgumentException(
+            own
+                + " is the local stack's own: it points the job at the llm-sim servers it starts;"
+                + " choose them with --llm-profile, --llm-replicas or --llm-pools");
+      }
+    }
     Map<String, String> inference = new LinkedHashMap<>(settings);
     inference.keySet().removeIf(k -> k.startsWith("bench."));
     Configuration config = JobConfig.load(flags(inference), Map.of(), InferenceOptions.ALL);
@@ -153,17 +168,24 @@ public final class LocalStack implements AutoCloseable {
     Schedule.of(Scenario.from(JobConfig.load(flags(bench(settings)), Map.of(), BenchOptions.ALL)));
   }
 
-  private void startServers(Path dir) {
-    log.accept(
-        "starting Kafka, OpenSearch (k-NN), Redis and llm-sim ("
-            + profile
-            + (llmReplicas > 1 ? ", " + llmReplicas + " replicas" : "")
-            + ") ...");
+  private void startServers(Path dir) throws IOException {
+    log.accept("starting Kafka, OpenSearch (k-NN), Redis and llm-sim (" + fleet + ") ...");
     kafka = keep(KafkaServer.start(dir));
     opensearch = keep(OpenSearchServer.start(dir, "512m"));
     redis = keep(RedisServer.start(dir));
-    for (int i = 0; i < llmReplicas; i++) {
-      llms.add(keep(LlmSimServer.start(dir, profile, profile, null)));
+    for (LlmFleet.Pool pool : fleet.pools()) {
+      List<String> urls = new ArrayList<>();
+      for (int i = 0; i < pool.replicas(); i++) {
+        LlmSimServer server = keep(LlmSimServer.start(dir, pool.profile(), model, null));
+        llms.add(server);
+        urls.add(server.baseUrl());
+      }
+      poolEndpoints.put(pool.name(), urls);
+    }
+    if (fleet.explicit()) {
+      poolsFile = dir.resolve("llm-pools.yaml");
+      Files.writeString(poolsFile, fleet.poolsYaml(poolEndpoints));
+      log.accept("LLM pools: " + poolsFile);
     }
   }
 
@@ -215,7 +237,7 @@ public final class LocalStack implements AutoCloseable {
             GatewayServer.builder(dir, kafka.bootstrapServers())
                 .replyPartition(0)
                 .apiKeys(keyToTenant)
-                .models(List.of(profile))
+                .models(List.of(model))
                 .start());
     log.accept("gateway: " + gateway.baseUrl());
   }
@@ -298,8 +320,12 @@ public final class LocalStack implements AutoCloseable {
   /** The inference job's settings: the stack's services, then the user's inference settings. */
   Configuration inferenceConfig(Map<String, String> settings) {
     Map<String, String> own = new LinkedHashMap<>();
-    own.put("llm.endpoints", llmEndpoints());
-    own.put("llm.models", profile);
+    if (poolsFile != null) {
+      own.put("llm.pools-file", poolsFile.toString());
+    } else {
+      own.put("llm.endpoints", llmEndpoints());
+      own.put("llm.models", model);
+    }
     own.put("redis.url", redis.uri());
     List<String> keys = InferenceOptions.ALL.stream().map(o -> o.key()).toList();
     Map<String, String> user = new LinkedHashMap<>();
@@ -358,7 +384,10 @@ public final class LocalStack implements AutoCloseable {
     endpoints.put("opensearch.url", opensearch.uri().toString());
     endpoints.put("redis.url", redis.uri());
     endpoints.put("llm.endpoints", llmEndpoints());
-    endpoints.put("llm.model", profile);
+    endpoints.put("llm.model", model);
+    if (poolsFile != null) {
+      endpoints.put("llm.pools-file", poolsFile.toString());
+    }
     endpoints.put("inference.requests-topic", InferenceOptions.REQUESTS_TOPIC.defaultValue());
     endpoints.put("inference.responses-topic", InferenceOptions.RESPONSES_TOPIC.defaultValue());
     endpoints.put("pieces.topic", InferenceOptions.PIECES_TOPIC.defaultValue());

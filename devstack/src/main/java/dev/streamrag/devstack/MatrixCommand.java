@@ -80,13 +80,7 @@ final class MatrixCommand implements Callable<Integer> {
     base.putAll(stack.settings(Map.of()));
     stack.prepare();
     try (LocalStack running =
-        LocalStack.start(
-            stack.dir,
-            stack.uiPorts,
-            base,
-            stack.llmProfile,
-            stack.llmReplicas,
-            System.out::println)) {
+        LocalStack.start(stack.dir, stack.uiPorts, base, stack.fleet(), System.out::println)) {
       Thread hook = new Thread(running::close, "stop-local-stack");
       Runtime.getRuntime().addShutdownHook(hook);
       System.out.println("Flink web UI " + running.webUi() + "; metrics " + running.metricsUrl());

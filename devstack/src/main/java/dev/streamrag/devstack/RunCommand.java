@@ -44,13 +44,7 @@ final class RunCommand implements Callable<Integer> {
     Path log = stack.prepare();
     long started = System.nanoTime();
     try (LocalStack running =
-        LocalStack.start(
-            stack.dir,
-            stack.uiPorts,
-            settings,
-            stack.llmProfile,
-            stack.llmReplicas,
-            System.out::println)) {
+        LocalStack.start(stack.dir, stack.uiPorts, settings, stack.fleet(), System.out::println)) {
       // Ctrl-C: stop jobs and servers before the JVM exits.
       Thread hook = new Thread(running::close, "stop-local-stack");
       Runtime.getRuntime().addShutdownHook(hook);

@@ -41,6 +41,16 @@ final class StackOptions {
   int llmReplicas;
 
   @Option(
+      names = "--llm-pools",
+      description =
+          "LLM pools instead of one profile: name=profile[*replicas],... in placement order, as"
+              + " cpu=llama-3.2-1b-cpu*2,gpu=qwen2.5-0.5b-l4. Each pool's hardware, instance"
+              + " price, context window and slots come from its profile; a CPU pool takes prompts"
+              + " up to a quarter of its window. Every server answers to the first pool's"
+              + " profile name. Replaces --llm-profile and --llm-replicas.")
+  String llmPools;
+
+  @Option(
       names = "--scenario",
       description = "YAML (or properties) file of bench.* and inference job settings.")
   Path scenario;
@@ -49,6 +59,19 @@ final class StackOptions {
       names = "--set",
       description = "One setting, key=value; repeatable; overrides the scenario file.")
   Map<String, String> set = new LinkedHashMap<>();
+
+  /** The llm-sim servers to start, from --llm-pools or --llm-profile and --llm-replicas. */
+  LlmFleet fleet() {
+    if (llmPools == null) {
+      return LlmFleet.single(llmProfile, llmReplicas);
+    }
+    if (llmReplicas != 1 || !llmProfile.equals(LocalStack.PROFILE)) {
+      throw new IllegalArgumentException(
+          "--llm-pools names each pool's profile and replicas: drop --llm-profile and"
+              + " --llm-replicas");
+    }
+    return LlmFleet.parse(llmPools);
+  }
 
   /**
    * Creates the stack's folder and sends the log there; before anything logs, since log4j reads the

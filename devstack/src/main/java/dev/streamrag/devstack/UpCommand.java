@@ -29,13 +29,7 @@ final class UpCommand implements Callable<Integer> {
     settings.putIfAbsent("inference.responses-format", "JSON");
     settings.putIfAbsent("pieces.format", "JSON");
     LocalStack running =
-        LocalStack.start(
-            stack.dir,
-            stack.uiPorts,
-            settings,
-            stack.llmProfile,
-            stack.llmReplicas,
-            System.out::println);
+        LocalStack.start(stack.dir, stack.uiPorts, settings, stack.fleet(), System.out::println);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
