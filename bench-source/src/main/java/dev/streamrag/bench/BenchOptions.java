@@ -248,6 +248,15 @@ public final class BenchOptions {
               "YAML price table for the cost model; default: the bundled list prices"
                   + " (prices.yaml in the jar).");
 
+  public static final ConfigOption<String> POOLS_FILE =
+      ConfigOptions.key("bench.pools-file")
+          .stringType()
+          .noDefaultValue()
+          .withDescription(
+              "The LLM pools YAML the inference job was given (llm.pools-file), priced from"
+                  + " bench.prices-file: the report's by-pool table prices each pool's servers for"
+                  + " the run. Default: none (pools are listed unpriced).");
+
   public static final ConfigOption<String> RESULTS_DIR =
       ConfigOptions.key("bench.results-dir")
           .stringType()
@@ -290,5 +299,6 @@ public final class BenchOptions {
           REPORT_GRACE,
           REPORT_FROM,
           PRICES_FILE,
+          POOLS_FILE,
           RESULTS_DIR);
 }

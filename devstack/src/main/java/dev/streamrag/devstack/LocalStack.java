@@ -342,6 +342,9 @@ public final class LocalStack implements AutoCloseable {
   public Configuration benchConfig(Map<String, String> settings) {
     Map<String, String> own = new LinkedHashMap<>();
     own.put("bench.gateway-url", gateway.baseUrl());
+    if (poolsFile != null) {
+      own.put("bench.pools-file", poolsFile.toString()); // the report prices the stack's pools
+    }
     List<String> keys = new ArrayList<>();
     gatewayKeys.forEach((tenant, key) -> keys.add(tenant + ":" + key));
     own.put("bench.gateway-api-keys", String.join(",", keys));

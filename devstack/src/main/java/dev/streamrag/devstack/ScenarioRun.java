@@ -44,6 +44,7 @@ final class ScenarioRun {
       bench.set(BenchOptions.REPORT_FROM, Instant.now().minus(Duration.ofMinutes(1)).toString());
     }
     Scenario scenario = Scenario.from(bench);
+    LatencyReport.costModel(bench); // a bad price table or pools file fails now, not after the run
     Schedule schedule = Schedule.of(scenario);
     int requests = schedule.size();
     boolean gateway = bench.get(BenchOptions.TARGET) == BenchOptions.Target.GATEWAY;

@@ -146,7 +146,7 @@ public final class InferenceJob {
                 new PromptAssembler(
                     config.get(InferenceOptions.SYSTEM_PROMPT),
                     pools.largestContextWindow(),
-                    pools.contextWindows(),
+                    pools.promptLimits(),
                     config.get(InferenceOptions.LLM_DEFAULT_MAX_TOKENS),
                     config.get(InferenceOptions.LLM_CHARS_PER_TOKEN)),
                 type)

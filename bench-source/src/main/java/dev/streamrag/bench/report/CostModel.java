@@ -1,5 +1,8 @@
 package dev.streamrag.bench.report;
 
+import dev.streamrag.jobs.llm.RoutingPolicy;
+import dev.streamrag.jobs.llm.pools.ModelPool;
+import dev.streamrag.jobs.llm.pools.PoolsFile;
 import dev.streamrag.jobs.llm.pools.PriceTable;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,13 +12,24 @@ import java.util.List;
  * Dollars per 1k requests and per 1M output tokens for each instance type of a price table, from a
  * run's measured rates. The assumption, printed with the table: one instance of the type sustains
  * the measured rate (the llm-sim profile names the GPU it models; its own machine is what is priced
- * for CPU-only types).
+ * for CPU-only types). Beside it, the LLM pools the run was served by, priced from the same table.
  */
 public final class CostModel {
-  private final List<PriceTable.Instance> instances;
+  /**
+   * What a pool leaves out of the pools file. The report reads only names, instances and endpoints,
+   * so these never change a figure; they are there because the parser fills them in. The window is
+   * unbounded so that no maxPromptTokens the job accepted (its llm.context-window may be larger) is
+   * refused here.
+   */
+  private static final PoolsFile.Defaults POOL_DEFAULTS =
+      new PoolsFile.Defaults(RoutingPolicy.LEAST_OUTSTANDING, Integer.MAX_VALUE);
 
-  public CostModel(List<PriceTable.Instance> instances) {
-    this.instances = List.copyOf(instances);
+  private final PriceTable table;
+  private final List<ModelPool> pools;
+
+  public CostModel(PriceTable table, List<ModelPool> pools) {
+    this.table = table;
+    this.pools = List.copyOf(pools);
   }
 
   /** The price of a run's work on one instance type. */
@@ -29,7 +43,22 @@ public final class CostModel {
 
   /** The bundled list prices, or {@code file} if given: the table LLM pools are priced from. */
   public static CostModel load(Path file) {
-    return new CostModel(PriceTable.load(file).instances());
+    return load(file, null);
+  }
+
+  /**
+   * As {@link #load(Path)}, with the pools of {@code poolsFile} (null: none) priced from that
+   * table. A bad pools file is refused with the parser's message, which names the key.
+   */
+  public static CostModel load(Path pricesFile, Path poolsFile) {
+    PriceTable table = PriceTable.load(pricesFile);
+    return new CostModel(
+        table, poolsFile == null ? List.of() : PoolsFile.load(poolsFile, table, POOL_DEFAULTS));
+  }
+
+  /** The pools of the pools file, in its order; empty without one. */
+  public List<ModelPool> pools() {
+    return pools;
   }
 
   /**
@@ -38,7 +67,7 @@ public final class CostModel {
    */
   public List<Cost> price(double requestsPerSecond, double outputTokensPerSecond) {
     List<Cost> costs = new ArrayList<>();
-    for (PriceTable.Instance i : instances) {
+    for (PriceTable.Instance i : table.instances()) {
       costs.add(
           new Cost(
               i.cloud(),

@@ -27,6 +27,7 @@ public final class LatencyReport {
    */
   public static Measured measure(
       Configuration config, Scenario scenario, Receipts receipts, Consumer<String> progress) {
+    CostModel prices = costModel(config); // before the wait for answers: a bad file fails at once
     RunRecords records =
         RunCollector.collect(
             config.get(BenchOptions.KAFKA_BOOTSTRAP),
@@ -49,9 +50,19 @@ public final class LatencyReport {
             records,
             receipts,
             new RequestFactory(scenario).questions(),
-            CostModel.load(
-                config.getOptional(BenchOptions.PRICES_FILE).map(Path::of).orElse(null)));
+            prices);
     return new Measured(records, report);
+  }
+
+  /**
+   * The price table ({@code bench.prices-file}) and the LLM pools priced from it ({@code
+   * bench.pools-file}); a bad file is refused with a message naming the key. A caller that runs the
+   * load first may call this before it, to fail before the run rather than after.
+   */
+  public static CostModel costModel(Configuration config) {
+    return CostModel.load(
+        config.getOptional(BenchOptions.PRICES_FILE).map(Path::of).orElse(null),
+        config.getOptional(BenchOptions.POOLS_FILE).map(Path::of).orElse(null));
   }
 
   /**

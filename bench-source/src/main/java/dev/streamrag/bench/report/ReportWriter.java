@@ -160,6 +160,14 @@ public final class ReportWriter {
               c.usdPer1kRequests(),
               c.usdPer1mOutputTokens()));
     }
+    // A job without a pools file has one pool, 'default', and nothing to price: no table.
+    if (r.byPool().entrySet().stream()
+        .anyMatch(
+            e ->
+                !Double.isNaN(e.getValue().usdPerHour())
+                    || !(PoolTally.NONE.equals(e.getKey()) || "default".equals(e.getKey())))) {
+      byPool(md, r);
+    }
     md.append("\n## Charts\n\n");
     md.append("![latency over time](latency-over-time.png)\n\n");
     md.append("![latency CDF](latency-cdf.png)\n\n");
@@ -169,6 +177,46 @@ public final class ReportWriter {
       r.lostSample().forEach(id -> md.append("- ").append(id).append('\n'));
     }
     return md.toString();
+  }
+
+  private static void byPool(StringBuilder md, RunReport r) {
+    md.append(
+        "\n## By LLM pool\n\nThe pool that gave each measured response its final answer:\n\n");
+    md.append(
+        "| pool | requests | OK | good | e2e p50 (ms) | e2e p99 (ms) | TTFT p50 (ms) | $/h | $ for"
+            + " the run | $/request | $/1k good |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    r.byPool()
+        .forEach(
+            (pool, u) ->
+                md.append(
+                    String.format(
+                        Locale.ROOT,
+                        "| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |%n",
+                        pool,
+                        u.requests(),
+                        u.ok(),
+                        u.good(),
+                        fmt(u.e2eP50()),
+                        fmt(u.e2eP99()),
+                        fmt(u.ttftP50()),
+                        usd(u.usdPerHour(), 4),
+                        usd(u.usdForRun(), 6),
+                        usd(u.usdPerRequest(), 6),
+                        usd(u.usdPer1kGood(), 4))));
+    md.append(
+        "\nA pool's cost is what its servers cost for the run's duration (instance $/h × servers;"
+            + " provisioned, not per token), divided among the requests it served; – where nothing"
+            + " is priced (no LLM call, or a pool missing from `bench.pools-file`). "
+            + (Double.isNaN(r.poolsUsdPer1kGood())
+                ? "No pool is priced: pass the inference job's pools file as `bench.pools-file`."
+                : "All priced pools together: $"
+                    + usd(r.poolsUsdPer1kGood(), 4)
+                    + " per 1k good requests (every good one, cache hits included).")
+            + "\n");
+  }
+
+  private static String usd(double value, int decimals) {
+    return Double.isNaN(value) ? "–" : String.format(Locale.ROOT, "%." + decimals + "f", value);
   }
 
   private static void row(StringBuilder md, String metric, Object value) {

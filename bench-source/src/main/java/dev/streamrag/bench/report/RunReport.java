@@ -22,7 +22,8 @@ import java.util.TreeMap;
 /**
  * Everything the report says about one run, computed from its records: counts, latency percentiles
  * per stage and request kind, throughput, goodput under the SLO, cache hits, answer quality against
- * the demo corpus's ground truth, cost, and a per-second timeline.
+ * the demo corpus's ground truth, cost (per instance type, and per LLM pool as provisioned), and a
+ * per-second timeline.
  */
 public record RunReport(
     String runId,
@@ -43,6 +44,8 @@ public record RunReport(
     Map<String, List<LatencyStats.CdfPoint>> cdf,
     List<Second> timeline,
     List<CostModel.Cost> cost,
+    Map<String, PoolUse> byPool,
+    double poolsUsdPer1kGood,
     List<String> lostSample) {
 
   /**
@@ -93,6 +96,23 @@ public record RunReport(
   public record Second(
       long second, long sent, long answered, long good, double e2eP50, double e2eP99) {}
 
+  /**
+   * The measured responses one LLM pool gave the final answer to (or none, for responses without an
+   * LLM call): counts, headline latencies of its OK ones, and the pool priced as provisioned, its
+   * servers' hourly price for the run's duration (NaN when the pool is not priced).
+   */
+  public record PoolUse(
+      long requests,
+      long ok,
+      long good,
+      double e2eP50,
+      double e2eP99,
+      double ttftP50,
+      double usdPerHour,
+      double usdForRun,
+      double usdPerRequest,
+      double usdPer1kGood) {}
+
   /** Where the headline latencies come from. */
   public static final String CLIENT = "client";
 
@@ -137,6 +157,7 @@ public record RunReport(
     long measuredSent = 0;
     long measuredAnswered = 0;
     long[] stream = new long[8];
+    PoolTally pools = new PoolTally(prices.pools());
     for (InferenceRequest request : records.sent().values()) {
       sentPerSecond.merge(second(request, firstIntended), 1L, Long::sum);
       if (request.getCreatedAt().toEpochMilli() >= measuredFrom) {
@@ -165,6 +186,12 @@ public record RunReport(
       }
       measuredAnswered++;
       countStream(stream, response, receipt);
+      pools.add(
+          response.getLlmPool(),
+          response.getStatus() == ResponseStatus.OK,
+          good,
+          headline[1],
+          headline[0]);
       if (response.getCacheHit() == CacheHitKind.RESPONSE) {
         cacheHits++;
       }
@@ -263,6 +290,7 @@ public record RunReport(
       }
     }
     long sent = records.sent().size() + refused;
+    Map<String, PoolUse> byPool = pools.uses(runSeconds);
     return new RunReport(
         scenario.runId(),
         scenario,
@@ -305,6 +333,8 @@ public record RunReport(
         cdf,
         timeline,
         prices.price(ok / runSeconds, outputTokens / runSeconds),
+        byPool,
+        PoolTally.usdPer1kGood(byPool, goodCount),
         lost.subList(0, Math.min(20, lost.size())));
   }
 

@@ -16,11 +16,15 @@ import dev.streamrag.schemas.RequestKind;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.StageTimings;
 import dev.streamrag.schemas.TokenUsage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The report's headline figures come from the client's receipts, the breakdown from the job. */
 class RunReportTest {
@@ -134,18 +138,101 @@ class RunReportTest {
     assertThat(report.goodput().good()).isEqualTo(1);
   }
 
+  @Test
+  void eachPoolIsPricedAsProvisionedForTheRunAndSharedAmongItsRequests(@TempDir Path dir)
+      throws IOException {
+    Path poolsFile = dir.resolve("pools.yaml");
+    Files.writeString(
+        poolsFile,
+        """
+        pools:
+          - name: cpu
+            hardware: cpu
+            instance: {cloud: aws, type: c7i.2xlarge}
+            models: [llama-3.2-1b]
+            endpoints: [http://llm-cpu-0:8080, http://llm-cpu-1:8080]
+          - name: gpu
+            hardware: gpu
+            instance: {cloud: aws, type: g6.xlarge}
+            models: [llama-3.1-8b]
+            endpoints: [http://llm-gpu-0:8000]
+        """);
+    // Two CPU answers (the second too slow for the 1 s TTFT), one GPU answer, one cache hit.
+    answer("c1", 0, "cpu", 70, 300);
+    answer("c2", 1, "cpu", 1_500, 1_600);
+    answer("g1", 2, "gpu", 40, 200);
+    add("hit", 3, ResponseStatus.OK, CacheHitKind.RESPONSE, "x", null, 0);
+    receipts.of("hit").text(T0_MICROS + 3_000_000 + 5_000);
+    receipts.of("hit").end(T0_MICROS + 3_000_000 + 5_000, "OK", "x");
+
+    RunReport report = report(receipts, CostModel.load(null, poolsFile));
+
+    double runSeconds = 3.018; // the first intended send to the last completedAt
+    double cpuUsd = 0.357 * 2 * runSeconds / 3600; // two c7i.2xlarge servers
+    double gpuUsd = 0.8048 * runSeconds / 3600;
+    assertThat(report.byPool()).containsOnlyKeys("cpu", "gpu", PoolTally.NONE);
+    RunReport.PoolUse cpu = report.byPool().get("cpu");
+    assertThat(List.of(cpu.requests(), cpu.ok(), cpu.good())).containsExactly(2L, 2L, 1L);
+    assertThat(cpu.ttftP50()).isCloseTo(70.0, within(0.1));
+    assertThat(cpu.e2eP99()).isCloseTo(1_600.0, within(2.0));
+    assertThat(cpu.usdPerHour()).isCloseTo(0.714, within(1e-9));
+    assertThat(cpu.usdForRun()).isCloseTo(cpuUsd, within(1e-9));
+    assertThat(cpu.usdPerRequest()).isCloseTo(cpuUsd / 2, within(1e-9));
+    assertThat(cpu.usdPer1kGood()).isCloseTo(cpuUsd * 1000, within(1e-9));
+    RunReport.PoolUse gpu = report.byPool().get("gpu");
+    assertThat(List.of(gpu.requests(), gpu.ok(), gpu.good())).containsExactly(1L, 1L, 1L);
+    assertThat(gpu.usdForRun()).isCloseTo(gpuUsd, within(1e-9));
+    assertThat(gpu.usdPer1kGood()).isCloseTo(gpuUsd * 1000, within(1e-9));
+    RunReport.PoolUse none = report.byPool().get(PoolTally.NONE);
+    assertThat(List.of(none.requests(), none.ok(), none.good())).containsExactly(1L, 1L, 1L);
+    assertThat(none.e2eP50()).isCloseTo(5.0, within(0.01));
+    assertThat(none.usdPerHour()).isNaN();
+    assertThat(none.usdForRun()).isNaN();
+    assertThat(report.poolsUsdPer1kGood())
+        .as("both pools' cost over all three good requests, the cache hit included")
+        .isCloseTo((cpuUsd + gpuUsd) / 3 * 1000, within(1e-9));
+    assertThat(ReportWriter.markdown(report))
+        .contains("## By LLM pool")
+        .contains("| cpu | 2 | 2 | 1 | 300.0 | 1600.5 | 70.0 | 0.7140 |")
+        .contains("| none (no LLM call) | 1 | 1 | 1 |");
+  }
+
+  @Test
+  void withoutAPoolsFileThePoolsAreListedUnpriced() {
+    answer("c1", 0, "cpu", 70, 300);
+
+    RunReport report = report();
+
+    assertThat(report.byPool().get("cpu").requests()).isEqualTo(1);
+    assertThat(report.byPool().get("cpu").usdPer1kGood()).isNaN();
+    assertThat(report.poolsUsdPer1kGood()).isNaN();
+  }
+
   private RunReport report() {
     return report(receipts);
   }
 
   private RunReport report(Receipts with) {
+    return report(with, CostModel.load(null));
+  }
+
+  private RunReport report(Receipts with, CostModel prices) {
     return RunReport.of(
         scenario,
         new Slo(1_000, 5_000),
         new RunRecords(sent, answered, 0, 0),
         with,
         List.of(),
-        CostModel.load(null));
+        prices);
+  }
+
+  /** An OK answer from {@code pool}, which the client saw begin and end at these ms. */
+  private void answer(String id, int second, String pool, long ttftMillis, long e2eMillis) {
+    add(id, second, ResponseStatus.OK, CacheHitKind.NONE, "x", 10.0, 2);
+    answered.get(id).setLlmPool(pool);
+    long sentMicros = T0_MICROS + second * 1_000_000L;
+    receipts.of(id).text(sentMicros + ttftMillis * 1000);
+    receipts.of(id).end(sentMicros + e2eMillis * 1000, "OK", "x");
   }
 
   private void add(

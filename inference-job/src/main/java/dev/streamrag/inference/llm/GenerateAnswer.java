@@ -81,6 +81,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
   private static final class Call {
     final AtomicBoolean settled = new AtomicBoolean();
     volatile CompletableFuture<PooledChatCaller.Pooled> outcome;
+    volatile String pool; // the pool the call is on now
     AnswerStream stream; // guarded by this
     long lastGeneration; // guarded by this
   }
@@ -127,6 +128,12 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
     group.gauge("retryAfterPauses", () -> sum(RoutedChatCaller::retryAfterPauses));
     group.gauge(
         "prefixIndexBlocks", () -> sum(pool -> (long) pool.router().rememberedPrefixBlocks()));
+    Map<String, Long> authorities =
+        settings.pools().stream()
+            .flatMap(pool -> pool.endpoints().stream())
+            .collect(
+                java.util.stream.Collectors.groupingBy(
+                    url -> URI.create(url).getAuthority(), java.util.stream.Collectors.counting()));
     for (PooledChatCaller.Pool pool : caller.pools()) {
       var poolGroup = group.addGroup("pool", pool.spec().name());
       poolGroup.gauge("inFlight", pool::inFlight);
@@ -135,7 +142,14 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       EndpointRouter router = pool.caller().router();
       for (EndpointRouter.Endpoint endpoint : router.endpoints()) {
         // Under llm, not the pool: the endpoint's series keep their names with or without pools.
-        var endpointGroup = group.addGroup("endpoint", endpoint.baseUrl().getAuthority());
+        // host:port names it; with the path too where servers share one (a gateway's routes).
+        String authority = endpoint.baseUrl().getAuthority();
+        var endpointGroup =
+            group.addGroup(
+                "endpoint",
+                authorities.getOrDefault(authority, 1L) > 1
+                    ? authority + endpoint.baseUrl().getPath()
+                    : authority);
         endpointGroup.gauge("outstanding", endpoint::outstanding);
         endpointGroup.gauge("failedAttempts", endpoint::failedAttempts);
         endpointGroup.gauge("breakerState", endpoint::breakerStateCode);
@@ -241,7 +255,12 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
     Call call = new Call();
     inFlight.put(request, call);
     call.outcome =
-        caller.call(placement, chatCall(request), request.getDeadline(), attempts(request, call));
+        caller.call(
+            placement,
+            chatCall(request),
+            request.getDeadline(),
+            attempts(request, call),
+            pool -> call.pool = pool.name());
     call.outcome.whenComplete(
         (answer, error) -> {
           if (!call.settled.compareAndSet(false, true)) {
@@ -332,15 +351,17 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
     }
     request.getTimings().setLlmMs(Stages.lap(request));
     timeouts.inc();
-    result.complete(
-        List.of(
-            Stages.fail(
-                request,
-                ResponseStatus.TIMEOUT,
-                "llm.timeout",
-                "the LLM call outlived the job's async timeout",
-                "llm",
-                true)));
+    Stages.fail(
+        request,
+        ResponseStatus.TIMEOUT,
+        "llm.timeout",
+        "the LLM call outlived the job's async timeout",
+        "llm",
+        true);
+    if (call != null) {
+      request.getResponse().setLlmPool(call.pool); // its cost is the pool's, as any answer's
+    }
+    result.complete(List.of(request));
   }
 
   private static PoolPlacement.Request placementOf(InFlightRequest request) {

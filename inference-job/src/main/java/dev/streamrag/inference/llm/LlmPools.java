@@ -1,6 +1,7 @@
 package dev.streamrag.inference.llm;
 
 import dev.streamrag.inference.InferenceOptions;
+import dev.streamrag.inference.prompt.PromptAssembler;
 import dev.streamrag.jobs.llm.EndpointRouter;
 import dev.streamrag.jobs.llm.pools.ModelPool;
 import dev.streamrag.jobs.llm.pools.PoolsFile;
@@ -85,15 +86,17 @@ public final class LlmPools {
     return models;
   }
 
-  /** Each model's largest context window over the pools that serve it: what a prompt may fill. */
-  public Map<String, Integer> contextWindows() {
-    Map<String, Integer> windows = new HashMap<>();
+  /** Each model's pools' limits: a prompt fills what the most generous of them takes. */
+  public Map<String, List<PromptAssembler.Limit>> promptLimits() {
+    Map<String, List<PromptAssembler.Limit>> limits = new HashMap<>();
     for (ModelPool pool : pools) {
       for (String model : pool.models()) {
-        windows.merge(model, pool.contextWindow(), Math::max);
+        limits
+            .computeIfAbsent(model, m -> new ArrayList<>())
+            .add(new PromptAssembler.Limit(pool.contextWindow(), pool.maxPromptTokens()));
       }
     }
-    return windows;
+    return limits;
   }
 
   /** The largest context window of any pool. */

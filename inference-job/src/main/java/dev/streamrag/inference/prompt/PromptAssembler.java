@@ -7,6 +7,7 @@ import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.internal.InFlightRequest;
 import dev.streamrag.schemas.internal.Passage;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -31,9 +32,15 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
 
   private final String systemPrompt;
   private final int contextWindow;
-  private final HashMap<String, Integer> modelWindows;
+  private final HashMap<String, List<Limit>> modelLimits;
   private final int defaultMaxTokens;
   private final double charsPerToken;
+
+  /**
+   * What one pool serving a model takes: its context window, and its longest prompt (0: the window
+   * minus the answer's tokens).
+   */
+  public record Limit(int contextWindow, int maxPromptTokens) implements Serializable {}
 
   public PromptAssembler(
       String systemPrompt, int contextWindow, int defaultMaxTokens, double charsPerToken) {
@@ -41,14 +48,14 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
   }
 
   /**
-   * @param contextWindow the window of models {@code modelWindows} does not list
-   * @param modelWindows each model's window: the largest of the pools serving it, so the prompt
-   *     fills what some pool can take
+   * @param contextWindow the window of models {@code modelLimits} does not list
+   * @param modelLimits the limits of the pools serving each model: a prompt fills the most that
+   *     some pool takes, never more, so it is trimmed (fewer passages) rather than rejected
    */
   public PromptAssembler(
       String systemPrompt,
       int contextWindow,
-      Map<String, Integer> modelWindows,
+      Map<String, List<Limit>> modelLimits,
       int defaultMaxTokens,
       double charsPerToken) {
     if (charsPerToken <= 0) {
@@ -56,13 +63,28 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
     }
     this.systemPrompt = systemPrompt;
     this.contextWindow = contextWindow;
-    this.modelWindows = new HashMap<>(modelWindows);
+    this.modelLimits = new HashMap<>();
+    modelLimits.forEach((model, limits) -> this.modelLimits.put(model, List.copyOf(limits)));
     this.defaultMaxTokens = defaultMaxTokens;
     this.charsPerToken = charsPerToken;
   }
 
-  private int window(String model) {
-    return model == null ? contextWindow : modelWindows.getOrDefault(model, contextWindow);
+  private List<Limit> limits(String model) {
+    List<Limit> limits = model == null ? null : modelLimits.get(model);
+    return limits == null || limits.isEmpty() ? List.of(new Limit(contextWindow, 0)) : limits;
+  }
+
+  /** The largest prompt some pool takes beside {@code maxTokens}; negative if none does. */
+  private static int budget(List<Limit> limits, int maxTokens) {
+    int budget = Integer.MIN_VALUE;
+    for (Limit limit : limits) {
+      int fits = limit.contextWindow() - maxTokens;
+      if (limit.maxPromptTokens() > 0) {
+        fits = Math.min(fits, limit.maxPromptTokens());
+      }
+      budget = Math.max(budget, fits);
+    }
+    return budget;
   }
 
   @Override
@@ -88,9 +110,25 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
 
   void assemble(InFlightRequest request) {
     InferenceRequest r = request.getRequest();
-    int window = window(request.getModel());
+    List<Limit> limits = limits(request.getModel());
+    int window = limits.stream().mapToInt(Limit::contextWindow).max().orElse(contextWindow);
     int maxTokens = maxTokens(r, window);
-    int budget = window - maxTokens;
+    if (maxTokens >= window) {
+      Stages.fail(
+          request,
+          ResponseStatus.REJECTED,
+          "validation.max_tokens",
+          "maxTokens must be below "
+              + window
+              + ", the largest context window serving model '"
+              + request.getModel()
+              + "', got "
+              + maxTokens,
+          "prompt",
+          false);
+      return;
+    }
+    int budget = budget(limits, maxTokens);
     List<ChatMessage> conversation = new ArrayList<>(r.getMessages());
     if (conversation.isEmpty()) {
       conversation.add(new ChatMessage(ChatRole.USER, r.getPrompt(), null, null));
@@ -139,10 +177,12 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
               + used
               + " tokens, but only "
               + budget
-              + " fit the context window of "
+              + " fit (context window "
               + window
-              + " beside maxTokens "
-              + maxTokens,
+              + ", maxTokens "
+              + maxTokens
+              + (budget < window - maxTokens ? ", the pools' maxPromptTokens" : "")
+              + ")",
           "prompt",
           false);
       return;

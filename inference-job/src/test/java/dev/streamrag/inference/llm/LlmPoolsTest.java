@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamrag.inference.InferenceJob;
 import dev.streamrag.inference.InferenceOptions;
+import dev.streamrag.inference.prompt.PromptAssembler;
 import dev.streamrag.jobs.config.JobConfig;
 import dev.streamrag.jobs.llm.RoutingPolicy;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
@@ -65,7 +67,13 @@ class LlmPoolsTest {
             config(
                 "--llm.pools-file", pools(TWO_POOLS).toString(), "--llm.context-window", "4096"));
     assertThat(pools.models()).containsExactly("small", "big");
-    assertThat(pools.contextWindows()).isEqualTo(Map.of("small", 4096, "big", 4096));
+    assertThat(pools.promptLimits())
+        .isEqualTo(
+            Map.of(
+                "small",
+                List.of(new PromptAssembler.Limit(2048, 0), new PromptAssembler.Limit(4096, 0)),
+                "big",
+                List.of(new PromptAssembler.Limit(4096, 0))));
     assertThat(pools.largestContextWindow()).isEqualTo(4096);
     assertThat(pools.pools().get(1).routing()).isEqualTo(RoutingPolicy.PREFIX_AFFINITY);
   }

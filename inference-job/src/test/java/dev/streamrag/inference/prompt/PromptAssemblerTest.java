@@ -88,4 +88,51 @@ class PromptAssemblerTest {
     assertThat(request.getResponse().getStatus()).isEqualTo(ResponseStatus.REJECTED);
     assertThat(request.getResponse().getError().getCode()).isEqualTo("validation.prompt_too_long");
   }
+
+  @Test
+  void aModelsPromptFillsWhatItsMostGenerousPoolTakes() {
+    // The CPU pool takes prompts up to 150 tokens, the GPU pool a window of 600: five passages
+    // (~66 tokens each) are cut to four, as with one window of 600.
+    InFlightRequest both = rag("Where?", 300, 5);
+    PromptAssembler assembler =
+        new PromptAssembler(
+            "Use the context.",
+            8192,
+            java.util.Map.of(
+                "m",
+                List.of(new PromptAssembler.Limit(2048, 150), new PromptAssembler.Limit(600, 0))),
+            256,
+            3.0);
+    assembler.map(both);
+    assertThat(both.getPassages()).hasSize(4);
+
+    // Served by the CPU pool alone, the prompt is trimmed to its 150 tokens, not rejected.
+    InFlightRequest cpuOnly = rag("Where?", 300, 5);
+    new PromptAssembler(
+            "Use the context.",
+            8192,
+            java.util.Map.of("m", List.of(new PromptAssembler.Limit(2048, 150))),
+            256,
+            3.0)
+        .map(cpuOnly);
+    assertThat(Stages.isFinished(cpuOnly)).isFalse();
+    assertThat(cpuOnly.getPassages()).hasSize(1);
+    assertThat(cpuOnly.getPromptTokensEstimate()).isLessThanOrEqualTo(150);
+  }
+
+  @Test
+  void maxTokensBeyondTheModelsLargestWindowIsRejectedAsSuch() {
+    InFlightRequest request = rag("Where?", 3000, 1);
+    new PromptAssembler(
+            "Use the context.",
+            8192,
+            java.util.Map.of("m", List.of(new PromptAssembler.Limit(2048, 0))),
+            256,
+            3.0)
+        .map(request);
+    assertThat(request.getResponse().getError().getCode()).isEqualTo("validation.max_tokens");
+    assertThat(request.getResponse().getError().getMessage())
+        .isEqualTo(
+            "maxTokens must be below 2048, the largest context window serving model 'm', got 3000");
+  }
 }

@@ -42,6 +42,8 @@ public final class EndpointRouter implements AutoCloseable {
     private final AtomicInteger outstanding = new AtomicInteger();
     private final AtomicLong failedAttempts = new AtomicLong();
     private final CircuitBreaker breaker; // null when breaking is off
+    private final long openNanos; // the breaker's open duration
+    private volatile long openedAtNanos;
     private final AtomicLong pausedUntilNanos = new AtomicLong();
     private volatile boolean paused;
 
@@ -50,6 +52,29 @@ public final class EndpointRouter implements AutoCloseable {
       this.baseUrl = baseUrl;
       this.breaker =
           breakerConfig == null ? null : CircuitBreaker.of("llm " + baseUrl, breakerConfig);
+      this.openNanos =
+          breakerConfig == null
+              ? 0
+              : TimeUnit.MILLISECONDS.toNanos(
+                  breakerConfig.getWaitIntervalFunctionInOpenState().apply(1));
+      if (breaker != null) {
+        breaker
+            .getEventPublisher()
+            .onStateTransition(
+                event -> {
+                  if (event.getStateTransition().getToState() == CircuitBreaker.State.OPEN) {
+                    openedAtNanos = System.nanoTime();
+                  }
+                });
+      }
+    }
+
+    /**
+     * Whether an attempt could be made now: its breaker is not open, or has been open for its open
+     * duration, so the next attempt probes it (the breaker only moves to half-open when asked).
+     */
+    boolean callable() {
+      return !breakerOpen() || System.nanoTime() - openedAtNanos >= openNanos;
     }
 
     public URI baseUrl() {
@@ -486,10 +511,13 @@ public final class EndpointRouter implements AutoCloseable {
     return wait;
   }
 
-  /** Whether some endpoint's breaker would let an attempt through now. */
+  /**
+   * Whether some endpoint's breaker would let an attempt through now, a probe after the open
+   * duration included: a pool whose servers all failed is tried again once they may be back.
+   */
   public boolean anyEndpointCallable() {
     for (Endpoint endpoint : endpoints) {
-      if (!endpoint.breakerOpen()) {
+      if (endpoint.callable()) {
         return true;
       }
     }

@@ -13,7 +13,8 @@ import java.util.List;
  * @param models the model names its servers answer to
  * @param endpoints the servers' base URLs
  * @param hardware GPU or CPU
- * @param instance what one server runs on, priced; null when unknown (no cost is reported)
+ * @param instance what one server runs on, priced; null only for the pool an installation without a
+ *     pools file has (no cost is reported)
  * @param routing how an endpoint of the pool is chosen
  * @param contextWindow the servers' context window in tokens (prompt + answer)
  * @param maxConcurrency requests one server takes at once (its slots or max_num_seqs) before the
@@ -71,6 +72,7 @@ public record ModelPool(
       return Integer.MAX_VALUE;
     }
     long slots = (long) maxConcurrency * endpoints.size();
-    return (int) Math.max(1, (slots + parallelism - 1) / Math.max(1, parallelism));
+    long share = (slots + parallelism - 1) / Math.max(1, parallelism);
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(1, share));
   }
 }

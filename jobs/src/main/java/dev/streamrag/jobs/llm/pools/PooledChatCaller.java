@@ -2,6 +2,7 @@ package dev.streamrag.jobs.llm.pools;
 
 import dev.streamrag.jobs.llm.AttemptListener;
 import dev.streamrag.jobs.llm.ChatCall;
+import dev.streamrag.jobs.llm.LlmCallException;
 import dev.streamrag.jobs.llm.LlmOutcome;
 import dev.streamrag.jobs.llm.RoutedChatCaller;
 import java.util.ArrayList;
@@ -9,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -123,10 +125,23 @@ public final class PooledChatCaller implements AutoCloseable {
       ChatCall call,
       long deadlineMillis,
       AttemptListener listener) {
+    return call(decision, call, deadlineMillis, listener, pool -> {});
+  }
+
+  /**
+   * As above, telling {@code poolCalled} of each pool as the call moves to it: whoever gives up on
+   * the call (Flink's timeout) can still say which pool had it.
+   */
+  public CompletableFuture<Pooled> call(
+      PoolPlacement.Decision decision,
+      ChatCall call,
+      long deadlineMillis,
+      AttemptListener listener,
+      Consumer<ModelPool> poolCalled) {
     if (!decision.placed()) {
       throw new IllegalArgumentException("the request was not placed: " + decision.reason());
     }
-    Attempts attempts = new Attempts(decision.order(), call, deadlineMillis, listener);
+    Attempts attempts = new Attempts(decision.order(), call, deadlineMillis, listener, poolCalled);
     attempts.next(0, 0);
     return attempts.result;
   }
@@ -137,14 +152,21 @@ public final class PooledChatCaller implements AutoCloseable {
     final ChatCall call;
     final long deadlineMillis;
     final AttemptListener listener;
+    final Consumer<ModelPool> poolCalled;
     final CompletableFuture<Pooled> result = new CompletableFuture<>();
     volatile CompletableFuture<LlmOutcome> current;
 
-    Attempts(List<Integer> order, ChatCall call, long deadlineMillis, AttemptListener listener) {
+    Attempts(
+        List<Integer> order,
+        ChatCall call,
+        long deadlineMillis,
+        AttemptListener listener,
+        Consumer<ModelPool> poolCalled) {
       this.order = order;
       this.call = call;
       this.deadlineMillis = deadlineMillis;
       this.listener = listener;
+      this.poolCalled = poolCalled;
       // Cancelling the request's future stops the call in flight on whichever pool it is.
       result.whenComplete(
           (ok, error) -> {
@@ -155,11 +177,36 @@ public final class PooledChatCaller implements AutoCloseable {
           });
     }
 
+    /**
+     * Calls the pool at {@code position}. Runs on the caller's thread first, then on an HTTP
+     * client's thread after a failure; whatever goes wrong there still completes the result.
+     */
     void next(int position, int failedAttempts) {
       Pool pool = states.get(order.get(position));
+      CompletableFuture<LlmOutcome> outcome;
+      try {
+        poolCalled.accept(pool.spec);
+        outcome = pool.caller.call(call, deadlineMillis, listener);
+      } catch (RuntimeException e) { // a bug: answer with it rather than leave the call hanging
+        result.complete(
+            new Pooled(
+                pool.spec,
+                new LlmOutcome(
+                    null,
+                    new LlmCallException(
+                        LlmCallException.CLIENT,
+                        "the LLM call could not start: " + e.getClass().getSimpleName(),
+                        false),
+                    false,
+                    null,
+                    0,
+                    0),
+                position,
+                failedAttempts));
+        return;
+      }
       pool.inFlight.incrementAndGet();
       pool.calls.incrementAndGet();
-      CompletableFuture<LlmOutcome> outcome = pool.caller.call(call, deadlineMillis, listener);
       current = outcome;
       if (result.isCancelled()) {
         outcome.cancel(true);

@@ -1,5 +1,6 @@
 package dev.streamrag.jobs.llm.pools;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -70,7 +71,11 @@ public final class PoolsFile {
       String yaml, String source, PriceTable prices, Defaults defaults) {
     JsonNode root;
     try {
-      root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+      // A key given twice (a merge mistake) is refused, not resolved to the last one.
+      root =
+          new ObjectMapper(new YAMLFactory())
+              .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+              .readTree(yaml);
     } catch (IOException e) {
       throw new IllegalArgumentException(source + " is not YAML: " + e.getMessage(), e);
     }
@@ -89,7 +94,7 @@ public final class PoolsFile {
             at + ".name: pool '" + pool.name() + "' is defined twice");
       }
       for (int e = 0; e < pool.endpoints().size(); e++) {
-        if (!endpoints.add(pool.endpoints().get(e))) {
+        if (!endpoints.add(normalized(pool.endpoints().get(e)))) {
           throw new IllegalArgumentException(
               at
                   + ".endpoints["
@@ -126,6 +131,10 @@ public final class PoolsFile {
         enumValue(RoutingPolicy.class, node.path("routing"), at + ".routing", defaults.routing());
     int window = integer(node, "contextWindow", at, defaults.contextWindow(), 16);
     int concurrency = integer(node, "maxConcurrency", at, 0, 0);
+    if (concurrency > 1_000_000) {
+      throw new IllegalArgumentException(
+          at + ".maxConcurrency must be at most 1000000 (0 for no limit), was " + concurrency);
+    }
     int maxPrompt = integer(node, "maxPromptTokens", at, 0, 0);
     if (maxPrompt >= window) {
       throw new IllegalArgumentException(
@@ -162,10 +171,22 @@ public final class PoolsFile {
                         + cloud
                         + "/"
                         + type
-                        + " is not in the price table (llm.prices-file); it lists "
+                        + " is not in the price table; it lists "
                         + prices.instances().stream()
                             .map(PriceTable.Instance::key)
                             .collect(Collectors.joining(", "))));
+  }
+
+  /** One server however its base URL is written: with or without a trailing slash or /v1. */
+  static String normalized(String url) {
+    String base = url.strip();
+    while (base.endsWith("/")) {
+      base = base.substring(0, base.length() - 1);
+    }
+    if (base.endsWith("/v1")) {
+      base = base.substring(0, base.length() - 3);
+    }
+    return base.toLowerCase(Locale.ROOT);
   }
 
   private static void checkUrl(String url, String at) {

@@ -109,4 +109,22 @@ class PoolsFileTest {
     assertThatThrownBy(() -> parse("pools: [\"unclosed"))
         .hasMessageStartingWith("pools.yaml is not YAML");
   }
+
+  @Test
+  void refusesAKeyGivenTwiceAndOneServerWrittenTwoWays() {
+    assertThatThrownBy(
+            () ->
+                parse(
+                    VALID.replace(
+                        "endpoints: [http://gpu-0:8000/v1]",
+                        "endpoints: [http://gpu-0:8000/v1]\n    endpoints: [http://gpu-1:8000]")))
+        .hasMessageContaining("pools.yaml is not YAML")
+        .hasMessageContaining("endpoints");
+    assertThatThrownBy(() -> parse(VALID.replace("http://gpu-0:8000/v1", "http://CPU-0:8080/v1/")))
+        .hasMessageStartingWith(
+            "pools.yaml: pools[1].endpoints[0]: http://CPU-0:8080/v1/ is listed");
+    assertThatThrownBy(
+            () -> parse(VALID.replace("maxConcurrency: 4", "maxConcurrency: 2000000000")))
+        .hasMessageStartingWith("pools.yaml: pools[0].maxConcurrency must be at most 1000000");
+  }
 }
