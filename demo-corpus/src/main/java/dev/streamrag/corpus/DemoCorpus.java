@@ -2,6 +2,7 @@ package dev.streamrag.corpus;
 
 import dev.streamrag.schemas.Document;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -20,10 +21,18 @@ import java.util.Random;
 public final class DemoCorpus {
   private final List<Document> documents;
   private final List<QaPair> questions;
+  private final List<Entity> entities;
+  private final List<MultiHopQuestion> multiHop;
 
-  private DemoCorpus(List<Document> documents, List<QaPair> questions) {
+  private DemoCorpus(
+      List<Document> documents,
+      List<QaPair> questions,
+      List<Entity> entities,
+      List<MultiHopQuestion> multiHop) {
     this.documents = List.copyOf(documents);
     this.questions = List.copyOf(questions);
+    this.entities = List.copyOf(entities);
+    this.multiHop = List.copyOf(multiHop);
   }
 
   /**
@@ -41,6 +50,7 @@ public final class DemoCorpus {
     NameGenerator names = new NameGenerator(random);
     List<Document> docs = new ArrayList<>(documents);
     List<QaPair> qas = new ArrayList<>(documents * 3);
+    List<Entity> entities = new ArrayList<>(documents);
     for (int i = 0; i < documents; i++) {
       String docId = String.format("doc-%06d", i);
       String tenant = tenants.get(i % tenants.size());
@@ -68,6 +78,9 @@ public final class DemoCorpus {
               .setDeleted(false)
               .setMetadata(Map.of("kind", article.kind()))
               .build());
+      Map<String, String> attributes = new LinkedHashMap<>();
+      article.facts().forEach(fact -> attributes.put(fact.attribute(), fact.answer()));
+      entities.add(new Entity(docId, tenant, article.kind(), article.subject(), attributes));
       for (int f = 0; f < article.facts().size(); f++) {
         Fact fact = article.facts().get(f);
         qas.add(
@@ -75,7 +88,8 @@ public final class DemoCorpus {
                 String.format("q-%06d-%d", i, f), tenant, docId, fact.question(), fact.answer()));
       }
     }
-    return new DemoCorpus(docs, qas);
+    // Their own random stream: the articles and questions stay what they were before these.
+    return new DemoCorpus(docs, qas, entities, MultiHop.questions(entities, new Random(~seed)));
   }
 
   public List<Document> documents() {
@@ -86,11 +100,30 @@ public final class DemoCorpus {
     return questions;
   }
 
-  /** One sentence stating a fact, the question it answers, and the answer's exact text. */
-  record Fact(String sentence, String question, String answer) {}
+  /** Every article's entity with its facts by attribute: what the demo tools look up. */
+  public List<Entity> entities() {
+    return entities;
+  }
 
-  /** What one entity's article is made of. */
-  record Article(String kind, String title, String intro, List<Fact> facts, List<String> fillers) {
+  /** Questions that need two entities' facts and a computation (tool-using agents). */
+  public List<MultiHopQuestion> multiHopQuestions() {
+    return multiHop;
+  }
+
+  /**
+   * One sentence stating a fact, the question it answers, and the answer's exact text, under the
+   * attribute's name (as the entity tools return it).
+   */
+  record Fact(String attribute, String sentence, String question, String answer) {}
+
+  /** What one entity's article is made of; {@code subject} is how questions name the entity. */
+  record Article(
+      String kind,
+      String title,
+      String subject,
+      String intro,
+      List<Fact> facts,
+      List<String> fillers) {
 
     interface Writer {
       Article write(Random random, NameGenerator names);
@@ -113,17 +146,21 @@ public final class DemoCorpus {
       return new Article(
           "river",
           title,
+          name,
           capitalise(name) + " is a river in the region of " + names.next() + ".",
           List.of(
               new Fact(
+                  "length",
                   capitalise(name) + " is " + length + " long.",
                   "How long is " + name + "?",
                   length),
               new Fact(
+                  "source",
                   capitalise(name) + " rises in " + source + ".",
                   "Where does " + name + " rise?",
                   source),
               new Fact(
+                  "mouth",
                   capitalise(name) + " flows into " + mouth + ".",
                   "What does " + name + " flow into?",
                   mouth)),
@@ -143,20 +180,24 @@ public final class DemoCorpus {
       return new Article(
           "company",
           name,
+          name,
           name
               + " is a company known for its "
               + pick(random, "machinery", "software", "textiles", "instruments", "batteries")
               + ".",
           List.of(
               new Fact(
+                  "founder",
                   name + " was founded in " + year + " by " + founder + ".",
                   "Who founded " + name + "?",
                   founder),
               new Fact(
+                  "headquarters",
                   name + " is headquartered in " + hq + ".",
                   "Where is " + name + " headquartered?",
                   hq),
               new Fact(
+                  "employees",
                   name + " employs " + staff + " people.",
                   "How many people does " + name + " employ?",
                   staff)),
@@ -176,14 +217,21 @@ public final class DemoCorpus {
       return new Article(
           "scientist",
           name,
+          name,
           name + " was a " + field + ".",
           List.of(
-              new Fact(name + " was born in " + born + ".", "Where was " + name + " born?", born),
               new Fact(
+                  "birthplace",
+                  name + " was born in " + born + ".",
+                  "Where was " + name + " born?",
+                  born),
+              new Fact(
+                  "first_paper_year",
                   name + " published their first paper in " + year + ".",
                   "When did " + name + " publish their first paper?",
                   year),
               new Fact(
+                  "discovery",
                   name + " is best known for discovering " + discovery + ".",
                   "What is " + name + " best known for discovering?",
                   discovery)),
@@ -201,17 +249,21 @@ public final class DemoCorpus {
       return new Article(
           "probe",
           capitalise(name.substring(4)),
+          name,
           capitalise(name) + " is an uncrewed spacecraft.",
           List.of(
               new Fact(
+                  "launch_year",
                   capitalise(name) + " was launched in " + year + ".",
                   "When was " + name + " launched?",
                   year),
               new Fact(
+                  "target_moon",
                   capitalise(name) + " was sent to study the moon " + target + ".",
                   "Which moon was " + name + " sent to study?",
                   target),
               new Fact(
+                  "launch_mass",
                   capitalise(name) + " had a launch mass of " + mass + ".",
                   "What was the launch mass of " + name + "?",
                   mass)),
@@ -229,6 +281,7 @@ public final class DemoCorpus {
       return new Article(
           "city",
           name,
+          name,
           name
               + " is a city on the "
               + pick(random, "northern", "southern", "eastern", "western")
@@ -237,14 +290,17 @@ public final class DemoCorpus {
               + ".",
           List.of(
               new Fact(
+                  "population",
                   name + " has a population of " + population + ".",
                   "What is the population of " + name + "?",
                   population),
               new Fact(
+                  "mayor",
                   "The mayor of " + name + " is " + mayor + ".",
                   "Who is the mayor of " + name + "?",
                   mayor),
               new Fact(
+                  "founded_year",
                   name + " was founded in the year " + year + ".",
                   "When was " + name + " founded?",
                   year)),
