@@ -1,0 +1,250 @@
+package dev.streamrag.mcptools;
+
+import dev.streamrag.corpus.DemoCorpus;
+import io.modelcontextprotocol.json.McpJsonDefaults;
+import io.modelcontextprotocol.json.McpJsonMapper;
+import io.modelcontextprotocol.server.McpServer;
+import io.modelcontextprotocol.server.McpSyncServer;
+import io.modelcontextprotocol.server.transport.DefaultServerTransportSecurityValidator;
+import io.modelcontextprotocol.server.transport.HttpServletStreamableServerTransportProvider;
+import io.modelcontextprotocol.spec.McpSchema.ServerCapabilities;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.apache.catalina.LifecycleException;
+import org.apache.catalina.LifecycleState;
+import org.apache.catalina.Wrapper;
+import org.apache.catalina.connector.Connector;
+import org.apache.catalina.core.StandardContext;
+import org.apache.catalina.startup.Tomcat;
+
+/**
+ * The demo MCP server: the {@link ToolCatalog tools} over one generated {@link DemoCorpus}, served
+ * with MCP's Streamable HTTP transport at {@link #endpoint()} by an embedded Tomcat, on 127.0.0.1
+ * only. Start it with {@link #builder()}; {@link #close()} stops it.
+ *
+ * <p>Requests whose Host or Origin header names anything but this machine are refused (403/421): a
+ * web page the user visits must not reach a local server through DNS rebinding.
+ */
+public final class McpToolsServer implements AutoCloseable {
+  /** The only address it listens on. */
+  public static final String HOST = "127.0.0.1";
+
+  /** Path of the MCP endpoint. */
+  public static final String ENDPOINT_PATH = "/mcp";
+
+  static final String SERVER_NAME = "streamrag-mcp-tools";
+  static final String SERVER_VERSION = "0.1.0";
+
+  // Tool calls are a few hundred bytes; nothing legitimate comes near this.
+  private static final int MAX_REQUEST_BYTES = 1 << 20;
+
+  private static final String INSTRUCTIONS =
+      "Tools over the streamrag demo corpus of invented entities (rivers, companies, scientists,"
+          + " space probes, cities): no model knows these facts, so look them up. For a question"
+          + " about two entities, call lookup_entity for each, then compute with the bare numbers"
+          + " from their facts, and give the result with the facts' unit.";
+
+  private final Tomcat tomcat;
+  private final McpSyncServer mcpServer;
+  private final Path baseDir;
+  private final int port;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private McpToolsServer(Tomcat tomcat, McpSyncServer mcpServer, Path baseDir, int port) {
+    this.tomcat = tomcat;
+    this.mcpServer = mcpServer;
+    this.baseDir = baseDir;
+    this.port = port;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** {@code http://127.0.0.1:PORT}. */
+  public String baseUrl() {
+    return "http://" + HOST + ":" + port;
+  }
+
+  /** The MCP endpoint clients connect to, {@code http://127.0.0.1:PORT/mcp}. */
+  public String endpoint() {
+    return baseUrl() + ENDPOINT_PATH;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** Ends the sessions, stops Tomcat and removes its scratch directory; once is enough. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      mcpServer.closeGracefully();
+    } finally {
+      try {
+        tomcat.stop();
+        tomcat.destroy();
+      } catch (LifecycleException e) {
+        throw new IllegalStateException("Tomcat did not stop cleanly", e);
+      } finally {
+        deleteRecursively(baseDir);
+      }
+    }
+  }
+
+  private static McpToolsServer start(
+      int port, long corpusSeed, int corpusDocuments, List<String> tenants) {
+    EntityTools entities =
+        new EntityTools(DemoCorpus.generate(corpusSeed, corpusDocuments, tenants).entities());
+    McpJsonMapper json = McpJsonDefaults.getMapper();
+    HttpServletStreamableServerTransportProvider transport =
+        HttpServletStreamableServerTransportProvider.builder()
+            .jsonMapper(json)
+            .mcpEndpoint(ENDPOINT_PATH)
+            .maxRequestSize(MAX_REQUEST_BYTES)
+            .httpHeaderValidator(
+                DefaultServerTransportSecurityValidator.builder()
+                    .allowedHost(HOST + ":*")
+                    .allowedHost("localhost:*")
+                    .allowedOrigin("http://" + HOST + ":*")
+                    .allowedOrigin("http://localhost:*")
+                    .build())
+            .build();
+    McpSyncServer mcpServer =
+        McpServer.sync(transport)
+            .serverInfo(SERVER_NAME, SERVER_VERSION)
+            .instructions(INSTRUCTIONS)
+            .capabilities(ServerCapabilities.builder().tools(false).build())
+            .tools(ToolCatalog.tools(entities, json))
+            // The tools take microseconds of CPU and never block: they run on Tomcat's request
+            // thread rather than hop to Reactor's shared boundedElastic pool.
+            .immediateExecution(true)
+            .build();
+
+    Path baseDir = createBaseDir();
+    Tomcat tomcat = new Tomcat();
+    try {
+      tomcat.setBaseDir(baseDir.toString());
+      Connector connector = new Connector();
+      connector.setPort(port);
+      connector.setProperty("address", HOST);
+      // Without this Tomcat logs a port it cannot bind and starts without listening.
+      connector.setThrowOnFailure(true);
+      tomcat.setConnector(connector);
+      StandardContext context = (StandardContext) tomcat.addContext("", baseDir.toString());
+      // Tomcat's leak checks are for web apps redeployed in a long-lived container; one
+      // embedded servlet has no redeploys, and without --add-opens they only print warnings.
+      context.setClearReferencesThreadLocals(false);
+      context.setClearReferencesRmiTargets(false);
+      Wrapper servlet = Tomcat.addServlet(context, "mcp", transport);
+      // The transport may answer after doPost returns (SSE streams): it needs async support.
+      servlet.setAsyncSupported(true);
+      context.addServletMapping(ENDPOINT_PATH, "mcp");
+      tomcat.start();
+      if (connector.getState() != LifecycleState.STARTED || connector.getLocalPort() <= 0) {
+        throw new LifecycleException("the connector did not start");
+      }
+      return new McpToolsServer(tomcat, mcpServer, baseDir, connector.getLocalPort());
+    } catch (LifecycleException | RuntimeException e) {
+      mcpServer.close();
+      try {
+        tomcat.stop();
+        tomcat.destroy();
+      } catch (LifecycleException | RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      deleteRecursively(baseDir);
+      throw new IllegalStateException(
+          "cannot serve on " + HOST + ":" + port + ": " + rootCause(e).getMessage(), e);
+    }
+  }
+
+  private static Throwable rootCause(Throwable e) {
+    Throwable cause = e;
+    while (cause.getCause() != null && cause.getCause() != cause) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+
+  /** Tomcat's work directory: scratch, removed again on close. */
+  private static Path createBaseDir() {
+    try {
+      return Files.createTempDirectory("streamrag-mcp-tools-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void deleteRecursively(Path dir) {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException | UncheckedIOException ignored) {
+      // Only a temporary directory is left behind.
+    }
+  }
+
+  /** What to serve and where; {@link #start()} validates and starts. */
+  public static final class Builder {
+    private int port = 0;
+    private long corpusSeed = 42;
+    private int corpusDocuments = 200;
+    private List<String> tenants = List.of("acme", "globex");
+
+    private Builder() {}
+
+    /** Port on 127.0.0.1; 0 (the default) picks a free one, see {@link #port()}. */
+    public Builder port(int port) {
+      this.port = port;
+      return this;
+    }
+
+    /** Seed of the demo corpus (default 42). */
+    public Builder corpusSeed(long corpusSeed) {
+      this.corpusSeed = corpusSeed;
+      return this;
+    }
+
+    /** Articles, so entities, in the demo corpus (default 200). */
+    public Builder corpusDocuments(int corpusDocuments) {
+      this.corpusDocuments = corpusDocuments;
+      return this;
+    }
+
+    /** Tenants the corpus's documents are dealt to (default acme, globex). */
+    public Builder tenants(List<String> tenants) {
+      this.tenants = List.copyOf(Objects.requireNonNull(tenants, "tenants"));
+      return this;
+    }
+
+    /**
+     * Starts the server.
+     *
+     * @throws IllegalArgumentException for a setting out of range
+     * @throws IllegalStateException when it cannot listen (e.g. the port is taken)
+     */
+    public McpToolsServer start() {
+      if (port < 0 || port > 65_535) {
+        throw new IllegalArgumentException("port must be 0..65535, got " + port);
+      }
+      if (corpusDocuments < 0) {
+        throw new IllegalArgumentException(
+            "corpus documents must not be negative, got " + corpusDocuments);
+      }
+      if (tenants.isEmpty() || tenants.stream().anyMatch(t -> t == null || t.isBlank())) {
+        throw new IllegalArgumentException("at least one tenant, none blank, is needed");
+      }
+      return McpToolsServer.start(port, corpusSeed, corpusDocuments, tenants);
+    }
+  }
+}
