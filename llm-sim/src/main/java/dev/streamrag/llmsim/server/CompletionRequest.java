@@ -11,7 +11,9 @@ import java.util.List;
  * @param promptTokens tokens of the whole prompt as the model would see it
  * @param maxTokens upper bound on generated tokens
  * @param minTokens generation continues at least this long (vLLM's min_tokens)
- * @param toolCall the tool the model calls instead of answering ({@link ToolCallRule}), or null
+ * @param toolCall the tool the model calls instead of answering ({@link ToolCallRule}, {@link
+ *     ToolPlan}), or null
+ * @param plannedAnswer the answer a finished {@link ToolPlan} gives, or null
  */
 record CompletionRequest(
     boolean chat,
@@ -24,4 +26,5 @@ record CompletionRequest(
     long seed,
     boolean stream,
     boolean includeUsage,
-    ToolCallRule.ToolCall toolCall) {}
+    ToolCallRule.ToolCall toolCall,
+    String plannedAnswer) {}

@@ -135,6 +135,14 @@ final class CompletionRequestParser {
     boolean stream = body.path("stream").asBoolean(false);
     boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
     ToolCallRule.ToolCall toolCall = chat ? ToolCallRule.decide(body, question, lastRole) : null;
+    // Questions about two named things get the several-step plan instead (after the rule above
+    // has validated the tools).
+    ToolPlan.Step plan = chat ? ToolPlan.decide(body, question) : null;
+    String plannedAnswer = null;
+    if (plan != null) {
+      toolCall = plan.call();
+      plannedAnswer = plan.answer();
+    }
     return new CompletionRequest(
         chat,
         servedModel,
@@ -146,7 +154,8 @@ final class CompletionRequestParser {
         seed,
         stream,
         includeUsage,
-        toolCall);
+        toolCall,
+        plannedAnswer);
   }
 
   private static String content(JsonNode content, int index) throws ApiError {

@@ -279,7 +279,10 @@ public final class SimServer implements AutoCloseable {
       text = request.toolCall().arguments();
       finishReason = "tool_calls";
     } else {
-      String answer = AnswerComposer.answer(request.contextTexts(), request.question());
+      String answer =
+          request.plannedAnswer() != null
+              ? request.plannedAnswer()
+              : AnswerComposer.answer(request.contextTexts(), request.question());
       answer = AnswerComposer.padToTokens(answer, request.minTokens(), request.seed());
       text = AnswerComposer.truncateToTokens(answer, request.maxTokens());
       finishReason = text.length() < answer.length() ? "length" : "stop";
