@@ -161,14 +161,20 @@ class InferenceFaultsIT {
         load.phase("warm-up", 4, r -> 0); // the model loads; not reported
 
         List<Phase> phases = new ArrayList<>();
+        long faultsBefore = injectedFaults(faulty);
         Phase llm = load.phase("llm mixed faults", PER_PHASE, Load::llmMs);
+        long faultsMet = injectedFaults(faulty) - faultsBefore;
+        System.out.println("llm mixed faults: the server injected " + faultsMet + " faults");
         phases.add(llm);
         assertThat(llm.outcomes().getOrDefault("OK", 0L))
             .as("retries on the other endpoint cure almost every LLM fault")
             .isGreaterThanOrEqualTo(PER_PHASE - 2L);
+        // Every fault the server injected (its own count) cost its request an attempt. At ~11% on
+        // half the traffic, a phase of 30 meets none about one time in five (seen in CI): then
+        // there was nothing to retry, and the retries are checked against what was met.
         assertThat(llm.responses().stream().mapToInt(InferenceResponse::getRetries).sum())
-            .as("the faults were met (and retried)")
-            .isPositive();
+            .as("the %d faults the server injected were retried", faultsMet)
+            .isGreaterThanOrEqualTo((int) Math.min(faultsMet, 1));
         assertThat(llm.responses())
             .filteredOn(r -> r.getStatus() != ResponseStatus.OK)
             .allMatch(r -> r.getError().getCode().startsWith("llm."));
@@ -234,6 +240,26 @@ class InferenceFaultsIT {
         job.cancel().get();
       }
     }
+  }
+
+  /** What the fault plan has injected so far, by llm-sim's own counters on its /metrics. */
+  private static long injectedFaults(LlmSimServer server) throws Exception {
+    String metrics =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(URI.create(server.baseUrl() + "/metrics"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString())
+            .body();
+    java.util.regex.Matcher sample =
+        java.util.regex.Pattern.compile(
+                "(?m)^llm_sim:injected_faults_total\\{[^}]*\\}\\s+([0-9.eE+]+)")
+            .matcher(metrics);
+    double total = 0;
+    while (sample.find()) {
+      total += Double.parseDouble(sample.group(1));
+    }
+    return (long) total;
   }
 
   private static void assertAllOk(Phase phase) {
