@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.streamrag.corpus.DemoCorpus;
 import dev.streamrag.corpus.QaPair;
 import dev.streamrag.jobs.config.JobConfig;
+import dev.streamrag.jobs.llm.PrometheusText;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.testsupport.BlackholeProxy;
@@ -251,15 +252,8 @@ class InferenceFaultsIT {
                     .build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString())
             .body();
-    java.util.regex.Matcher sample =
-        java.util.regex.Pattern.compile(
-                "(?m)^llm_sim:injected_faults_total\\{[^}]*\\}\\s+([0-9.eE+]+)")
-            .matcher(metrics);
-    double total = 0;
-    while (sample.find()) {
-      total += Double.parseDouble(sample.group(1));
-    }
-    return (long) total;
+    double total = PrometheusText.sum(metrics, "llm_sim:injected_faults_total");
+    return Double.isNaN(total) ? 0 : (long) total;
   }
 
   private static void assertAllOk(Phase phase) {

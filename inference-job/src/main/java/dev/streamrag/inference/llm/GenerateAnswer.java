@@ -1,5 +1,8 @@
 package dev.streamrag.inference.llm;
 
+import static java.util.stream.Collectors.counting;
+import static java.util.stream.Collectors.groupingBy;
+
 import dev.streamrag.inference.Stages;
 import dev.streamrag.inference.pieces.PieceCounters;
 import dev.streamrag.inference.pieces.RequestPieces;
@@ -38,6 +41,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.ToLongFunction;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
@@ -131,9 +135,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
     Map<String, Long> authorities =
         settings.pools().stream()
             .flatMap(pool -> pool.endpoints().stream())
-            .collect(
-                java.util.stream.Collectors.groupingBy(
-                    url -> URI.create(url).getAuthority(), java.util.stream.Collectors.counting()));
+            .collect(groupingBy(url -> URI.create(url).getAuthority(), counting()));
     for (PooledChatCaller.Pool pool : caller.pools()) {
       var poolGroup = group.addGroup("pool", pool.spec().name());
       poolGroup.gauge("inFlight", pool::inFlight);
@@ -176,7 +178,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
         .build();
   }
 
-  private long sum(java.util.function.ToLongFunction<RoutedChatCaller> counter) {
+  private long sum(ToLongFunction<RoutedChatCaller> counter) {
     long total = 0;
     for (PooledChatCaller.Pool pool : caller.pools()) {
       total += counter.applyAsLong(pool.caller());

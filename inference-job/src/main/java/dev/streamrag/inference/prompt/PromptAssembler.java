@@ -98,10 +98,6 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
   }
 
   /** The answer's token allowance: the request's maxTokens, else the default, within the window. */
-  public int maxTokens(InferenceRequest request) {
-    return maxTokens(request, contextWindow);
-  }
-
   private int maxTokens(InferenceRequest request, int window) {
     return request.getMaxTokens() != null
         ? request.getMaxTokens()

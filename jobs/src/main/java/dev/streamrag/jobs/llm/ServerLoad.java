@@ -101,10 +101,10 @@ final class ServerLoad implements AutoCloseable {
                   return;
                 }
                 String body = response.body();
-                double waiting = sum(body, "vllm:num_requests_waiting");
-                double kv = sum(body, "vllm:kv_cache_usage_perc");
+                double waiting = PrometheusText.sum(body, "vllm:num_requests_waiting");
+                double kv = PrometheusText.sum(body, "vllm:kv_cache_usage_perc");
                 if (Double.isNaN(kv)) {
-                  kv = sum(body, "vllm:gpu_cache_usage_perc"); // vLLM before 0.10
+                  kv = PrometheusText.sum(body, "vllm:gpu_cache_usage_perc"); // vLLM before 0.10
                 }
                 if (Double.isNaN(waiting)) {
                   return; // not a vLLM server: no reading
@@ -115,64 +115,6 @@ final class ServerLoad implements AutoCloseable {
               });
       // Unreachable, slow or garbled: the reading goes stale and the router uses its own counts.
     }
-  }
-
-  /** The sum of a metric's samples (one per model), or NaN when it is absent. */
-  static double sum(String exposition, String metric) {
-    double total = 0;
-    boolean found = false;
-    int from = 0;
-    while (true) {
-      int at = exposition.indexOf(metric, from);
-      if (at < 0) {
-        break;
-      }
-      from = at + metric.length();
-      boolean lineStart = at == 0 || exposition.charAt(at - 1) == '\n';
-      if (!lineStart || from >= exposition.length()) {
-        continue;
-      }
-      char next = exposition.charAt(from);
-      if (next != ' ' && next != '{') {
-        continue; // another metric with this one's name as a prefix
-      }
-      int end = exposition.indexOf('\n', from);
-      String rest = exposition.substring(from, end < 0 ? exposition.length() : end);
-      if (next == '{') {
-        int close = labelsEnd(rest);
-        if (close < 0) {
-          continue;
-        }
-        rest = rest.substring(close + 1);
-      }
-      String[] parts = rest.trim().split("\\s+"); // the value, then an optional timestamp
-      try {
-        double value = Double.parseDouble(parts[0]);
-        if (Double.isFinite(value)) { // NaN or infinite: skip the sample, not the metric
-          total += value;
-          found = true;
-        }
-      } catch (NumberFormatException e) {
-        // garbage: skip the sample
-      }
-    }
-    return found ? total : Double.NaN;
-  }
-
-  /** Where the label set that starts {@code text} ({@code {...}}) ends, quotes respected. */
-  private static int labelsEnd(String text) {
-    boolean quoted = false;
-    for (int i = 1; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (quoted && c == '\\') {
-        i++;
-      } else if (c == '"') {
-        quoted = !quoted;
-      } else if (c == '}' && !quoted) {
-        return i;
-      }
-    }
-    return -1;
   }
 
   @Override

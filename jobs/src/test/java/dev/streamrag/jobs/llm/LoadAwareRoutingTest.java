@@ -71,9 +71,9 @@ class LoadAwareRoutingTest {
         vllm:kv_cache_usage_perc 0.25
         """;
     // Labels with spaces and braces, a timestamp after the value, a NaN sample skipped.
-    assertThat(ServerLoad.sum(exposition, "vllm:num_requests_waiting")).isEqualTo(6.0);
-    assertThat(ServerLoad.sum(exposition, "vllm:kv_cache_usage_perc")).isEqualTo(0.25);
-    assertThat(ServerLoad.sum(exposition, "vllm:num_preemptions_total")).isNaN();
+    assertThat(PrometheusText.sum(exposition, "vllm:num_requests_waiting")).isEqualTo(6.0);
+    assertThat(PrometheusText.sum(exposition, "vllm:kv_cache_usage_perc")).isEqualTo(0.25);
+    assertThat(PrometheusText.sum(exposition, "vllm:num_preemptions_total")).isNaN();
   }
 
   @Test

@@ -21,8 +21,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Routing policies against several llm-sim replicas with prefix caching, at the same offered load
@@ -287,14 +285,8 @@ public final class RoutingBenchmark {
   }
 
   private static long counter(String metrics, String name) {
-    Matcher m =
-        Pattern.compile("(?m)^" + Pattern.quote(name) + "(\\{[^}]*\\})?\\s+([0-9.eE+]+)$")
-            .matcher(metrics);
-    double total = 0;
-    while (m.find()) {
-      total += Double.parseDouble(m.group(2));
-    }
-    return (long) total;
+    double total = PrometheusText.sum(metrics, name);
+    return Double.isNaN(total) ? 0 : (long) total;
   }
 
   static double percentile(double[] sorted, double p) {
