@@ -57,7 +57,8 @@ class KafkaSmokeIT {
             .setTenantId("acme")
             .setKind(RequestKind.RAG)
             .setMessages(
-                List.of(new ChatMessage(ChatRole.USER, "Who founded Zorblax?", null, null)))
+                List.of(
+                    new ChatMessage(ChatRole.USER, "Who founded Zorblax?", null, null, List.of())))
             .setCreatedAt(Instant.ofEpochMilli(1_769_860_800_000L))
             .build();
     String json =

@@ -127,13 +127,13 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
     int budget = budget(limits, maxTokens);
     List<ChatMessage> conversation = new ArrayList<>(r.getMessages());
     if (conversation.isEmpty()) {
-      conversation.add(new ChatMessage(ChatRole.USER, r.getPrompt(), null, null));
+      conversation.add(new ChatMessage(ChatRole.USER, r.getPrompt(), null, null, List.of()));
     }
     List<ChatMessage> prompt = new ArrayList<>();
     if (request.getQuestion() == null) {
       prompt.addAll(conversation);
     } else {
-      prompt.add(new ChatMessage(ChatRole.SYSTEM, systemPrompt, null, null));
+      prompt.add(new ChatMessage(ChatRole.SYSTEM, systemPrompt, null, null, List.of()));
       int last = lastUserMessage(conversation);
       for (int i = 0; i < conversation.size(); i++) {
         if (i != last) {
@@ -161,7 +161,7 @@ public final class PromptAssembler implements MapFunction<InFlightRequest, InFli
         context.append("(none: the document search is unavailable)\n");
       }
       context.append('\n').append(question);
-      prompt.add(new ChatMessage(ChatRole.USER, context.toString(), null, null));
+      prompt.add(new ChatMessage(ChatRole.USER, context.toString(), null, null, List.of()));
       request.setPassages(cited);
     }
     if (used > budget) {

@@ -22,7 +22,7 @@ class PromptAssemblerTest {
             .setRequestId("r")
             .setTenantId("t")
             .setKind(RequestKind.RAG)
-            .setMessages(List.of(new ChatMessage(ChatRole.USER, question, null, null)))
+            .setMessages(List.of(new ChatMessage(ChatRole.USER, question, null, null, List.of())))
             .setMaxTokens(maxTokens)
             .build();
     List<Passage> found = new ArrayList<>();

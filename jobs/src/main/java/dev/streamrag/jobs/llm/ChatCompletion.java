@@ -1,5 +1,8 @@
 package dev.streamrag.jobs.llm;
 
+import dev.streamrag.schemas.ToolCall;
+import java.util.List;
+
 /**
  * A streamed answer and its timing, as one attempt received it.
  *
@@ -7,6 +10,7 @@ package dev.streamrag.jobs.llm;
  * @param sentNanos {@link System#nanoTime()} when the request was sent
  * @param firstTokenNanos when the first generated text arrived (0 if none did)
  * @param endNanos when the stream ended
+ * @param toolCalls the tool calls the model asked for instead of (or besides) text, in its order
  */
 public record ChatCompletion(
     String text,
@@ -16,7 +20,34 @@ public record ChatCompletion(
     Integer cachedPromptTokens,
     long sentNanos,
     long firstTokenNanos,
-    long endNanos) {
+    long endNanos,
+    List<ToolCall> toolCalls) {
+
+  public ChatCompletion {
+    toolCalls = toolCalls == null ? List.of() : List.copyOf(toolCalls);
+  }
+
+  /** An answer in text, with no tool calls. */
+  public ChatCompletion(
+      String text,
+      String finishReason,
+      int promptTokens,
+      int completionTokens,
+      Integer cachedPromptTokens,
+      long sentNanos,
+      long firstTokenNanos,
+      long endNanos) {
+    this(
+        text,
+        finishReason,
+        promptTokens,
+        completionTokens,
+        cachedPromptTokens,
+        sentNanos,
+        firstTokenNanos,
+        endNanos,
+        List.of());
+  }
 
   /** Time to first token in ms; the whole call when no text came. */
   public double ttftMillis() {

@@ -2,7 +2,10 @@ package dev.streamrag.jobs.llm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.streamrag.schemas.ToolCall;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
 
@@ -11,11 +14,14 @@ import java.util.concurrent.Flow;
  * {@code data: [DONE]}) and completes {@link #result()} with the assembled answer. It notes the
  * instant of the first non-empty content delta for TTFT. Usage comes from the final chunk that
  * {@code stream_options.include_usage} asks for; without it the content deltas are counted. Each
- * content delta is also handed to a {@link TextListener} as it arrives.
+ * content delta is also handed to a {@link TextListener} as it arrives. Tool calls are assembled
+ * from their deltas (name first, then argument text).
  */
 final class SseChatParser implements Flow.Subscriber<String> {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String DATA = "data:";
+  // More calls than any model makes in one answer: a stream naming index 10^9 is refused.
+  private static final int MAX_TOOL_CALLS = 128;
 
   private final long sentNanos;
   private final TextListener listener;
@@ -31,6 +37,8 @@ final class SseChatParser implements Flow.Subscriber<String> {
   private Integer completionTokens;
   private Integer cachedPromptTokens;
   private boolean done;
+  // Tool calls as they stream: {id, name, arguments so far}, by index.
+  private final List<String[]> toolCalls = new ArrayList<>();
 
   SseChatParser(long sentNanos, TextListener listener) {
     this.sentNanos = sentNanos;
@@ -110,6 +118,9 @@ final class SseChatParser implements Flow.Subscriber<String> {
         tell(content);
       } else if (delta.has("tool_calls")) {
         lastTokenNanos = System.nanoTime(); // a tool call's tokens are progress too
+        for (JsonNode call : delta.get("tool_calls")) {
+          toolCall(call);
+        }
       }
       JsonNode reason = choice.get("finish_reason");
       if (reason != null && !reason.isNull()) {
@@ -122,6 +133,31 @@ final class SseChatParser implements Flow.Subscriber<String> {
       completionTokens = usage.path("completion_tokens").asInt();
       JsonNode cached = usage.path("prompt_tokens_details").get("cached_tokens");
       cachedPromptTokens = cached == null || cached.isNull() ? null : cached.asInt();
+    }
+  }
+
+  /**
+   * One tool call's delta: the first names it (index, id, function name), the next ones append
+   * argument text, as OpenAI and vLLM stream them. Calls are told apart by index.
+   */
+  private void toolCall(JsonNode delta) {
+    int index = delta.path("index").asInt(toolCalls.size());
+    if (index < 0 || index > MAX_TOOL_CALLS) {
+      throw new IllegalArgumentException("tool call index " + index + " out of range");
+    }
+    while (toolCalls.size() <= index) {
+      toolCalls.add(new String[] {null, null, ""});
+    }
+    String[] call = toolCalls.get(index);
+    if (delta.hasNonNull("id")) {
+      call[0] = delta.get("id").asText();
+    }
+    JsonNode function = delta.path("function");
+    if (function.hasNonNull("name")) {
+      call[1] = (call[1] == null ? "" : call[1]) + function.get("name").asText();
+    }
+    if (function.hasNonNull("arguments")) {
+      call[2] += function.get("arguments").asText();
     }
   }
 
@@ -144,6 +180,17 @@ final class SseChatParser implements Flow.Subscriber<String> {
           new LlmCallException("llm.stream", "the stream ended without a finish reason", true));
       return;
     }
+    List<ToolCall> calls = new ArrayList<>(toolCalls.size());
+    for (int i = 0; i < toolCalls.size(); i++) {
+      String[] call = toolCalls.get(i);
+      if (call[1] == null) {
+        result.completeExceptionally(
+            new LlmCallException("llm.stream", "tool call " + i + " came without a name", true));
+        return;
+      }
+      // A server that gives no id still gets its calls answered: the results name them by these.
+      calls.add(new ToolCall(call[0] == null ? "call_" + i : call[0], call[1], call[2]));
+    }
     result.complete(
         new ChatCompletion(
             text.toString(),
@@ -153,7 +200,8 @@ final class SseChatParser implements Flow.Subscriber<String> {
             cachedPromptTokens,
             sentNanos,
             firstTokenNanos,
-            end));
+            end,
+            calls));
   }
 
   @Override

@@ -1,9 +1,11 @@
 package dev.streamrag.jobs.llm;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.streamrag.schemas.ChatMessage;
+import dev.streamrag.schemas.ToolCall;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -359,6 +361,26 @@ public final class StreamingChatClient implements AutoCloseable {
       if (message.getToolCallId() != null) {
         m.put("tool_call_id", message.getToolCallId());
       }
+      if (!message.getToolCalls().isEmpty()) {
+        ArrayNode calls = m.putArray("tool_calls");
+        for (ToolCall toolCall : message.getToolCalls()) {
+          ObjectNode c = calls.addObject();
+          c.put("id", toolCall.getId());
+          c.put("type", "function");
+          c.putObject("function")
+              .put("name", toolCall.getName())
+              .put("arguments", toolCall.getArguments());
+        }
+      }
+    }
+    if (!call.tools().isEmpty()) {
+      ArrayNode tools = body.putArray("tools");
+      for (ToolDefinition tool : call.tools()) {
+        ObjectNode function = tools.addObject().put("type", "function").putObject("function");
+        function.put("name", tool.name());
+        function.put("description", tool.description());
+        function.set("parameters", parameters(tool));
+      }
     }
     body.put("stream", true);
     body.putObject("stream_options").put("include_usage", true);
@@ -385,6 +407,15 @@ public final class StreamingChatClient implements AutoCloseable {
       return JSON.writeValueAsBytes(body);
     } catch (IOException e) {
       throw new IllegalStateException("a JSON tree always serializes", e);
+    }
+  }
+
+  private static JsonNode parameters(ToolDefinition tool) {
+    try {
+      return JSON.readTree(tool.parametersJson());
+    } catch (IOException e) {
+      throw new IllegalArgumentException(
+          "tool " + tool.name() + ": its parameters are not JSON: " + e.getMessage(), e);
     }
   }
 

@@ -127,6 +127,6 @@ class LoadAwareRoutingTest {
   private static final String MODEL_M = "m";
 
   private static List<ChatMessage> question(String text) {
-    return List.of(new ChatMessage(ChatRole.USER, text, null, null));
+    return List.of(new ChatMessage(ChatRole.USER, text, null, null, List.of()));
   }
 }

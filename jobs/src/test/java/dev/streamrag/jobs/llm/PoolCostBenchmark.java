@@ -354,7 +354,9 @@ public final class PoolCostBenchmark {
       boolean chat = random.nextDouble() < CHAT_SHARE;
       List<ChatMessage> messages =
           chat
-              ? List.of(new ChatMessage(ChatRole.USER, chatPrompt(random, chatTokens), null, null))
+              ? List.of(
+                  new ChatMessage(
+                      ChatRole.USER, chatPrompt(random, chatTokens), null, null, List.of()))
               : rag.next();
       int estimate = estimateTokens(messages);
       PoolPlacement.Decision placement =

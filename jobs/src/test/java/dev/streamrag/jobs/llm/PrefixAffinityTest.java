@@ -30,8 +30,8 @@ class PrefixAffinityTest {
 
   private static List<ChatMessage> prompt(String passage, String question) {
     return List.of(
-        new ChatMessage(ChatRole.SYSTEM, SYSTEM, null, null),
-        new ChatMessage(ChatRole.USER, passage + "\nQuestion: " + question, null, null));
+        new ChatMessage(ChatRole.SYSTEM, SYSTEM, null, null, List.of()),
+        new ChatMessage(ChatRole.USER, passage + "\nQuestion: " + question, null, null, List.of()));
   }
 
   private static String passage(int n) {
@@ -60,7 +60,8 @@ class PrefixAffinityTest {
     assertThat(withC).isGreaterThan(3);
     // Only full blocks, at most MAX_BLOCKS.
     assertThat(
-            PrefixBlocks.of("m", List.of(new ChatMessage(ChatRole.USER, "short", null, null)))
+            PrefixBlocks.of(
+                    "m", List.of(new ChatMessage(ChatRole.USER, "short", null, null, List.of())))
                 .blocks())
         .isEmpty();
     PrefixBlocks.Prefix huge = PrefixBlocks.of("m", prompt("x".repeat(100_000), "?"));
@@ -106,9 +107,13 @@ class PrefixAffinityTest {
     for (int i = 0; i < 40; i++) {
       List<ChatMessage> messages =
           List.of(
-              new ChatMessage(ChatRole.SYSTEM, system, null, null),
+              new ChatMessage(ChatRole.SYSTEM, system, null, null, List.of()),
               new ChatMessage(
-                  ChatRole.USER, ("question " + i + " ").repeat(questionChars / 12), null, null));
+                  ChatRole.USER,
+                  ("question " + i + " ").repeat(questionChars / 12),
+                  null,
+                  null,
+                  List.of()));
       EndpointRouter.Endpoint chosen =
           router.choose(null, PrefixBlocks.of("m", messages)).endpoint();
       counts.merge(chosen.baseUrl(), 1, Integer::sum);

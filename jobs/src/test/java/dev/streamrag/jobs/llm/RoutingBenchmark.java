@@ -326,8 +326,8 @@ public final class RoutingBenchmark {
       if (!conversations.isEmpty() && random.nextDouble() < 0.3) {
         int pick = random.nextInt(conversations.size());
         List<ChatMessage> turns = new ArrayList<>(conversations.get(pick));
-        turns.add(new ChatMessage(ChatRole.ASSISTANT, answer(), null, null));
-        turns.add(new ChatMessage(ChatRole.USER, question(), null, null));
+        turns.add(new ChatMessage(ChatRole.ASSISTANT, answer(), null, null, List.of()));
+        turns.add(new ChatMessage(ChatRole.USER, question(), null, null, List.of()));
         if (turns.size() > 10) {
           conversations.remove(pick); // a conversation ends after a few turns
         } else {
@@ -338,9 +338,13 @@ public final class RoutingBenchmark {
       int topic = topic();
       List<ChatMessage> prompt =
           List.of(
-              new ChatMessage(ChatRole.SYSTEM, SYSTEM, null, null),
+              new ChatMessage(ChatRole.SYSTEM, SYSTEM, null, null, List.of()),
               new ChatMessage(
-                  ChatRole.USER, passages(topic) + "\nQuestion: " + question(), null, null));
+                  ChatRole.USER,
+                  passages(topic) + "\nQuestion: " + question(),
+                  null,
+                  null,
+                  List.of()));
       if (random.nextDouble() < 0.2) {
         conversations.add(prompt);
         if (conversations.size() > 40) {

@@ -36,9 +36,13 @@ final class SampleRecords {
         .setModel("llama-3.1-8b")
         .setMessages(
             List.of(
-                new ChatMessage(ChatRole.SYSTEM, "Answer from the context.", null, null),
+                new ChatMessage(ChatRole.SYSTEM, "Answer from the context.", null, null, List.of()),
                 new ChatMessage(
-                    ChatRole.USER, "Wie heißt die Hauptstadt? \uD83D\uDE00", "u1", null)))
+                    ChatRole.USER,
+                    "Wie heißt die Hauptstadt? \uD83D\uDE00",
+                    "u1",
+                    null,
+                    List.of())))
         .setPrompt(null)
         .setMaxTokens(128)
         .setTemperature(0.0)

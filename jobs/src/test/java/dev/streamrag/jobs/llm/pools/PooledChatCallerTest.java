@@ -76,7 +76,9 @@ class PooledChatCallerTest {
   private static ChatCall question(int tokens) {
     return new ChatCall(
         "m",
-        List.of(new ChatMessage(ChatRole.USER, "Where does the river Oslen rise?", null, null)),
+        List.of(
+            new ChatMessage(
+                ChatRole.USER, "Where does the river Oslen rise?", null, null, List.of())),
         tokens,
         0.0,
         null,
