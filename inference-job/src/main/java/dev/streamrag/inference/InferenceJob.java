@@ -1,5 +1,8 @@
 package dev.streamrag.inference;
 
+import dev.streamrag.inference.agent.AgentSettings;
+import dev.streamrag.inference.agent.IsAgent;
+import dev.streamrag.inference.agent.RunAgent;
 import dev.streamrag.inference.cache.ResponseCacheLookup;
 import dev.streamrag.inference.llm.GenerateAnswer;
 import dev.streamrag.inference.llm.LlmPools;
@@ -99,9 +102,17 @@ public final class InferenceJob {
     SingleOutputStreamOperator<InFlightRequest> pending =
         looked.process(new SplitFinished(), type).name("cache-hits").uid("cache-hits");
 
+    // AGENT requests take the agent loop; the others go on to embedding, retrieval and the LLM.
+    DataStream<InFlightRequest> notAgents = pending;
+    DataStream<InFlightRequest> agents = null;
+    if (config.get(InferenceOptions.AGENT_ENABLED)) {
+      notAgents = pending.filter(IsAgent.no()).name("not-agents").uid("not-agents");
+      agents = agentLoop(pending.filter(IsAgent.yes()).name("agents").uid("agents"));
+    }
+
     DataStream<InFlightRequest> embedded =
         MicroBatching.apply(
-            pending.filter(NeedsEmbedding.yes()).name("needs-embedding").uid("needs-embedding"),
+            notAgents.filter(NeedsEmbedding.yes()).name("needs-embedding").uid("needs-embedding"),
             "embed-query",
             new EmbedBatchFunction<>(
                 model,
@@ -119,7 +130,8 @@ public final class InferenceJob {
     SingleOutputStreamOperator<InFlightRequest> embeddedOk =
         embedded.process(new SplitFinished(), type).name("embed-failures").uid("embed-failures");
     DataStream<InFlightRequest> ready =
-        embeddedOk.union(pending.filter(NeedsEmbedding.no()).name("has-vector").uid("has-vector"));
+        embeddedOk.union(
+            notAgents.filter(NeedsEmbedding.no()).name("has-vector").uid("has-vector"));
 
     Duration retrievalTimeout = config.get(InferenceOptions.RETRIEVAL_TIMEOUT);
     DataStream<InFlightRequest> retrieved =
@@ -163,6 +175,9 @@ public final class InferenceJob {
             .name("llm")
             .uid("llm");
 
+    if (agents != null) {
+      answered = answered.union(agents);
+    }
     SingleOutputStreamOperator<InferenceResponse> finished =
         answered
             .union(
@@ -187,6 +202,43 @@ public final class InferenceJob {
         .sinkTo(deadLetters)
         .name("dead-letters")
         .uid("dead-letters");
+  }
+
+  /**
+   * The agent stage: each AGENT request's tool-calling loop, bounded by Flink's async timeout a
+   * little after the longest deadline a request may have (the loop ends itself at its deadline).
+   */
+  private DataStream<InFlightRequest> agentLoop(DataStream<InFlightRequest> agents) {
+    return AsyncDataStream.unorderedWait(
+            agents,
+            new RunAgent(agentSettings(), llmSettings()),
+            config.get(InferenceOptions.MAX_TIMEOUT).plusSeconds(10).toMillis(),
+            TimeUnit.MILLISECONDS,
+            config.get(InferenceOptions.AGENT_CAPACITY))
+        .name("agent")
+        .uid("agent");
+  }
+
+  /** The agent options, checked here: in a task a bad value would restart it in a loop. */
+  AgentSettings agentSettings() {
+    return new AgentSettings(
+        config.get(InferenceOptions.AGENT_MCP_SERVERS),
+        config.get(InferenceOptions.AGENT_TENANT_TOOLS),
+        config.get(InferenceOptions.AGENT_MAX_STEPS),
+        config.get(InferenceOptions.AGENT_MAX_TOOL_CALLS),
+        config.get(InferenceOptions.AGENT_MAX_COMPLETION_TOKENS),
+        config.get(InferenceOptions.AGENT_TOOL_TIMEOUT),
+        config.get(InferenceOptions.AGENT_MAX_TOOL_RESULT_CHARS),
+        config.get(InferenceOptions.REDIS_URL),
+        config.get(InferenceOptions.AGENT_JOURNAL_TTL),
+        config.get(InferenceOptions.AGENT_JOURNAL_TIMEOUT),
+        config.get(InferenceOptions.AGENT_SYSTEM_PROMPT),
+        config.get(InferenceOptions.LLM_DEFAULT_MAX_TOKENS),
+        config.get(InferenceOptions.LLM_CHARS_PER_TOKEN),
+        config.get(InferenceOptions.MODEL),
+        config.get(InferenceOptions.OPENSEARCH_URL),
+        config.get(InferenceOptions.INDEX),
+        config.get(InferenceOptions.RETRIEVAL_TIMEOUT));
   }
 
   /**
@@ -241,7 +293,8 @@ public final class InferenceJob {
             config.get(InferenceOptions.MAX_PROMPT_CHARS),
             config.get(InferenceOptions.MAX_TOP_K),
             replyTopics(),
-            indexes()),
+            indexes(),
+            config.get(InferenceOptions.AGENT_ENABLED)),
         config.get(InferenceOptions.DEFAULT_TIMEOUT),
         config.get(InferenceOptions.MAX_TIMEOUT),
         new RequestValidator.CachePolicy(

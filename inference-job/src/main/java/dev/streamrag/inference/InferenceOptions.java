@@ -514,6 +514,107 @@ public final class InferenceOptions {
           .defaultValue(64)
           .withDescription("Most searches (and cache reads) in flight per task.");
 
+  public static final ConfigOption<Boolean> AGENT_ENABLED =
+      ConfigOptions.key("agent.enabled")
+          .booleanType()
+          .defaultValue(true)
+          .withDescription(
+              "Serve AGENT requests: the model answers over several steps, calling tools between"
+                  + " them (built in: search_documents; and those of agent.mcp-servers). Off:"
+                  + " AGENT requests are REJECTED with validation.unsupported_kind.");
+
+  public static final ConfigOption<List<String>> AGENT_MCP_SERVERS =
+      ConfigOptions.key("agent.mcp-servers")
+          .stringType()
+          .asList()
+          .defaultValues()
+          .withDescription(
+              "MCP servers whose tools agents may call, as name=url (Streamable HTTP, e.g."
+                  + " demo=http://127.0.0.1:8090/mcp), separated by ';'. Their tools are listed at"
+                  + " start and again while a server is unreachable; two servers may not offer"
+                  + " tools of the same name.");
+
+  public static final ConfigOption<String> AGENT_TENANT_TOOLS =
+      ConfigOptions.key("agent.tenant-tools")
+          .stringType()
+          .defaultValue("*=*")
+          .withDescription(
+              "Which tools each tenant's agents may call: tenant=tool|tool entries separated by"
+                  + " ';', where '*' as tenant is every tenant without an entry of its own and '*'"
+                  + " as tool is every tool (e.g. '*=search_documents;acme=*'). A tenant without an"
+                  + " entry and no '*' entry may call none.");
+
+  public static final ConfigOption<Integer> AGENT_MAX_STEPS =
+      ConfigOptions.key("agent.max-steps")
+          .intType()
+          .defaultValue(8)
+          .withDescription(
+              "Most LLM calls one agent request may make; past it the request ends as ERROR"
+                  + " agent.max_steps.");
+
+  public static final ConfigOption<Integer> AGENT_MAX_TOOL_CALLS =
+      ConfigOptions.key("agent.max-tool-calls")
+          .intType()
+          .defaultValue(16)
+          .withDescription(
+              "Most tool calls one agent request may make, over all its steps (ERROR"
+                  + " agent.max_tool_calls past it).");
+
+  public static final ConfigOption<Integer> AGENT_MAX_COMPLETION_TOKENS =
+      ConfigOptions.key("agent.max-completion-tokens")
+          .intType()
+          .defaultValue(4096)
+          .withDescription(
+              "Most tokens the model may generate for one agent request, over all its steps"
+                  + " (ERROR agent.token_budget past it).");
+
+  public static final ConfigOption<Duration> AGENT_TOOL_TIMEOUT =
+      ConfigOptions.key("agent.tool-timeout")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(10))
+          .withDescription(
+              "Longest one tool call may take (and never past the request's deadline); the model"
+                  + " is then told the tool timed out (tool.timeout).");
+
+  public static final ConfigOption<Integer> AGENT_MAX_TOOL_RESULT_CHARS =
+      ConfigOptions.key("agent.max-tool-result-chars")
+          .intType()
+          .defaultValue(16_384)
+          .withDescription(
+              "A tool's answer is cut to this many characters before the model sees it"
+                  + " (tool.result_too_large), so one tool cannot overflow the context window.");
+
+  public static final ConfigOption<Duration> AGENT_JOURNAL_TTL =
+      ConfigOptions.key("agent.journal-ttl")
+          .durationType()
+          .defaultValue(Duration.ofHours(1))
+          .withDescription(
+              "How long each completed step (the model's answer, each tool's result) is kept in"
+                  + " Redis (redis.url), so that a request replayed after a failover does not make"
+                  + " them again. Must outlast a restart.");
+
+  public static final ConfigOption<Duration> AGENT_JOURNAL_TIMEOUT =
+      ConfigOptions.key("agent.journal-timeout")
+          .durationType()
+          .defaultValue(Duration.ofMillis(200))
+          .withDescription(
+              "Longest a journal read or write may take; past it the step goes on unjournaled"
+                  + " (a failover would then repeat it, with the same idempotency keys).");
+
+  public static final ConfigOption<Integer> AGENT_CAPACITY =
+      ConfigOptions.key("agent.capacity")
+          .intType()
+          .defaultValue(64)
+          .withDescription("Most agent requests in flight per task.");
+
+  public static final ConfigOption<String> AGENT_SYSTEM_PROMPT =
+      ConfigOptions.key("agent.system-prompt")
+          .stringType()
+          .defaultValue(
+              "You answer questions. Call the tools you are given when they help, one step at a"
+                  + " time, and answer briefly once you know.")
+          .withDescription("The system message of agent requests (before the request's messages).");
+
   public static final List<ConfigOption<?>> ALL =
       List.of(
           KAFKA_BOOTSTRAP,
@@ -588,5 +689,17 @@ public final class InferenceOptions {
           CANDIDATES,
           RETRIEVAL_TIMEOUT,
           RETRIEVAL_ON_FAILURE,
-          RETRIEVAL_CAPACITY);
+          RETRIEVAL_CAPACITY,
+          AGENT_ENABLED,
+          AGENT_MCP_SERVERS,
+          AGENT_TENANT_TOOLS,
+          AGENT_MAX_STEPS,
+          AGENT_MAX_TOOL_CALLS,
+          AGENT_MAX_COMPLETION_TOKENS,
+          AGENT_TOOL_TIMEOUT,
+          AGENT_MAX_TOOL_RESULT_CHARS,
+          AGENT_JOURNAL_TTL,
+          AGENT_JOURNAL_TIMEOUT,
+          AGENT_CAPACITY,
+          AGENT_SYSTEM_PROMPT);
 }

@@ -14,7 +14,6 @@ import dev.streamrag.jobs.llm.LlmOutcome;
 import dev.streamrag.jobs.llm.LlmResilienceSettings;
 import dev.streamrag.jobs.llm.RetryPolicy;
 import dev.streamrag.jobs.llm.RoutedChatCaller;
-import dev.streamrag.jobs.llm.StreamingChatClient;
 import dev.streamrag.jobs.llm.TextListener;
 import dev.streamrag.jobs.llm.pools.ModelPool;
 import dev.streamrag.jobs.llm.pools.PoolPlacement;
@@ -113,10 +112,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
   @Override
   public void open(Configuration parameters) {
     caller =
-        new PooledChatCaller(
-            settings.pools(),
-            this::poolCaller,
-            getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks());
+        LlmCallers.open(settings, getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks());
     inFlight = Collections.synchronizedMap(new IdentityHashMap<>());
     var group = getRuntimeContext().getMetricGroup().addGroup("llm");
     retries = group.counter("retries");
@@ -163,19 +159,6 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       publisher = PiecePublisher.acquire(pieces);
       pieceMetrics = new PieceCounters(getRuntimeContext().getMetricGroup());
     }
-  }
-
-  private RoutedChatCaller poolCaller(ModelPool pool) {
-    return RoutedChatCaller.builder()
-        .client(StreamingChatClient.builder().apiKey(settings.apiKey()).build())
-        .endpoints(pool.endpoints().stream().map(URI::create).toList())
-        .routing(pool.routing())
-        .affinityLoadFactor(settings.affinityLoadFactor())
-        .loadPollInterval(settings.loadPollInterval())
-        .retryPolicy(settings.retry())
-        .attemptTimeout(settings.attemptTimeout())
-        .resilience(settings.resilience())
-        .build();
   }
 
   private long sum(ToLongFunction<RoutedChatCaller> counter) {

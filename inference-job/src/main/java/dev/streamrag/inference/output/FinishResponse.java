@@ -9,6 +9,7 @@ import dev.streamrag.jobs.pieces.AnswerStream;
 import dev.streamrag.jobs.pieces.PieceMetrics;
 import dev.streamrag.jobs.pieces.PiecePublisher;
 import dev.streamrag.jobs.pieces.PieceSettings;
+import dev.streamrag.schemas.AgentRun;
 import dev.streamrag.schemas.CacheHitKind;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
@@ -215,6 +216,7 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
   }
 
   static LatencyRecord latency(InferenceResponse response) {
+    AgentRun agent = response.getAgent();
     return LatencyRecord.newBuilder()
         .setRequestId(response.getRequestId())
         .setTenantId(response.getTenantId())
@@ -233,6 +235,19 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
         .setRetries(response.getRetries())
         .setErrorCode(response.getError() == null ? null : response.getError().getCode())
         .setAttributes(response.getAttributes())
+        .setAgentSteps(agent == null ? null : agent.getSteps().size())
+        .setToolCalls(
+            agent == null
+                ? null
+                : agent.getSteps().stream().mapToInt(step -> step.getToolCalls().size()).sum())
+        .setToolErrors(
+            agent == null
+                ? null
+                : (int)
+                    agent.getSteps().stream()
+                        .flatMap(step -> step.getToolCalls().stream())
+                        .filter(call -> !call.getOk())
+                        .count())
         .build();
   }
 

@@ -7,6 +7,7 @@ import dev.streamrag.schemas.ReplyTo;
 import dev.streamrag.schemas.RequestKind;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.RetrievalOptions;
+import dev.streamrag.schemas.ToolCall;
 import dev.streamrag.schemas.ids.Identifiers;
 import java.io.Serializable;
 import java.util.List;
@@ -26,7 +27,8 @@ public record RequestRules(
     int maxPromptChars,
     int maxTopK,
     List<String> replyTopics,
-    List<String> indexes)
+    List<String> indexes,
+    boolean agentsServed)
     implements Serializable {
 
   /** Bounds of what a request echoes into every output, so no output outgrows Kafka's limits. */
@@ -50,6 +52,44 @@ public record RequestRules(
     knownModels = List.copyOf(knownModels);
     replyTopics = replyTopics == null ? List.of() : List.copyOf(replyTopics);
     indexes = indexes == null ? List.of() : List.copyOf(indexes);
+  }
+
+  /** Bounds of an AGENT request's tools and of the tool calls its conversation may carry. */
+  public static final int MAX_TOOLS = 64;
+
+  public static final int MAX_TOOL_NAME_CHARS = 128;
+  public static final int MAX_TOOL_CALLS_IN_MESSAGES = 256;
+
+  private Optional<Violation> checkAgent(InferenceRequest request) {
+    if (!agentsServed) {
+      return reject(
+          "validation.unsupported_kind",
+          "kind AGENT is not served by this deployment (agent.enabled is false); send CHAT or RAG");
+    }
+    if (request.getTools().size() > MAX_TOOLS) {
+      return reject(
+          "validation.tools",
+          "at most " + MAX_TOOLS + " tools may be named, got " + request.getTools().size());
+    }
+    for (String tool : request.getTools()) {
+      if (tool == null || tool.isBlank() || tool.length() > MAX_TOOL_NAME_CHARS) {
+        return reject(
+            "validation.tools", "tool names must be 1 to " + MAX_TOOL_NAME_CHARS + " characters");
+      }
+    }
+    int calls = 0;
+    for (ChatMessage message : request.getMessages()) {
+      if (!message.getToolCalls().isEmpty() && message.getRole() != ChatRole.ASSISTANT) {
+        return reject("validation.tool_calls", "only ASSISTANT messages may carry toolCalls");
+      }
+      calls += message.getToolCalls().size();
+    }
+    if (calls > MAX_TOOL_CALLS_IN_MESSAGES) {
+      return reject(
+          "validation.tool_calls",
+          "the messages carry " + calls + " tool calls, more than " + MAX_TOOL_CALLS_IN_MESSAGES);
+    }
+    return Optional.empty();
   }
 
   /** Violations of these codes are about fields echoed into outputs: they are not echoed back. */
@@ -86,8 +126,10 @@ public record RequestRules(
           "createdAt lies more than an hour in the future: the client's clock is wrong");
     }
     if (request.getKind() == RequestKind.AGENT) {
-      return reject(
-          "validation.unsupported_kind", "kind AGENT is not served yet; send CHAT or RAG");
+      Optional<Violation> agent = checkAgent(request);
+      if (agent.isPresent()) {
+        return agent;
+      }
     }
     String model = request.getModel() == null ? defaultModel() : request.getModel();
     if (!knownModels.contains(model)) {
@@ -102,6 +144,9 @@ public record RequestRules(
     int chars = request.getPrompt() == null ? 0 : request.getPrompt().length();
     for (ChatMessage message : request.getMessages()) {
       chars += message.getContent().length();
+      for (ToolCall call : message.getToolCalls()) {
+        chars += call.getName().length() + call.getArguments().length();
+      }
     }
     if (chars > maxPromptChars) {
       return reject(

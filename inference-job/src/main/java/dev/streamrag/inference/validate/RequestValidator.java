@@ -236,7 +236,10 @@ public final class RequestValidator
   /** Only reproducible answers are cached unless configured otherwise: greedy or seeded. */
   private void planCaching(InFlightRequest request) {
     InferenceRequest r = request.getRequest();
-    if (!cache.enabled() || r.getCacheMode() == CacheMode.BYPASS) {
+    // An agent's answer depends on what its tools answered then: it is never cached.
+    if (!cache.enabled()
+        || r.getCacheMode() == CacheMode.BYPASS
+        || r.getKind() == RequestKind.AGENT) {
       return;
     }
     boolean deterministic =
