@@ -1,6 +1,7 @@
 package dev.streamrag.mcptools;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -13,7 +14,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code McpToolsMain --port N}: serves the demo MCP tools until stopped (Ctrl-C, SIGTERM). Prints
  * {@code mcp-tools serving N entities at http://127.0.0.1:PORT/mcp} once it serves, which a fixture
- * can read when it asks for port 0.
+ * can read when it asks for port 0. With {@code --drill-tools} it also serves the failure drills'
+ * tools ({@code drill_sleep}, sleeping {@code --drill-sleep}; {@code drill_garbage}; {@code
+ * drill_strict}) and says so on a second line.
  */
 @Command(
     name = "mcp-tools",
@@ -54,6 +57,22 @@ public final class McpToolsMain implements Callable<Integer> {
       description = "Tenants the documents are dealt to (default: ${DEFAULT-VALUE}).")
   List<String> tenants;
 
+  @Option(
+      names = "--drill-tools",
+      description =
+          "Also serve the failure drills' tools: drill_sleep, drill_garbage, drill_strict"
+              + " (default: off).")
+  boolean drillTools;
+
+  @Option(
+      names = "--drill-sleep",
+      defaultValue = "30s",
+      paramLabel = "DURATION",
+      converter = DurationConverter.class,
+      description =
+          "How long drill_sleep sleeps: 500ms, 30s, 5m or PT30S (default: ${DEFAULT-VALUE}).")
+  Duration drillSleep;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
@@ -77,6 +96,8 @@ public final class McpToolsMain implements Callable<Integer> {
               .corpusSeed(corpusSeed)
               .corpusDocuments(corpusDocuments)
               .tenants(tenants)
+              .drillTools(drillTools)
+              .drillSleep(drillSleep)
               .start();
     } catch (IllegalArgumentException e) {
       err.println("mcp-tools: " + e.getMessage());
@@ -94,12 +115,19 @@ public final class McpToolsMain implements Callable<Integer> {
                   stopped.countDown();
                 },
                 "mcp-tools-shutdown"));
-    spec.commandLine()
-        .getOut()
-        .printf(
-            "mcp-tools serving %d entities of tenants %s at %s%n",
-            corpusDocuments, String.join(",", tenants), server.endpoint())
-        .flush();
+    PrintWriter out = spec.commandLine().getOut();
+    out.printf(
+        "mcp-tools serving %d entities of tenants %s at %s%n",
+        corpusDocuments, String.join(",", tenants), server.endpoint());
+    if (drillTools) {
+      out.printf(
+          "mcp-tools drill tools on: %s (sleeps %s), %s, %s%n",
+          DrillTools.SLEEP,
+          DurationConverter.format(drillSleep),
+          DrillTools.GARBAGE,
+          DrillTools.STRICT);
+    }
+    out.flush();
     stopped.await();
     return 0;
   }

@@ -4,6 +4,7 @@ import dev.streamrag.corpus.DemoCorpus;
 import io.modelcontextprotocol.json.McpJsonDefaults;
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.server.McpServer;
+import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
 import io.modelcontextprotocol.server.McpSyncServer;
 import io.modelcontextprotocol.server.transport.DefaultServerTransportSecurityValidator;
 import io.modelcontextprotocol.server.transport.HttpServletStreamableServerTransportProvider;
@@ -12,9 +13,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.apache.catalina.LifecycleException;
@@ -23,6 +28,8 @@ import org.apache.catalina.Wrapper;
 import org.apache.catalina.connector.Connector;
 import org.apache.catalina.core.StandardContext;
 import org.apache.catalina.startup.Tomcat;
+import org.apache.tomcat.util.descriptor.web.FilterDef;
+import org.apache.tomcat.util.descriptor.web.FilterMap;
 
 /**
  * The demo MCP server: the {@link ToolCatalog tools} over one generated {@link DemoCorpus}, served
@@ -31,6 +38,12 @@ import org.apache.catalina.startup.Tomcat;
  *
  * <p>Requests whose Host or Origin header names anything but this machine are refused (403/421): a
  * web page the user visits must not reach a local server through DNS rebinding.
+ *
+ * <p>Every {@code tools/call} of a served tool is recorded in {@link #callLog()}, with the
+ * idempotency key a client may send in the request's {@code _meta} under {@link
+ * #IDEMPOTENCY_KEY_META}. A call whose key was already answered successfully gets the remembered
+ * result, and the tool does not run again. With {@link Builder#drillTools(boolean)} the server also
+ * serves tools that misbehave on purpose, for failure drills ({@code DrillTools}).
  */
 public final class McpToolsServer implements AutoCloseable {
   /** The only address it listens on. */
@@ -39,8 +52,26 @@ public final class McpToolsServer implements AutoCloseable {
   /** Path of the MCP endpoint. */
   public static final String ENDPOINT_PATH = "/mcp";
 
+  /**
+   * The key of a {@code tools/call} request's {@code _meta} entry that names the call for
+   * idempotency, e.g. {@code "req-1:2:0"} (request id, agent step, call within the step).
+   */
+  public static final String IDEMPOTENCY_KEY_META = "dev.streamrag/idempotency-key";
+
+  /** Most calls {@link #callLog()} keeps; older ones are dropped first. */
+  public static final int CALL_LOG_CAPACITY = 100_000;
+
+  /** Most idempotency keys whose results are remembered; the least recently used go first. */
+  public static final int REMEMBERED_RESULTS_CAPACITY = 10_000;
+
+  /** How long {@code drill_sleep} sleeps unless {@link Builder#drillSleep(Duration)} says. */
+  public static final Duration DEFAULT_DRILL_SLEEP = Duration.ofSeconds(30);
+
   static final String SERVER_NAME = "streamrag-mcp-tools";
   static final String SERVER_VERSION = "0.1.0";
+
+  /** How long {@link #close()} waits for calls being answered before it ends the sessions. */
+  static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
 
   // Tool calls are a few hundred bytes; nothing legitimate comes near this.
   private static final int MAX_REQUEST_BYTES = 1 << 20;
@@ -55,13 +86,26 @@ public final class McpToolsServer implements AutoCloseable {
   private final McpSyncServer mcpServer;
   private final Path baseDir;
   private final int port;
+  private final ToolCallJournal journal;
+  private final CountDownLatch closing;
+  private final InFlightRequests inFlight;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private McpToolsServer(Tomcat tomcat, McpSyncServer mcpServer, Path baseDir, int port) {
+  private McpToolsServer(
+      Tomcat tomcat,
+      McpSyncServer mcpServer,
+      Path baseDir,
+      int port,
+      ToolCallJournal journal,
+      CountDownLatch closing,
+      InFlightRequests inFlight) {
     this.tomcat = tomcat;
     this.mcpServer = mcpServer;
     this.baseDir = baseDir;
     this.port = port;
+    this.journal = journal;
+    this.closing = closing;
+    this.inFlight = inFlight;
   }
 
   public static Builder builder() {
@@ -82,11 +126,34 @@ public final class McpToolsServer implements AutoCloseable {
     return port;
   }
 
-  /** Ends the sessions, stops Tomcat and removes its scratch directory; once is enough. */
+  /**
+   * The {@code tools/call} requests received so far, oldest first: an immutable snapshot. Each is
+   * recorded when it arrives, before its tool runs, including calls whose arguments the tool's
+   * schema refuses and calls answered from a remembered result ({@link ToolCallRecord#replayed()}).
+   * Calls of a tool the server does not serve are protocol errors and not recorded.
+   *
+   * <p>Bounded: only the newest {@link #CALL_LOG_CAPACITY} calls are kept, so a long-running server
+   * does not grow without end. Each call is also logged at DEBUG by {@code ToolCallJournal}.
+   */
+  public List<ToolCallRecord> callLog() {
+    return journal.snapshot();
+  }
+
+  /**
+   * Ends the sessions, stops Tomcat and removes its scratch directory; once is enough. Calls being
+   * answered get up to {@link #CLOSE_GRACE} to finish first; a {@code drill_sleep} still sleeping
+   * wakes and answers an error.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
+    }
+    closing.countDown();
+    try {
+      inFlight.awaitIdle(CLOSE_GRACE);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
     try {
       mcpServer.closeGracefully();
@@ -103,10 +170,26 @@ public final class McpToolsServer implements AutoCloseable {
   }
 
   private static McpToolsServer start(
-      int port, long corpusSeed, int corpusDocuments, List<String> tenants) {
+      int port,
+      long corpusSeed,
+      int corpusDocuments,
+      List<String> tenants,
+      boolean drillTools,
+      Duration drillSleep) {
     EntityTools entities =
         new EntityTools(DemoCorpus.generate(corpusSeed, corpusDocuments, tenants).entities());
     McpJsonMapper json = McpJsonDefaults.getMapper();
+    CountDownLatch closing = new CountDownLatch(1);
+    List<SyncToolSpecification> tools = new ArrayList<>(ToolCatalog.tools(entities, json));
+    if (drillTools) {
+      tools.addAll(DrillTools.tools(drillSleep, closing));
+    }
+    ToolCallJournal journal =
+        new ToolCallJournal(
+            CALL_LOG_CAPACITY,
+            REMEMBERED_RESULTS_CAPACITY,
+            McpJsonDefaults.getSchemaValidator(),
+            Clock.systemUTC());
     HttpServletStreamableServerTransportProvider transport =
         HttpServletStreamableServerTransportProvider.builder()
             .jsonMapper(json)
@@ -125,12 +208,17 @@ public final class McpToolsServer implements AutoCloseable {
             .serverInfo(SERVER_NAME, SERVER_VERSION)
             .instructions(INSTRUCTIONS)
             .capabilities(ServerCapabilities.builder().tools(false).build())
-            .tools(ToolCatalog.tools(entities, json))
-            // The tools take microseconds of CPU and never block: they run on Tomcat's request
-            // thread rather than hop to Reactor's shared boundedElastic pool.
+            .tools(journal.journaled(tools))
+            // The journal checks arguments against the schema after recording the call; the SDK
+            // would refuse them before any handler, unrecorded.
+            .validateToolInputs(false)
+            // The tools take microseconds of CPU: they run on Tomcat's request thread (one per
+            // request, 200 at most) rather than hop to Reactor's shared boundedElastic pool. So
+            // does drill_sleep, which blocks only its own request's thread.
             .immediateExecution(true)
             .build();
 
+    InFlightRequests inFlight = new InFlightRequests();
     Path baseDir = createBaseDir();
     Tomcat tomcat = new Tomcat();
     try {
@@ -147,6 +235,15 @@ public final class McpToolsServer implements AutoCloseable {
       context.setClearReferencesThreadLocals(false);
       context.setClearReferencesRmiTargets(false);
       Wrapper servlet = Tomcat.addServlet(context, "mcp", transport);
+      FilterDef inFlightDef = new FilterDef();
+      inFlightDef.setFilterName("in-flight");
+      inFlightDef.setFilter(inFlight);
+      inFlightDef.setAsyncSupported("true");
+      context.addFilterDef(inFlightDef);
+      FilterMap inFlightMap = new FilterMap();
+      inFlightMap.setFilterName("in-flight");
+      inFlightMap.addServletName("mcp");
+      context.addFilterMap(inFlightMap);
       // The transport may answer after doPost returns (SSE streams): it needs async support.
       servlet.setAsyncSupported(true);
       context.addServletMapping(ENDPOINT_PATH, "mcp");
@@ -154,7 +251,8 @@ public final class McpToolsServer implements AutoCloseable {
       if (connector.getState() != LifecycleState.STARTED || connector.getLocalPort() <= 0) {
         throw new LifecycleException("the connector did not start");
       }
-      return new McpToolsServer(tomcat, mcpServer, baseDir, connector.getLocalPort());
+      return new McpToolsServer(
+          tomcat, mcpServer, baseDir, connector.getLocalPort(), journal, closing, inFlight);
     } catch (LifecycleException | RuntimeException e) {
       mcpServer.close();
       try {
@@ -200,6 +298,8 @@ public final class McpToolsServer implements AutoCloseable {
     private long corpusSeed = 42;
     private int corpusDocuments = 200;
     private List<String> tenants = List.of("acme", "globex");
+    private boolean drillTools = false;
+    private Duration drillSleep = DEFAULT_DRILL_SLEEP;
 
     private Builder() {}
 
@@ -228,6 +328,23 @@ public final class McpToolsServer implements AutoCloseable {
     }
 
     /**
+     * Whether to serve the drill tools as well (default false): {@code drill_sleep}, which answers
+     * after {@link #drillSleep(Duration)}; {@code drill_garbage}, which answers two million
+     * characters that are not JSON; {@code drill_strict}, which requires a string {@code query} and
+     * an integer {@code count}. For failure drills only: they make a model's agent loop fail.
+     */
+    public Builder drillTools(boolean drillTools) {
+      this.drillTools = drillTools;
+      return this;
+    }
+
+    /** How long {@code drill_sleep} sleeps (default {@link #DEFAULT_DRILL_SLEEP}, 30 s). */
+    public Builder drillSleep(Duration drillSleep) {
+      this.drillSleep = Objects.requireNonNull(drillSleep, "drillSleep");
+      return this;
+    }
+
+    /**
      * Starts the server.
      *
      * @throws IllegalArgumentException for a setting out of range
@@ -244,7 +361,11 @@ public final class McpToolsServer implements AutoCloseable {
       if (tenants.isEmpty() || tenants.stream().anyMatch(t -> t == null || t.isBlank())) {
         throw new IllegalArgumentException("at least one tenant, none blank, is needed");
       }
-      return McpToolsServer.start(port, corpusSeed, corpusDocuments, tenants);
+      if (drillSleep.isNegative()) {
+        throw new IllegalArgumentException("drill sleep must not be negative, got " + drillSleep);
+      }
+      return McpToolsServer.start(
+          port, corpusSeed, corpusDocuments, tenants, drillTools, drillSleep);
     }
   }
 }

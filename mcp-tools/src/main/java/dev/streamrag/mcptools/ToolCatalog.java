@@ -38,7 +38,7 @@ final class ToolCatalog {
           + " Advisory for now: the server does not yet check which tenant the caller is.";
 
   // Nothing these tools do changes anything, and they only see the corpus the server was given.
-  private static final ToolAnnotations READ_ONLY =
+  static final ToolAnnotations READ_ONLY =
       ToolAnnotations.builder()
           .readOnlyHint(true)
           .destructiveHint(false)
@@ -204,7 +204,7 @@ final class ToolCatalog {
    * A handler that turns anything it throws into an error result: a bug in one tool must not end
    * the caller's session or reach the transport.
    */
-  private static BiFunction<McpSyncServerExchange, CallToolRequest, CallToolResult> guarded(
+  static BiFunction<McpSyncServerExchange, CallToolRequest, CallToolResult> guarded(
       String toolName, Function<Map<String, Object>, CallToolResult> handler) {
     return (exchange, request) -> {
       try {
@@ -218,7 +218,7 @@ final class ToolCatalog {
   }
 
   /** A string argument; a number or boolean a model sent instead is taken as its text. */
-  private static String text(Map<String, Object> arguments, String name) {
+  static String text(Map<String, Object> arguments, String name) {
     Object value = arguments.get(name);
     return value == null ? null : value.toString();
   }
@@ -231,16 +231,15 @@ final class ToolCatalog {
     }
   }
 
-  private static CallToolResult success(String text) {
+  static CallToolResult success(String text) {
     return CallToolResult.builder().addTextContent(text).isError(false).build();
   }
 
-  private static CallToolResult error(String text) {
+  static CallToolResult error(String text) {
     return CallToolResult.builder().addTextContent(text).isError(true).build();
   }
 
-  private static Map<String, Object> objectSchema(
-      Map<String, Object> properties, List<String> required) {
+  static Map<String, Object> objectSchema(Map<String, Object> properties, List<String> required) {
     Map<String, Object> schema = new LinkedHashMap<>();
     schema.put("type", "object");
     schema.put("properties", new TreeMap<>(properties));
@@ -252,7 +251,7 @@ final class ToolCatalog {
     return schema;
   }
 
-  private static Map<String, Object> stringProperty(String description, int maxLength) {
+  static Map<String, Object> stringProperty(String description, int maxLength) {
     Map<String, Object> property = new LinkedHashMap<>();
     property.put("type", "string");
     property.put("description", description);

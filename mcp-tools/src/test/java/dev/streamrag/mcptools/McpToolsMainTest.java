@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -25,7 +26,9 @@ class McpToolsMainTest {
         .contains("--port", "8765")
         .contains("--corpus-seed", "42")
         .contains("--corpus-documents", "200")
-        .contains("--tenants", "acme,globex");
+        .contains("--tenants", "acme,globex")
+        .contains("--drill-tools")
+        .contains("--drill-sleep", "30s");
   }
 
   @Test
@@ -40,5 +43,18 @@ class McpToolsMainTest {
   void refusesWhatIsNotANumber() {
     assertThat(run("--port", "eighty")).isEqualTo(2);
     assertThat(err.toString()).contains("--port");
+  }
+
+  @Test
+  void readsDrillSleepsAsDurations() {
+    assertThat(DurationConverter.parse("500ms")).isEqualTo(Duration.ofMillis(500));
+    assertThat(DurationConverter.parse("30s")).isEqualTo(Duration.ofSeconds(30));
+    assertThat(DurationConverter.parse("2m")).isEqualTo(Duration.ofMinutes(2));
+    assertThat(DurationConverter.parse("PT1.5S")).isEqualTo(Duration.ofMillis(1500));
+    assertThat(DurationConverter.format(Duration.ofSeconds(30))).isEqualTo("30s");
+    assertThat(run("--drill-sleep", "soon")).isEqualTo(2);
+    assertThat(err.toString()).contains("'soon' is not a duration");
+    assertThat(run("--drill-tools", "--drill-sleep", "-1s")).isEqualTo(2);
+    assertThat(err.toString()).contains("drill sleep must not be negative");
   }
 }

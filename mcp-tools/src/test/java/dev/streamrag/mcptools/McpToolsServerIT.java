@@ -24,6 +24,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -97,6 +98,21 @@ class McpToolsServerIT {
 
   private static CallToolResult call(String tool, Map<String, Object> arguments) {
     return call(client, tool, arguments);
+  }
+
+  /** A call that names itself with an idempotency key in its {@code _meta}, as the job sends it. */
+  private static CallToolResult call(
+      McpSyncClient on, String tool, Map<String, Object> arguments, String idempotencyKey) {
+    return on.callTool(
+        CallToolRequest.builder(tool)
+            .arguments(arguments)
+            .meta(Map.of(McpToolsServer.IDEMPOTENCY_KEY_META, idempotencyKey))
+            .build());
+  }
+
+  /** The calls in the server's log with this key (the server is shared by this class's tests). */
+  private static List<ToolCallRecord> loggedWithKey(String key) {
+    return server.callLog().stream().filter(c -> key.equals(c.idempotencyKey())).toList();
   }
 
   private static String text(CallToolResult result) {
@@ -361,6 +377,76 @@ class McpToolsServerIT {
     HttpClient http = HttpClient.newHttpClient();
     HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).isEqualTo(403);
+  }
+
+  @Test
+  void recordsEveryCallWithItsIdempotencyKeyAndTime() {
+    Instant before = Instant.now();
+    assertThat(success(call(client, "compute", Map.of("expression", "20 + 22"), "req-log:1:0")))
+        .isEqualTo("42");
+    assertThat(success(call("compute", Map.of("expression", "20 + 23")))).isEqualTo("43");
+    // Arguments the schema refuses: answered with a tool error, and recorded all the same.
+    failure(call(client, "compute", Map.of(), "req-log:2:0"));
+    Instant after = Instant.now();
+
+    assertThat(loggedWithKey("req-log:1:0"))
+        .singleElement()
+        .satisfies(
+            c -> {
+              assertThat(c.tool()).isEqualTo("compute");
+              assertThat(c.arguments()).isEqualTo(Map.of("expression", "20 + 22"));
+              assertThat(c.replayed()).isFalse();
+              assertThat(c.receivedAt()).isBetween(before, after);
+            });
+    assertThat(server.callLog())
+        .filteredOn(c -> Map.of("expression", "20 + 23").equals(c.arguments()))
+        .singleElement()
+        .extracting(ToolCallRecord::idempotencyKey)
+        .isNull();
+    assertThat(loggedWithKey("req-log:2:0"))
+        .singleElement()
+        .extracting(ToolCallRecord::arguments)
+        .isEqualTo(Map.of());
+    assertThatThrownBy(() -> server.callLog().clear())
+        .isInstanceOf(UnsupportedOperationException.class);
+  }
+
+  @Test
+  void aKeyAlreadyAnsweredGetsTheRememberedResultFromAnySession() {
+    Entity city = firstOfKind("city");
+    Map<String, Object> lookup = Map.of("name", city.name());
+    String first = success(call(client, "lookup_entity", lookup, "req-replay:1:0"));
+    assertThat(success(call(client, "lookup_entity", lookup, "req-replay:1:0"))).isEqualTo(first);
+    // A client that lost its session (or its server's peer) retries on a new one: still the same.
+    McpSyncClient second = newClient();
+    try {
+      second.initialize();
+      assertThat(success(call(second, "lookup_entity", lookup, "req-replay:1:0"))).isEqualTo(first);
+      // The key names one call: reused for another, it is refused, not answered with the first.
+      assertThat(
+              failure(
+                  call(second, "lookup_entity", Map.of("name", "Someone Else"), "req-replay:1:0")))
+          .contains("already used");
+    } finally {
+      second.closeGracefully();
+    }
+    assertThat(loggedWithKey("req-replay:1:0"))
+        .extracting(ToolCallRecord::replayed)
+        .containsExactly(false, true, true, false);
+
+    // A failed call is not remembered: its retry runs the tool again.
+    failure(call(client, "compute", Map.of("expression", "1 / 0"), "req-replay:2:0"));
+    failure(call(client, "compute", Map.of("expression", "1 / 0"), "req-replay:2:0"));
+    assertThat(loggedWithKey("req-replay:2:0"))
+        .extracting(ToolCallRecord::replayed)
+        .containsExactly(false, false);
+  }
+
+  @Test
+  void theDrillToolsAreOffByDefault() {
+    assertThatThrownBy(() -> call("drill_sleep", Map.of("reason", "off by default")))
+        .isInstanceOf(McpError.class)
+        .hasMessageContaining("Unknown tool");
   }
 
   private static Entity firstOfKind(String kind) {
