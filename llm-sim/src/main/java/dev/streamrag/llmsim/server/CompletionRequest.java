@@ -14,6 +14,8 @@ import java.util.List;
  * @param toolCall the tool the model calls instead of answering ({@link ToolCallRule}, {@link
  *     ToolPlan}), or null
  * @param plannedAnswer the answer a finished {@link ToolPlan} gives, or null
+ * @param repeatableCall the call the {@code tool_repeat} fault would repeat ({@link
+ *     RepeatedToolCall}), or null when this request does not qualify
  */
 record CompletionRequest(
     boolean chat,
@@ -27,4 +29,27 @@ record CompletionRequest(
     boolean stream,
     boolean includeUsage,
     ToolCallRule.ToolCall toolCall,
-    String plannedAnswer) {}
+    String plannedAnswer,
+    ToolCallRule.ToolCall repeatableCall) {
+
+  /** This request as the {@code tool_repeat} fault answers it: the repeatable call, no text. */
+  CompletionRequest repeatingToolCall() {
+    if (repeatableCall == null) {
+      throw new IllegalStateException("no tool call to repeat");
+    }
+    return new CompletionRequest(
+        chat,
+        model,
+        contextTexts,
+        question,
+        promptTokens,
+        maxTokens,
+        minTokens,
+        seed,
+        stream,
+        includeUsage,
+        repeatableCall,
+        null,
+        repeatableCall);
+  }
+}

@@ -143,6 +143,7 @@ final class CompletionRequestParser {
       toolCall = plan.call();
       plannedAnswer = plan.answer();
     }
+    ToolCallRule.ToolCall repeatableCall = chat ? RepeatedToolCall.candidate(body) : null;
     return new CompletionRequest(
         chat,
         servedModel,
@@ -155,7 +156,8 @@ final class CompletionRequestParser {
         stream,
         includeUsage,
         toolCall,
-        plannedAnswer);
+        plannedAnswer,
+        repeatableCall);
   }
 
   private static String content(JsonNode content, int index) throws ApiError {

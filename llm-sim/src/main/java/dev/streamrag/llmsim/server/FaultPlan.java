@@ -9,7 +9,8 @@ import java.util.Set;
 /**
  * Which faults the simulator injects, per request. Later reliability tests use it to produce the
  * failures a real deployment has: rate limiting and overload (429/503), crashes (500), a slow first
- * token (e.g. a cold replica), stalls in the middle of a stream, dropped connections.
+ * token (e.g. a cold replica), stalls in the middle of a stream, dropped connections, and a model
+ * that keeps calling the same tool.
  *
  * @param rate429 share of requests answered 429 at once (0..1)
  * @param rate500 share answered 500
@@ -23,6 +24,9 @@ import java.util.Set;
  * @param retryAfterSeconds when positive, injected 429s and 503s carry {@code Retry-After:} this
  *     many seconds, as a gateway or rate limiter in front of vLLM would send (vLLM itself sends
  *     none); clients that honour it stop calling this server for that long
+ * @param toolRepeat share of requests after a tool result (JSON key {@code tool_repeat}) answered
+ *     with the conversation's most recent tool call again, same tool and arguments, instead of text
+ *     ({@link RepeatedToolCall}): an agent loop that never ends unless the client stops it
  */
 public record FaultPlan(
     double rate429,
@@ -33,9 +37,13 @@ public record FaultPlan(
     double stallProbability,
     long stallMillis,
     double dropProbability,
-    long retryAfterSeconds) {
+    long retryAfterSeconds,
+    double toolRepeat) {
 
-  public static final FaultPlan NONE = new FaultPlan(0, 0, 0, 0, 0, 0, 0, 0, 0);
+  public static final FaultPlan NONE = new FaultPlan(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+  /** The JSON key of {@link #toolRepeat()}. */
+  static final String TOOL_REPEAT = "tool_repeat";
 
   private static final Set<String> KEYS =
       Set.of(
@@ -47,7 +55,8 @@ public record FaultPlan(
           "stallProbability",
           "stallMillis",
           "dropProbability",
-          "retryAfterSeconds");
+          "retryAfterSeconds",
+          TOOL_REPEAT);
 
   public FaultPlan {
     share("rate429", rate429);
@@ -55,6 +64,7 @@ public record FaultPlan(
     share("rate503", rate503);
     share("stallProbability", stallProbability);
     share("dropProbability", dropProbability);
+    share(TOOL_REPEAT, toolRepeat);
     if (rate429 + rate500 + rate503 > 1) {
       throw new IllegalArgumentException("rate429 + rate500 + rate503 must not exceed 1");
     }
@@ -66,7 +76,31 @@ public record FaultPlan(
     }
   }
 
-  /** A plan whose 429s and 503s carry no {@code Retry-After}. */
+  /** A plan without {@code tool_repeat}. */
+  public FaultPlan(
+      double rate429,
+      double rate500,
+      double rate503,
+      int next503,
+      long firstTokenDelayMillis,
+      double stallProbability,
+      long stallMillis,
+      double dropProbability,
+      long retryAfterSeconds) {
+    this(
+        rate429,
+        rate500,
+        rate503,
+        next503,
+        firstTokenDelayMillis,
+        stallProbability,
+        stallMillis,
+        dropProbability,
+        retryAfterSeconds,
+        0);
+  }
+
+  /** A plan whose 429s and 503s carry no {@code Retry-After}, without {@code tool_repeat}. */
   public FaultPlan(
       double rate429,
       double rate500,
@@ -85,6 +119,7 @@ public record FaultPlan(
         stallProbability,
         stallMillis,
         dropProbability,
+        0,
         0);
   }
 
@@ -112,7 +147,8 @@ public record FaultPlan(
         json.path("stallProbability").asDouble(0),
         json.path("stallMillis").asLong(0),
         json.path("dropProbability").asDouble(0),
-        wholeNumber(json, "retryAfterSeconds"));
+        wholeNumber(json, "retryAfterSeconds"),
+        json.path(TOOL_REPEAT).asDouble(0));
   }
 
   ObjectNode toJson() {
@@ -126,6 +162,7 @@ public record FaultPlan(
     json.put("stallMillis", stallMillis);
     json.put("dropProbability", dropProbability);
     json.put("retryAfterSeconds", retryAfterSeconds);
+    json.put(TOOL_REPEAT, toolRepeat);
     return json;
   }
 

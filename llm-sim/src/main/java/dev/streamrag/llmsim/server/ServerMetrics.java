@@ -39,6 +39,7 @@ final class ServerMetrics {
   private final LongAdder injected503 = new LongAdder();
   final LongAdder injectedStalls = new LongAdder();
   final LongAdder injectedDrops = new LongAdder();
+  final LongAdder injectedToolRepeats = new LongAdder();
   final Histogram timeToFirstToken = new Histogram(TTFT_BUCKETS);
   final Histogram timePerOutputToken = new Histogram(TPOT_BUCKETS);
   final Histogram e2eLatency = new Histogram(E2E_BUCKETS);
@@ -117,6 +118,7 @@ final class ServerMetrics {
     fault(out, "http_503", injected503.sum());
     fault(out, "stall", injectedStalls.sum());
     fault(out, "drop", injectedDrops.sum());
+    fault(out, "tool_repeat", injectedToolRepeats.sum());
     histogram(out, "vllm:time_to_first_token_seconds", "Time to first token.", timeToFirstToken);
     histogram(
         out,

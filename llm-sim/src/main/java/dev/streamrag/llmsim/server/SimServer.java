@@ -257,6 +257,8 @@ public final class SimServer implements AutoCloseable {
 
     FaultPlan plan = faults.get();
     ThreadLocalRandom random = ThreadLocalRandom.current();
+    // An injected HTTP error answers at once, so it takes precedence over the faults below; those
+    // are drawn independently of each other (a repeated tool call may also stall or drop).
     ApiError injected =
         pending503.getAndUpdate(left -> Math.max(0, left - 1)) > 0
             ? overloaded()
@@ -268,6 +270,11 @@ public final class SimServer implements AutoCloseable {
       }
       sendError(response, injected);
       return;
+    }
+    // Drawn only for a request that qualifies (after a tool result): its share is of those.
+    if (request.repeatableCall() != null && random.nextDouble() < plan.toolRepeat()) {
+      request = request.repeatingToolCall();
+      metrics.injectedToolRepeats.increment();
     }
     boolean stall = random.nextDouble() < plan.stallProbability();
     boolean drop = random.nextDouble() < plan.dropProbability();

@@ -4,12 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.streamrag.llmsim.engine.EngineProfile;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.HashSet;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -62,6 +66,40 @@ class FaultInjectionTest {
 
   private static HttpResponse<String> chat() throws Exception {
     return send("POST", "/v1/chat/completions", CHAT);
+  }
+
+  private static final String SEARCH_TOOL =
+      "[{\"type\":\"function\",\"function\":{\"name\":\"search_documents\","
+          + "\"description\":\"Search the knowledge base\",\"parameters\":{\"type\":\"object\","
+          + "\"properties\":{\"query\":{\"type\":\"string\"}},\"required\":[\"query\"]}}}]";
+
+  // Spaced as a client might send them: a repeat must carry exactly these characters.
+  private static final String SEARCH_ARGUMENTS = "{\"query\": \"tides\"}";
+
+  /** A chat about tides, after the model's search and the search's result. */
+  private static ObjectNode afterToolResult(boolean stream) throws IOException {
+    ObjectNode body = JSON.createObjectNode().put("model", "m").put("stream", stream);
+    ArrayNode messages = body.putArray("messages");
+    messages.addObject().put("role", "user").put("content", "Search the knowledge base: tides?");
+    ObjectNode assistant = messages.addObject().put("role", "assistant");
+    assistant.putNull("content");
+    ObjectNode call = assistant.putArray("tool_calls").addObject();
+    call.put("id", "call_first").put("type", "function");
+    call.putObject("function").put("name", "search_documents").put("arguments", SEARCH_ARGUMENTS);
+    messages
+        .addObject()
+        .put("role", "tool")
+        .put("tool_call_id", "call_first")
+        .put("content", "Tides rise twice a day.");
+    body.set("tools", JSON.readTree(SEARCH_TOOL));
+    return body;
+  }
+
+  /** The choice of a whole (not streamed) chat completion. */
+  private static JsonNode choice(ObjectNode body) throws Exception {
+    HttpResponse<String> response = send("POST", "/v1/chat/completions", body.toString());
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    return JSON.readTree(response.body()).at("/choices/0");
   }
 
   @Test
@@ -177,6 +215,87 @@ class FaultInjectionTest {
   }
 
   @Test
+  void aRepeatingModelCallsTheSameToolWithTheSameArgumentsInsteadOfAnswering() throws Exception {
+    assertThat(choice(afterToolResult(false)).get("finish_reason").asText())
+        .as("without the fault: an answer from the result")
+        .isEqualTo("stop");
+    double before = injected("tool_repeat");
+    send("PUT", "/admin/faults", "{\"tool_repeat\":1}");
+    JsonNode choice = choice(afterToolResult(false));
+    assertThat(choice.get("finish_reason").asText()).isEqualTo("tool_calls");
+    assertThat(choice.at("/message/content").isNull()).isTrue();
+    JsonNode call = choice.at("/message/tool_calls/0");
+    assertThat(call.at("/function/name").asText()).isEqualTo("search_documents");
+    assertThat(call.at("/function/arguments").asText()).isEqualTo(SEARCH_ARGUMENTS);
+    assertThat(call.get("id").asText()).startsWith("call_").isNotEqualTo("call_first");
+    assertThat(injected("tool_repeat") - before).isEqualTo(1);
+
+    // A request that is not after a tool result is not touched, nor counted.
+    ObjectNode first = afterToolResult(false);
+    ((ArrayNode) first.get("messages")).remove(2);
+    ((ArrayNode) first.get("messages")).remove(1);
+    JsonNode firstStep = choice(first);
+    assertThat(firstStep.at("/message/tool_calls/0/function/arguments").asText())
+        .as("the one-call rule's arguments: the question")
+        .contains("tides?");
+    assertThat(injected("tool_repeat") - before).isEqualTo(1);
+  }
+
+  @Test
+  void aRepeatedToolCallStreamsLikeAnyToolCall() throws Exception {
+    send("PUT", "/admin/faults", "{\"tool_repeat\":1}");
+    HttpResponse<String> response =
+        send("POST", "/v1/chat/completions", afterToolResult(true).toString());
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body()).endsWith("data: [DONE]\n\n");
+    StringBuilder arguments = new StringBuilder();
+    String name = null;
+    String id = null;
+    String finish = null;
+    for (String line : response.body().lines().toList()) {
+      if (!line.startsWith("data: {")) {
+        continue;
+      }
+      JsonNode chunk = JSON.readTree(line.substring("data: ".length())).at("/choices/0");
+      JsonNode call = chunk.at("/delta/tool_calls/0");
+      if (call.has("id")) {
+        id = call.get("id").asText();
+        name = call.at("/function/name").asText();
+      }
+      arguments.append(call.at("/function/arguments").asText(""));
+      if (chunk.hasNonNull("finish_reason")) {
+        finish = chunk.get("finish_reason").asText();
+      }
+    }
+    assertThat(name).isEqualTo("search_documents");
+    assertThat(id).startsWith("call_").isNotEqualTo("call_first");
+    assertThat(arguments.toString()).isEqualTo(SEARCH_ARGUMENTS);
+    assertThat(finish).isEqualTo("tool_calls");
+  }
+
+  /** With the share at 1, an agent loop that follows the model never gets an answer. */
+  @Test
+  void atShareOneAnAgentLoopNeverEnds() throws Exception {
+    send("PUT", "/admin/faults", "{\"tool_repeat\":1}");
+    ObjectNode body = afterToolResult(false);
+    ArrayNode messages = (ArrayNode) body.get("messages");
+    Set<String> ids = new HashSet<>();
+    for (int step = 0; step < 10; step++) {
+      JsonNode choice = choice(body);
+      assertThat(choice.get("finish_reason").asText()).as("step %d", step).isEqualTo("tool_calls");
+      JsonNode call = choice.at("/message/tool_calls/0");
+      assertThat(call.at("/function/arguments").asText()).isEqualTo(SEARCH_ARGUMENTS);
+      assertThat(ids.add(call.get("id").asText())).as("a new call id each time").isTrue();
+      messages.add(choice.get("message"));
+      messages
+          .addObject()
+          .put("role", "tool")
+          .put("tool_call_id", call.get("id").asText())
+          .put("content", "Tides rise twice a day.");
+    }
+  }
+
+  @Test
   void badPlansAreRefusedAndTheOldPlanStays() throws Exception {
     send("PUT", "/admin/faults", "{\"rate503\":0.25}");
     for (String bad :
@@ -190,6 +309,10 @@ class FaultInjectionTest {
           "{\"next503\":1.5}",
           "{\"retryAfterSeconds\":-1}",
           "{\"retryAfterSeconds\":2.5}",
+          "{\"tool_repeat\":1.5}",
+          "{\"tool_repeat\":-0.1}",
+          "{\"tool_repeat\":\"always\"}",
+          "{\"toolRepeat\":0.5}",
           "[1]",
           "nope"
         }) {
@@ -200,5 +323,17 @@ class FaultInjectionTest {
     }
     assertThat(JSON.readTree(send("GET", "/admin/faults", null).body()).get("rate503").asDouble())
         .isEqualTo(0.25);
+  }
+
+  @Test
+  void theToolRepeatShareIsReadBack() throws Exception {
+    assertThat(
+            JSON.readTree(send("GET", "/admin/faults", null).body()).get("tool_repeat").asDouble())
+        .as("0 unless set")
+        .isZero();
+    send("PUT", "/admin/faults", "{\"tool_repeat\":0.3}");
+    assertThat(
+            JSON.readTree(send("GET", "/admin/faults", null).body()).get("tool_repeat").asDouble())
+        .isEqualTo(0.3);
   }
 }
