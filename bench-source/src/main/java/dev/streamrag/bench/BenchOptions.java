@@ -128,7 +128,29 @@ public final class BenchOptions {
       ConfigOptions.key("bench.rag-share")
           .doubleType()
           .defaultValue(0.8)
-          .withDescription("Share of RAG requests; the rest are CHAT.");
+          .withDescription(
+              "Share of RAG requests among those that are not AGENT (bench.agent-share); the rest"
+                  + " are CHAT.");
+
+  public static final ConfigOption<Double> AGENT_SHARE =
+      ConfigOptions.key("bench.agent-share")
+          .doubleType()
+          .defaultValue(0.0)
+          .withDescription(
+              "Share of AGENT requests: each asks one of the demo corpus's multi-hop questions"
+                  + " (two entities' facts and a computation), to be answered by the inference"
+                  + " job's tool-calling loop. Drawn first; 0 leaves a run's requests exactly as"
+                  + " they were without it. Kafka target only (the gateway serves CHAT and RAG).");
+
+  public static final ConfigOption<List<String>> AGENT_TOOLS =
+      ConfigOptions.key("bench.agent-tools")
+          .stringType()
+          .asList()
+          .defaultValues("lookup_entity", "compute")
+          .withDescription(
+              "The tools each AGENT request offers (its tools field), separated by ';': the demo"
+                  + " MCP server's lookup_entity and compute answer the multi-hop questions. An"
+                  + " empty value offers every tool the request's tenant may use.");
 
   public static final ConfigOption<Long> CORPUS_SEED =
       ConfigOptions.key("bench.corpus-seed")
@@ -283,6 +305,8 @@ public final class BenchOptions {
           TRACE_FILE,
           SEED,
           RAG_SHARE,
+          AGENT_SHARE,
+          AGENT_TOOLS,
           CORPUS_SEED,
           CORPUS_DOCUMENTS,
           CORPUS_TENANTS,

@@ -39,6 +39,9 @@ public final class LatencyStages {
     stages.put("ttft_llm", StageTimings::getTtftMs);
     stages.put("tpot", StageTimings::getTpotMs);
     stages.put("llm", StageTimings::getLlmMs);
+    // AGENT only, and both part of its llm (the whole loop): tool waits and the loop's own time.
+    stages.put("tool", StageTimings::getToolMs);
+    stages.put("agent_overhead", StageTimings::getAgentOverheadMs);
     return Collections.unmodifiableMap(stages);
   }
 

@@ -20,7 +20,10 @@ class BenchOptionsDocTest {
 
   @Test
   void theShippedScenariosLoad() {
-    for (String file : new String[] {"scenarios/default.yaml", "scenarios/bursty-chat.yaml"}) {
+    for (String file :
+        new String[] {
+          "scenarios/default.yaml", "scenarios/bursty-chat.yaml", "scenarios/agents.yaml"
+        }) {
       Scenario scenario =
           Scenario.from(
               JobConfig.load(new String[] {"--config", file}, Map.of(), BenchOptions.ALL));

@@ -1,6 +1,7 @@
 package dev.streamrag.bench.load;
 
 import dev.streamrag.corpus.DemoCorpus;
+import dev.streamrag.corpus.MultiHopQuestion;
 import dev.streamrag.corpus.QaPair;
 import dev.streamrag.schemas.ChatMessage;
 import dev.streamrag.schemas.ChatRole;
@@ -20,16 +21,23 @@ import java.util.SplittableRandom;
  * Turns request number {@code i} of a scenario into an {@link InferenceRequest}. Everything is
  * drawn from seeds, so request {@code i} is the same after a restore as before it.
  *
- * <p>What a request asks is drawn by popularity rank (Zipf): a RAG request asks a demo-corpus
- * question, so the report can check its answer and citation; a CHAT request sends one of a pool of
- * synthetic prompts. Everything that enters the response-cache key (text, prefix, maxTokens) is
- * fixed by the rank, so a repeated rank is a repeated request and the Zipf exponent sets the cache
- * hit ratio.
+ * <p>The kind is drawn first: AGENT with {@code bench.agent-share}, then RAG or CHAT among the rest
+ * by {@code bench.rag-share}, from one uniform draw, so a run without agents draws exactly what it
+ * drew before agents existed. What a request asks is drawn by popularity rank (Zipf): a RAG request
+ * asks a demo-corpus question, so the report can check its answer and citation; an AGENT request
+ * asks a multi-hop question (two entities' facts and a computation), checked the same way; a CHAT
+ * request sends one of a pool of synthetic prompts. Everything that enters the response-cache key
+ * (text, prefix, maxTokens) is fixed by the rank, so a repeated rank is a repeated request and the
+ * Zipf exponent sets the cache hit ratio.
  */
 public final class RequestFactory {
   /** Attributes the report selects and grades by. */
   public static final String RUN = "bench.run";
 
+  /**
+   * The question a RAG or AGENT request asks, by questionId: a {@code QaPair}'s for RAG, a {@code
+   * MultiHopQuestion}'s for AGENT (the report grades each kind against its own list).
+   */
   public static final String QUESTION = "bench.question";
 
   /**
@@ -77,28 +85,45 @@ public final class RequestFactory {
   private final Scenario scenario;
   private final List<QaPair> questions;
   private final ZipfSampler questionRanks;
+  private final List<MultiHopQuestion> multiHop;
+  private final ZipfSampler multiHopRanks;
   private final ZipfSampler chatRanks;
   private final String sharedPrefix;
 
   public RequestFactory(Scenario scenario) {
     this.scenario = scenario;
-    List<QaPair> all =
-        new ArrayList<>(
-            DemoCorpus.generate(
-                    scenario.corpusSeed(), scenario.corpusDocuments(), scenario.corpusTenants())
-                .questions());
+    DemoCorpus corpus =
+        DemoCorpus.generate(
+            scenario.corpusSeed(), scenario.corpusDocuments(), scenario.corpusTenants());
+    List<QaPair> all = new ArrayList<>(corpus.questions());
     // Popularity must not follow document order (rank 1 would always be doc-000000's facts).
     Collections.shuffle(all, new Random(scenario.seed()));
     this.questions = List.copyOf(all);
     this.questionRanks = new ZipfSampler(questions.size(), scenario.zipfExponent());
+    List<MultiHopQuestion> hops = new ArrayList<>(corpus.multiHopQuestions());
+    Collections.shuffle(hops, new Random(scenario.seed()));
+    this.multiHop = List.copyOf(hops);
+    if (scenario.agentShare() > 0 && multiHop.isEmpty()) {
+      throw new IllegalArgumentException(
+          "bench.agent-share needs multi-hop questions, and a demo corpus of "
+              + scenario.corpusDocuments()
+              + " documents has none: raise bench.corpus-documents");
+    }
+    this.multiHopRanks =
+        multiHop.isEmpty() ? null : new ZipfSampler(multiHop.size(), scenario.zipfExponent());
     this.chatRanks = new ZipfSampler(CHAT_POOL, scenario.zipfExponent());
     this.sharedPrefix =
         text(new SplittableRandom(scenario.seed() ^ 0x5eed), scenario.sharedPrefixChars());
   }
 
-  /** The question a RAG request of the run asked, by questionId. */
+  /** The questions RAG requests of the run ask, by popularity rank. */
   public List<QaPair> questions() {
     return questions;
+  }
+
+  /** The multi-hop questions AGENT requests of the run ask, by popularity rank. */
+  public List<MultiHopQuestion> multiHopQuestions() {
+    return multiHop;
   }
 
   /**
@@ -107,12 +132,19 @@ public final class RequestFactory {
    */
   public InferenceRequest create(long index, Instant intended, int promptChars, int maxTokens) {
     SplittableRandom draw = new SplittableRandom(mix(scenario.seed(), index));
-    boolean rag = draw.nextDouble() < scenario.ragShare();
-    int rank = rag ? questionRanks.sample(draw) : chatRanks.sample(draw);
+    RequestKind kind = kind(draw.nextDouble());
+    int rank =
+        switch (kind) {
+          case AGENT -> multiHopRanks.sample(draw);
+          case RAG -> questionRanks.sample(draw);
+          case CHAT -> chatRanks.sample(draw);
+        };
     // Everything below comes from the rank alone: the same rank is the same request.
-    SplittableRandom byRank = new SplittableRandom(mix(scenario.seed() + (rag ? 1 : 2), rank));
+    SplittableRandom byRank = new SplittableRandom(mix(scenario.seed() + rankStream(kind), rank));
     int tokens = maxTokens > 0 ? maxTokens : scenario.maxTokens().sample(byRank);
-    boolean prefixed = byRank.nextDouble() < scenario.sharedPrefixRatio();
+    // An agent's system message is the job's (agent.system-prompt): no shared prefix before it.
+    boolean prefixed =
+        byRank.nextDouble() < scenario.sharedPrefixRatio() && kind != RequestKind.AGENT;
 
     List<ChatMessage> messages = new ArrayList<>(2);
     if (prefixed) {
@@ -126,26 +158,69 @@ public final class RequestFactory {
             .setTemperature(0.0)
             .setCreatedAt(intended)
             .setDeadline(intended.plus(scenario.timeout()));
-    if (rag) {
-      QaPair qa = questions.get(rank);
-      messages.add(
-          ChatMessage.newBuilder().setRole(ChatRole.USER).setContent(qa.question()).build());
-      request
-          .setKind(RequestKind.RAG)
-          .setTenantId(qa.tenantId())
-          .setRetrieval(RetrievalOptions.newBuilder().build())
-          .setAttributes(attributes(index, intended, qa.questionId()));
-    } else {
-      int chars = promptChars > 0 ? promptChars : scenario.promptChars().sample(byRank);
-      messages.add(
-          ChatMessage.newBuilder().setRole(ChatRole.USER).setContent(text(byRank, chars)).build());
-      List<String> tenants = scenario.corpusTenants();
-      request
-          .setKind(RequestKind.CHAT)
-          .setTenantId(tenants.get(rank % tenants.size()))
-          .setAttributes(attributes(index, intended, null));
+    switch (kind) {
+      case AGENT -> {
+        MultiHopQuestion question = multiHop.get(rank);
+        messages.add(
+            ChatMessage.newBuilder()
+                .setRole(ChatRole.USER)
+                .setContent(question.question())
+                .build());
+        request
+            .setKind(RequestKind.AGENT)
+            .setTenantId(question.tenantId())
+            .setTools(scenario.agentTools())
+            .setAttributes(attributes(index, intended, question.questionId()));
+      }
+      case RAG -> {
+        QaPair qa = questions.get(rank);
+        messages.add(
+            ChatMessage.newBuilder().setRole(ChatRole.USER).setContent(qa.question()).build());
+        request
+            .setKind(RequestKind.RAG)
+            .setTenantId(qa.tenantId())
+            .setRetrieval(RetrievalOptions.newBuilder().build())
+            .setAttributes(attributes(index, intended, qa.questionId()));
+      }
+      case CHAT -> {
+        int chars = promptChars > 0 ? promptChars : scenario.promptChars().sample(byRank);
+        messages.add(
+            ChatMessage.newBuilder()
+                .setRole(ChatRole.USER)
+                .setContent(text(byRank, chars))
+                .build());
+        List<String> tenants = scenario.corpusTenants();
+        request
+            .setKind(RequestKind.CHAT)
+            .setTenantId(tenants.get(rank % tenants.size()))
+            .setAttributes(attributes(index, intended, null));
+      }
     }
     return request.setMessages(messages).build();
+  }
+
+  /**
+   * The kind of a request from one uniform draw {@code u}: AGENT below {@code bench.agent-share},
+   * else RAG or CHAT by {@code bench.rag-share} over the rest of the interval. With no agents the
+   * test is {@code u < ragShare}, as it was before agents existed.
+   */
+  private RequestKind kind(double u) {
+    double agents = scenario.agentShare();
+    if (u < agents) {
+      return RequestKind.AGENT;
+    }
+    return (u - agents) / (1 - agents) < scenario.ragShare() ? RequestKind.RAG : RequestKind.CHAT;
+  }
+
+  /**
+   * Each kind's per-rank draws come from their own stream (RAG's and CHAT's as they always were).
+   */
+  private static long rankStream(RequestKind kind) {
+    return switch (kind) {
+      case RAG -> 1;
+      case CHAT -> 2;
+      case AGENT -> 3;
+    };
   }
 
   /** Exactly {@code chars} characters of words, ending in a question mark. */

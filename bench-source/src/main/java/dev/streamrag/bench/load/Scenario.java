@@ -22,6 +22,8 @@ public record Scenario(
     String traceFile,
     long seed,
     double ragShare,
+    double agentShare,
+    List<String> agentTools,
     long corpusSeed,
     int corpusDocuments,
     List<String> corpusTenants,
@@ -37,9 +39,16 @@ public record Scenario(
 
   public Scenario {
     corpusTenants = List.copyOf(corpusTenants);
+    agentTools = List.copyOf(agentTools);
     require(rate > 0, "bench.rate must be > 0, got " + rate);
     require(!duration.isNegative() && !duration.isZero(), "bench.duration must be > 0");
     require(ragShare >= 0 && ragShare <= 1, "bench.rag-share must be in [0, 1], got " + ragShare);
+    require(
+        agentShare >= 0 && agentShare <= 1,
+        "bench.agent-share must be in [0, 1], got " + agentShare);
+    require(
+        agentTools.stream().noneMatch(String::isBlank),
+        "bench.agent-tools must not name a blank tool, got " + agentTools);
     require(
         sharedPrefixRatio >= 0 && sharedPrefixRatio <= 1,
         "bench.shared-prefix-ratio must be in [0, 1], got " + sharedPrefixRatio);
@@ -64,6 +73,11 @@ public record Scenario(
   }
 
   public static Scenario from(Configuration config) {
+    // The gateway refuses AGENT requests (and tools): the whole share would come back REJECTED.
+    require(
+        config.get(BenchOptions.AGENT_SHARE) == 0
+            || config.get(BenchOptions.TARGET) == BenchOptions.Target.KAFKA,
+        "bench.agent-share needs bench.target KAFKA: the gateway serves CHAT and RAG requests only");
     String runId =
         config
             .getOptional(BenchOptions.RUN_ID)
@@ -83,6 +97,8 @@ public record Scenario(
         config.getOptional(BenchOptions.TRACE_FILE).orElse(null),
         config.get(BenchOptions.SEED),
         config.get(BenchOptions.RAG_SHARE),
+        config.get(BenchOptions.AGENT_SHARE),
+        config.get(BenchOptions.AGENT_TOOLS),
         config.get(BenchOptions.CORPUS_SEED),
         config.get(BenchOptions.CORPUS_DOCUMENTS),
         config.get(BenchOptions.CORPUS_TENANTS),

@@ -41,6 +41,7 @@ public final class LatencyReport {
     if (!receipts.isEmpty()) {
       awaitReceipts(receipts, records, config.get(BenchOptions.REPORT_GRACE), progress);
     }
+    RequestFactory asked = new RequestFactory(scenario);
     RunReport report =
         RunReport.of(
             scenario,
@@ -49,7 +50,8 @@ public final class LatencyReport {
                 config.get(BenchOptions.SLO_E2E).toMillis()),
             records,
             receipts,
-            new RequestFactory(scenario).questions(),
+            asked.questions(),
+            asked.multiHopQuestions(),
             prices);
     return new Measured(records, report);
   }

@@ -16,7 +16,7 @@ public final class ReportSummary {
         Locale.ROOT,
         "run %s: sent %d, answered %d, lost %d | %.1f req/s offered, %.1f req/s answered | goodput %s"
             + " (%.1f req/s) | %s e2e p50 %s ms p99 %s ms | TTFT p50 %s ms p99 %s ms | cache hits %s |"
-            + " RAG correct %s%nreport: %s",
+            + " RAG correct %s%s%nreport: %s",
         r.runId(),
         r.counts().sent(),
         r.counts().answered(),
@@ -32,6 +32,26 @@ public final class ReportSummary {
         ttft == null ? "–" : ReportWriter.fmt(ttft.p99()),
         ReportWriter.pct(r.cacheHitRatio()),
         ReportWriter.pct(r.quality().answerAccuracy()),
+        agents(r),
         markdown.toAbsolutePath());
+  }
+
+  /** The agents' part of the line, empty without AGENT requests. */
+  static String agents(RunReport r) {
+    RunReport.Agents a = r.agents();
+    if (a == null) {
+      return "";
+    }
+    RunReport.KindGoodput good = r.goodputByKind().get("AGENT");
+    return String.format(
+        Locale.ROOT,
+        " | AGENT %d: correct %s, goodput %s, %s steps/run, tool errors %s, loop overhead/step p99"
+            + " %s ms",
+        a.sent(),
+        ReportWriter.pct(a.answerAccuracy()),
+        ReportWriter.pct(good == null ? Double.NaN : good.share()),
+        a.steps().runs() == 0 ? "–" : String.format(Locale.ROOT, "%.1f", a.steps().mean()),
+        ReportWriter.pct(a.toolErrorShare()),
+        ReportWriter.fmt(a.overheadPerStep().p99()));
   }
 }

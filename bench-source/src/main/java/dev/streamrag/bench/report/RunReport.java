@@ -5,11 +5,13 @@ import dev.streamrag.bench.client.Receipt;
 import dev.streamrag.bench.client.Receipts;
 import dev.streamrag.bench.load.RequestFactory;
 import dev.streamrag.bench.load.Scenario;
+import dev.streamrag.corpus.MultiHopQuestion;
 import dev.streamrag.corpus.QaPair;
 import dev.streamrag.schemas.CacheHitKind;
 import dev.streamrag.schemas.Citation;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
+import dev.streamrag.schemas.RequestKind;
 import dev.streamrag.schemas.ResponseStatus;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,9 +23,10 @@ import java.util.TreeMap;
 
 /**
  * Everything the report says about one run, computed from its records: counts, latency percentiles
- * per stage and request kind, throughput, goodput under the SLO, cache hits, answer quality against
- * the demo corpus's ground truth, cost (per instance type, and per LLM pool as provisioned), and a
- * per-second timeline.
+ * per stage and request kind, throughput, goodput under the SLO (over all and by kind), cache hits,
+ * answer quality against the demo corpus's ground truth, agent loops (steps, tool calls, where a
+ * step's time goes, multi-hop correctness), cost (per instance type, and per LLM pool as
+ * provisioned), and a per-second timeline.
  */
 public record RunReport(
     String runId,
@@ -38,8 +41,10 @@ public record RunReport(
     double throughputPerSecond,
     double outputTokensPerSecond,
     Goodput goodput,
+    Map<String, KindGoodput> goodputByKind,
     double cacheHitRatio,
     Quality quality,
+    Agents agents,
     Map<String, Map<String, LatencyStats.Summary>> latency,
     Map<String, List<LatencyStats.CdfPoint>> cdf,
     List<Second> timeline,
@@ -79,7 +84,16 @@ public record RunReport(
       long committedSeen,
       double piecesPerAnswer) {}
 
+  /**
+   * @param share of the requests sent (measured ones; by kind, of those of the kind)
+   */
   public record Goodput(long good, double share, double perSecond) {}
+
+  /**
+   * Goodput of one request kind: its measured requests sent, the good ones, their share of those
+   * sent, and their rate.
+   */
+  public record KindGoodput(long sent, long good, double share, double perSecond) {}
 
   /**
    * RAG answers graded against the ground truth: the answer text holds the fact, a citation names
@@ -91,6 +105,54 @@ public record RunReport(
       double answerAccuracy,
       long retrievalHits,
       double retrievalHitRate) {}
+
+  /**
+   * The measured AGENT requests: how their loops ended, their steps and tool calls, where a step's
+   * time went, and their answers graded against the multi-hop ground truth (an OK answer is correct
+   * when its text holds the question's answer). Null in a run without AGENT requests.
+   *
+   * @param sent measured AGENT requests sent
+   * @param answered of those, answered
+   * @param offeredPerSecond AGENT requests offered per second
+   * @param steps per answered run (one step: an LLM call and the tool calls it asked for)
+   * @param toolCallsPerRun per answered run
+   * @param toolErrorShare of the tool calls, those that did not end ok
+   * @param toolErrorsByCode the failed calls by code (tool.timeout, tool.unknown, ...)
+   * @param replayedSteps steps whose LLM answer a failover took from the journal
+   * @param replayedToolCalls tool results a failover took from the journal
+   * @param degradedAnswers OK answers given despite failed tool calls
+   * @param llmPerStep each step's LLM call, over steps not replayed
+   * @param toolPerStep each step's wait for its tool calls, over steps that made a tool call
+   * @param overheadPerStep each step's loop overhead (journal, argument checks, bookkeeping)
+   */
+  public record Agents(
+      long sent,
+      long answered,
+      double offeredPerSecond,
+      Map<String, Long> byStatus,
+      Map<String, Long> errorsByCode,
+      PerRun steps,
+      PerRun toolCallsPerRun,
+      long toolCalls,
+      long toolErrors,
+      double toolErrorShare,
+      Map<String, Long> toolErrorsByCode,
+      Map<String, Long> toolCallsByName,
+      long replayedSteps,
+      long replayedToolCalls,
+      long degradedAnswers,
+      PerStep llmPerStep,
+      PerStep toolPerStep,
+      PerStep overheadPerStep,
+      long graded,
+      long correctAnswers,
+      double answerAccuracy) {}
+
+  /** A count per agent run: over how many runs, its mean, (lower) median and maximum. */
+  public record PerRun(long runs, double mean, double p50, long max) {}
+
+  /** A time per agent step in ms: over how many steps, its percentiles and maximum. */
+  public record PerStep(long steps, double p50, double p95, double p99, double max) {}
 
   /** One second of the run (by intended send time): sent, and the e2e latency of those answered. */
   public record Second(
@@ -128,10 +190,14 @@ public record RunReport(
       RunRecords records,
       Receipts receipts,
       List<QaPair> questions,
+      List<MultiHopQuestion> multiHopQuestions,
       CostModel prices) {
     boolean client = !receipts.isEmpty();
     Map<String, QaPair> truth = new LinkedHashMap<>();
     questions.forEach(q -> truth.put(q.questionId(), q));
+    AgentTally agents = new AgentTally(multiHopQuestions);
+    Map<String, Long> sentByKind = new TreeMap<>();
+    Map<String, Long> goodByKind = new TreeMap<>();
 
     long firstIntended = Long.MAX_VALUE;
     long lastIntended = Long.MIN_VALUE;
@@ -162,6 +228,7 @@ public record RunReport(
       sentPerSecond.merge(second(request, firstIntended), 1L, Long::sum);
       if (request.getCreatedAt().toEpochMilli() >= measuredFrom) {
         measuredSent++;
+        sentByKind.merge(request.getKind().name(), 1L, Long::sum);
       }
     }
     for (InferenceResponse response : records.answered().values()) {
@@ -197,6 +264,11 @@ public record RunReport(
       }
       if (good) {
         goodCount++;
+        goodByKind.merge(request.getKind().name(), 1L, Long::sum);
+      }
+      String questionId = request.getAttributes().get(RequestFactory.QUESTION);
+      if (request.getKind() == RequestKind.AGENT) {
+        agents.add(response, questionId);
       }
       if (response.getStatus() == ResponseStatus.OK) {
         ok++;
@@ -218,7 +290,8 @@ public record RunReport(
                 (stage, read) -> record(stats, stage, read.apply(response.getTimings())));
           }
         }
-        QaPair qa = truth.get(request.getAttributes().get(RequestFactory.QUESTION));
+        // bench.question names a QaPair for RAG, a multi-hop question for AGENT (graded above).
+        QaPair qa = request.getKind() == RequestKind.RAG ? truth.get(questionId) : null;
         if (qa != null) {
           graded++;
           String text = response.getText() == null ? "" : response.getText();
@@ -291,6 +364,13 @@ public record RunReport(
     }
     long sent = records.sent().size() + refused;
     Map<String, PoolUse> byPool = pools.uses(runSeconds);
+    // By the kind each request was sent as; requests the gateway refused never had one here.
+    Map<String, KindGoodput> goodputByKind = new LinkedHashMap<>();
+    sentByKind.forEach(
+        (kind, n) -> {
+          long good = goodByKind.getOrDefault(kind, 0L);
+          goodputByKind.put(kind, new KindGoodput(n, good, (double) good / n, good / runSeconds));
+        });
     return new RunReport(
         scenario.runId(),
         scenario,
@@ -322,6 +402,7 @@ public record RunReport(
             goodCount,
             measuredSent == 0 ? 0 : (double) goodCount / measuredSent,
             goodCount / runSeconds),
+        goodputByKind,
         measuredAnswered == 0 ? 0 : (double) cacheHits / measuredAnswered,
         new Quality(
             graded,
@@ -329,6 +410,7 @@ public record RunReport(
             graded == 0 ? Double.NaN : (double) correct / graded,
             retrieved,
             graded == 0 ? Double.NaN : (double) retrieved / graded),
+        agents.agents(sentByKind.getOrDefault(RequestKind.AGENT.name(), 0L), sendSeconds),
         summaries,
         cdf,
         timeline,

@@ -136,5 +136,22 @@ class ScheduleTest {
                         "--bench.max-requests",
                         "1000")))
         .hasMessageContaining("bench.max-requests");
+    assertThatThrownBy(() -> scenario("--bench.agent-share", "1.5"))
+        .hasMessage("bench.agent-share must be in [0, 1], got 1.5");
+    assertThatThrownBy(() -> scenario("--bench.agent-share", "-0.1"))
+        .hasMessageContaining("bench.agent-share");
+    assertThatThrownBy(
+            () ->
+                scenario(
+                    "--bench.agent-share",
+                    "0.2",
+                    "--bench.target",
+                    "GATEWAY",
+                    "--bench.gateway-url",
+                    "http://127.0.0.1:8080"))
+        .hasMessageContaining("bench.agent-share needs bench.target KAFKA");
+    assertThat(scenario("--bench.target", "GATEWAY", "--bench.gateway-url", "http://g:1").rate())
+        .as("no agents: the gateway is fine")
+        .isPositive();
   }
 }

@@ -8,18 +8,24 @@ import dev.streamrag.bench.client.ClientClock;
 import dev.streamrag.bench.client.Receipts;
 import dev.streamrag.bench.load.RequestFactory;
 import dev.streamrag.bench.load.Scenario;
+import dev.streamrag.corpus.MultiHopQuestion;
 import dev.streamrag.jobs.config.JobConfig;
+import dev.streamrag.schemas.AgentRun;
+import dev.streamrag.schemas.AgentStep;
 import dev.streamrag.schemas.CacheHitKind;
+import dev.streamrag.schemas.ErrorDetail;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.RequestKind;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.StageTimings;
 import dev.streamrag.schemas.TokenUsage;
+import dev.streamrag.schemas.ToolCallOutcome;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +46,7 @@ class RunReportTest {
   private final Map<String, InferenceRequest> sent = new LinkedHashMap<>();
   private final Map<String, InferenceResponse> answered = new LinkedHashMap<>();
   private final Receipts receipts = new Receipts();
+  private final List<MultiHopQuestion> multiHop = new ArrayList<>();
 
   @Test
   void clientFiguresAreMeasuredFromTheIntendedSendTimeToWhatTheClientReceived() {
@@ -208,6 +215,133 @@ class RunReportTest {
     assertThat(report.poolsUsdPer1kGood()).isNaN();
   }
 
+  @Test
+  void agentRunsAreReportedByStepToolCallAndGroundTruth() {
+    multiHop.add(new MultiHopQuestion("mh-000001", "acme", "combined?", "1234 km", List.of()));
+    multiHop.add(new MultiHopQuestion("mh-000002", "acme", "how many more?", "56", List.of()));
+    // Right: three tool calls, four steps, seen by the client at 700 ms (first text) and 800 ms.
+    agent(
+        "a1",
+        0,
+        ResponseStatus.OK,
+        "The answer is 1234 km.",
+        "mh-000001",
+        step(100, 20, 2, call("lookup_entity", 20)),
+        step(110, 30, 3, call("lookup_entity", 30)),
+        step(120, 5, 4, call("compute", 5)),
+        step(130, 0, 15));
+    receipts.of("a1").text(T0_MICROS + 700_000);
+    receipts.of("a1").end(T0_MICROS + 800_000, "OK", "The answer is 1234 km.");
+    // Wrong, after a lookup that timed out: OK but degraded, and too slow for the SLO.
+    agent(
+        "a2",
+        1,
+        ResponseStatus.OK,
+        "The answer is 55.",
+        "mh-000002",
+        step(200, 1000, 5, failed("lookup_entity", "tool.timeout", 1000)),
+        step(150, 0, 6));
+    answered.get("a2").setDegraded(List.of("tool.timeout"));
+    receipts.of("a2").text(T0_MICROS + 1_000_000 + 1_500_000);
+    receipts.of("a2").end(T0_MICROS + 1_000_000 + 1_600_000, "OK", "The answer is 55.");
+    // Out of steps after a failover: the first step and its call came from the journal.
+    AgentStep replayed = step(0, 0, 1, call("lookup_entity", 0));
+    replayed.setReplayed(true);
+    replayed.getToolCalls().get(0).setReplayed(true);
+    agent(
+        "a3",
+        2,
+        ResponseStatus.ERROR,
+        null,
+        "mh-000001",
+        replayed,
+        step(90, 40, 2, call("lookup_entity", 40)),
+        step(95, 0, 3));
+    answered.get("a3").setError(new ErrorDetail("agent.max_steps", "out of steps", "agent", false));
+    // Refused before any step: no agent record.
+    agent("a4", 3, ResponseStatus.REJECTED, null, "mh-000002");
+    answered.get("a4").setAgent(null);
+    answered
+        .get("a4")
+        .setError(new ErrorDetail("validation.unknown_tool", "no such tool", "validate", false));
+    // A CHAT answer beside them, good.
+    answer("c1", 3, "default", 50, 200);
+
+    RunReport report = report();
+    RunReport.Agents a = report.agents();
+
+    assertThat(List.of(a.sent(), a.answered())).containsExactly(4L, 4L);
+    assertThat(a.byStatus())
+        .containsOnly(Map.entry("ERROR", 1L), Map.entry("OK", 2L), Map.entry("REJECTED", 1L));
+    assertThat(a.errorsByCode())
+        .containsOnly(Map.entry("agent.max_steps", 1L), Map.entry("validation.unknown_tool", 1L));
+    assertThat(a.steps()).isEqualTo(new RunReport.PerRun(3, 3.0, 3, 4));
+    assertThat(a.toolCallsPerRun()).isEqualTo(new RunReport.PerRun(3, 2.0, 2, 3));
+    assertThat(List.of(a.toolCalls(), a.toolErrors())).containsExactly(6L, 1L);
+    assertThat(a.toolErrorShare()).isCloseTo(1 / 6.0, within(1e-9));
+    assertThat(a.toolErrorsByCode()).containsOnly(Map.entry("tool.timeout", 1L));
+    assertThat(a.toolCallsByName())
+        .containsOnly(Map.entry("lookup_entity", 5L), Map.entry("compute", 1L));
+    assertThat(List.of(a.replayedSteps(), a.replayedToolCalls(), a.degradedAnswers()))
+        .containsExactly(1L, 1L, 1L);
+    // LLM: 8 steps not replayed (90 … 200); tools: 5 steps that made a call (5, 20, 30, 40, 1000);
+    // overhead: all 9 steps (1, 2, 2, 3, 3, 4, 5, 6, 15).
+    assertThat(a.llmPerStep().steps()).isEqualTo(8);
+    assertThat(a.llmPerStep().p50()).isCloseTo(110, within(0.1));
+    assertThat(a.llmPerStep().p99()).isCloseTo(200, within(0.2));
+    assertThat(a.toolPerStep().steps()).isEqualTo(5);
+    assertThat(a.toolPerStep().p50()).isCloseTo(30, within(0.1));
+    assertThat(a.toolPerStep().max()).isCloseTo(1000, within(1.0));
+    assertThat(a.overheadPerStep().steps()).isEqualTo(9);
+    assertThat(a.overheadPerStep().p50()).isCloseTo(3, within(0.01));
+    assertThat(a.overheadPerStep().p95()).isCloseTo(15, within(0.02));
+    assertThat(a.overheadPerStep().p99()).isCloseTo(15, within(0.02));
+    assertThat(List.of(a.graded(), a.correctAnswers())).containsExactly(2L, 1L);
+    assertThat(a.answerAccuracy()).isEqualTo(0.5);
+    // Goodput by kind: one AGENT of four within the SLO, the CHAT one too.
+    assertThat(report.goodputByKind().get("AGENT"))
+        .isEqualTo(
+            new RunReport.KindGoodput(4, 1, 0.25, report.goodputByKind().get("AGENT").perSecond()));
+    assertThat(report.goodputByKind().get("CHAT").share()).isEqualTo(1.0);
+    assertThat(report.goodput().good()).isEqualTo(2);
+    // The client's end to end of OK agents, in the latency table by kind; the loop's breakdown.
+    Map<String, LatencyStats.Summary> agents = report.latency().get("AGENT");
+    assertThat(agents.get("e2e").count()).isEqualTo(2);
+    assertThat(agents.get("tool").p50()).isCloseTo(55, within(0.1));
+    assertThat(agents.get("agent_overhead").max()).isCloseTo(24, within(0.1));
+    assertThat(report.quality().graded()).as("RAG grading leaves agents alone").isZero();
+
+    String markdown = ReportWriter.markdown(report);
+    assertThat(markdown)
+        .contains("| AGENT answers with the multi-hop answer | 1/2 = 50.0% |")
+        .contains("| AGENT | 4 | 1 | 25.0% |")
+        .contains("## Agents")
+        .contains("| status | ERROR 1, OK 2, REJECTED 1 |")
+        .contains("| steps per run: mean / p50 / max | 3.00 / 3.0 / 4 |")
+        .contains("| tool calls that failed | 1/6 = 16.7% (tool.timeout 1) |")
+        .contains("| replayed after a failover: steps / tool calls | 1 / 1 |")
+        .contains("| loop overhead (every step) | 9 | 3.0 | 15.0 | 15.0 | 15.0 |")
+        .contains("| end to end, as the client saw it (OK): p50 / p99 | 800.3 / 1600.5 ms |");
+    assertThat(ReportSummary.agents(report))
+        .isEqualTo(
+            " | AGENT 4: correct 50.0%, goodput 25.0%, 3.0 steps/run, tool errors 16.7%, loop"
+                + " overhead/step p99 15.0 ms");
+  }
+
+  @Test
+  void aRunWithoutAgentsHasNoAgentSection() {
+    answer("c1", 0, "default", 50, 200);
+
+    RunReport report = report();
+
+    assertThat(report.agents()).isNull();
+    assertThat(ReportWriter.markdown(report))
+        .doesNotContain("## Agents")
+        .doesNotContain("multi-hop")
+        .doesNotContain("| AGENT |");
+    assertThat(ReportSummary.agents(report)).isEmpty();
+  }
+
   private RunReport report() {
     return report(receipts);
   }
@@ -223,6 +357,7 @@ class RunReportTest {
         new RunRecords(sent, answered, 0, 0),
         with,
         List.of(),
+        multiHop,
         prices);
   }
 
@@ -233,6 +368,54 @@ class RunReportTest {
     long sentMicros = T0_MICROS + second * 1_000_000L;
     receipts.of(id).text(sentMicros + ttftMillis * 1000);
     receipts.of(id).end(sentMicros + e2eMillis * 1000, "OK", "x");
+  }
+
+  /** An AGENT response asking {@code questionId}, with these steps (tokens: one per step). */
+  private void agent(
+      String id,
+      int second,
+      ResponseStatus status,
+      String text,
+      String questionId,
+      AgentStep... steps) {
+    add(id, second, status, CacheHitKind.NONE, text, 30.0, Math.max(1, steps.length));
+    sent.get(id).setKind(RequestKind.AGENT);
+    sent.get(id)
+        .setAttributes(Map.of(RequestFactory.RUN, "r", RequestFactory.QUESTION, questionId));
+    InferenceResponse response = answered.get(id);
+    response.setKind(RequestKind.AGENT);
+    response.setAgent(new AgentRun(List.of(steps)));
+    double tool = 0;
+    double overhead = 0;
+    for (AgentStep step : steps) {
+      tool += step.getToolMs();
+      overhead += step.getOverheadMs();
+    }
+    response.getTimings().setToolMs(tool);
+    response.getTimings().setAgentOverheadMs(overhead);
+  }
+
+  private static AgentStep step(
+      double llmMs, double toolMs, double overheadMs, ToolCallOutcome... calls) {
+    return AgentStep.newBuilder()
+        .setLlmMs(llmMs)
+        .setToolMs(toolMs)
+        .setOverheadMs(overheadMs)
+        .setToolCalls(new ArrayList<>(List.of(calls)))
+        .build();
+  }
+
+  private static ToolCallOutcome call(String name, double ms) {
+    return ToolCallOutcome.newBuilder().setName(name).setOk(true).setMs(ms).build();
+  }
+
+  private static ToolCallOutcome failed(String name, String code, double ms) {
+    return ToolCallOutcome.newBuilder()
+        .setName(name)
+        .setOk(false)
+        .setErrorCode(code)
+        .setMs(ms)
+        .build();
   }
 
   private void add(
