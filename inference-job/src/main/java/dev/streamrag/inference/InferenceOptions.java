@@ -579,10 +579,13 @@ public final class InferenceOptions {
   public static final ConfigOption<Integer> AGENT_MAX_TOOL_RESULT_CHARS =
       ConfigOptions.key("agent.max-tool-result-chars")
           .intType()
-          .defaultValue(16_384)
+          .defaultValue(8_000)
           .withDescription(
               "A tool's answer is cut to this many characters before the model sees it"
-                  + " (tool.result_too_large), so one tool cannot overflow the context window.");
+                  + " (tool.result_too_large), so one tool cannot overflow the context window."
+                  + " Characters, not tokens: text full of punctuation takes up to one token per"
+                  + " 1.7 characters, so keep it under a quarter of the smallest window in"
+                  + " characters.");
 
   public static final ConfigOption<Duration> AGENT_JOURNAL_TTL =
       ConfigOptions.key("agent.journal-ttl")
@@ -596,10 +599,12 @@ public final class InferenceOptions {
   public static final ConfigOption<Duration> AGENT_JOURNAL_TIMEOUT =
       ConfigOptions.key("agent.journal-timeout")
           .durationType()
-          .defaultValue(Duration.ofMillis(200))
+          .defaultValue(Duration.ofSeconds(1))
           .withDescription(
               "Longest a journal read or write may take; past it the step goes on unjournaled"
-                  + " (a failover would then repeat it, with the same idempotency keys).");
+                  + " (a failover would then repeat it, with the same idempotency keys). Generous"
+                  + " on purpose: a healthy Redis answers in a millisecond, and the reads that"
+                  + " matter come right after a restart, while the task is busiest.");
 
   public static final ConfigOption<Integer> AGENT_CAPACITY =
       ConfigOptions.key("agent.capacity")

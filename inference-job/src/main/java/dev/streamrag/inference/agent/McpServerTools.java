@@ -19,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Exceptions;
+import reactor.util.retry.Retry;
 
 /**
  * The tools of one MCP server (Streamable HTTP), through the official SDK's asynchronous client.
@@ -48,6 +50,7 @@ final class McpServerTools implements AutoCloseable {
   private McpAsyncClient client; // guarded by lock
   private CompletableFuture<Void> listing; // guarded by lock
   private long nextAttemptNanos; // guarded by lock
+  private boolean firstAttempt; // guarded by lock: the listing in progress is the first one
   private boolean closed; // guarded by lock
 
   McpServerTools(String name, URI url, Duration timeout) {
@@ -109,20 +112,24 @@ final class McpServerTools implements AutoCloseable {
 
   /**
    * Lists the server's tools unless they are known, connecting first; at most one attempt every
-   * {@link #RETRY_INTERVAL}. Never fails.
+   * {@link #RETRY_INTERVAL}. Only the first attempt is waited for: once the server has been found
+   * down, later attempts run in the background, so a server that stays down costs requests no time.
+   * Never fails.
    */
   CompletableFuture<Void> refresh() {
     synchronized (lock) {
       if (closed || !tools.isEmpty()) {
         return CompletableFuture.completedFuture(null);
       }
+      boolean failedBefore = listing != null && listing.isDone();
       if (listing != null && !listing.isDone()) {
-        return listing;
+        return firstAttempt ? listing : CompletableFuture.completedFuture(null);
       }
       long now = System.nanoTime();
       if (now - nextAttemptNanos < 0) {
         return CompletableFuture.completedFuture(null);
       }
+      firstAttempt = !failedBefore;
       nextAttemptNanos = now + RETRY_INTERVAL.toNanos();
       if (client != null) {
         client.close();
@@ -158,7 +165,7 @@ final class McpServerTools implements AutoCloseable {
                     }
                     return null;
                   });
-      return listing;
+      return firstAttempt ? listing : CompletableFuture.completedFuture(null);
     }
   }
 
@@ -206,7 +213,14 @@ final class McpServerTools implements AutoCloseable {
               .arguments(invocation.arguments())
               .meta(Map.of(IDEMPOTENCY_KEY_META, invocation.idempotencyKey()))
               .build();
+      // A transport failure (a session the server dropped, a connection reset) is tried once
+      // more: the client opens a new session first, and the idempotency key makes the second
+      // call safe. A server's error answer and a timeout are final.
       return on.callTool(request)
+          .retryWhen(
+              Retry.max(1)
+                  .filter(
+                      error -> !(error instanceof McpError || error instanceof TimeoutException)))
           .toFuture()
           .handle(
               (result, error) -> {
@@ -214,6 +228,9 @@ final class McpServerTools implements AutoCloseable {
                   return resultOf(result);
                 }
                 Throwable cause = unwrap(error);
+                if (Exceptions.isRetryExhausted(cause) && cause.getCause() != null) {
+                  cause = cause.getCause();
+                }
                 if (cause instanceof McpError protocol) { // the server answered, with an error
                   return ToolResult.failed(
                       ToolResult.ERROR, "MCP server " + name + ": " + protocol.getMessage());

@@ -382,8 +382,11 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
         degraded.add(code);
       }
     }
-    if (!offer.unavailable().isEmpty() && !degraded.contains(ToolResult.UNAVAILABLE)) {
-      degraded.add(ToolResult.UNAVAILABLE); // some servers' tools could not be offered at all
+    // Offered every tool the tenant may use, it got fewer: a server's tools could not be listed.
+    if (request.getRequest().getTools().isEmpty()
+        && !offer.unavailable().isEmpty()
+        && !degraded.contains(ToolResult.UNAVAILABLE)) {
+      degraded.add(ToolResult.UNAVAILABLE);
     }
     request.setDegraded(degraded);
     request.setResponse(

@@ -19,8 +19,8 @@ import java.util.concurrent.Executors;
  * it (the question embedded, then k-NN plus BM25 on the same index). The tenant is the request's,
  * never an argument, so a model cannot search another tenant's documents.
  *
- * <p>The embedding model is loaded on first use, on the tool's own thread, which also runs every
- * embedding: a task that serves no agent searches never loads it.
+ * <p>The embedding model is loaded when the task starts, on the tool's own thread, which also runs
+ * every embedding (a failed load is tried again by the next search).
  */
 final class SearchDocumentsTool implements AgentTool, AutoCloseable {
   static final String NAME = "search_documents";
@@ -61,6 +61,14 @@ final class SearchDocumentsTool implements AgentTool, AutoCloseable {
               thread.setDaemon(true);
               return thread;
             });
+    // Loaded now, in the background, so the first search does not wait out the load (seconds).
+    embedding.execute(this::load);
+  }
+
+  private void load() {
+    if (embedder == null) {
+      embedder = SentenceEmbedder.load(model, EmbeddingDevice.select("cpu", List.of()));
+    }
   }
 
   @Override
@@ -84,9 +92,7 @@ final class SearchDocumentsTool implements AgentTool, AutoCloseable {
   }
 
   private float[] embed(String query) {
-    if (embedder == null) {
-      embedder = SentenceEmbedder.load(model, EmbeddingDevice.select("cpu", List.of()));
-    }
+    load();
     return embedder.embed(query, EmbeddingPurpose.QUERY);
   }
 
