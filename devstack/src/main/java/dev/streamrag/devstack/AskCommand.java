@@ -58,6 +58,13 @@ final class AskCommand implements Callable<Integer> {
   @Option(names = "--chat", description = "Plain CHAT, no retrieval.")
   boolean chat;
 
+  @Option(
+      names = "--agent",
+      description =
+          "AGENT: the model calls tools over several steps (search_documents, and the demo MCP"
+              + " server's lookup_entity and compute); prints each step.")
+  boolean agent;
+
   @Option(names = "--max-tokens", defaultValue = "128", description = "Default: ${DEFAULT-VALUE}.")
   int maxTokens;
 
@@ -105,7 +112,7 @@ final class AskCommand implements Callable<Integer> {
           InferenceRequest.newBuilder()
               .setRequestId(id)
               .setTenantId(tenant)
-              .setKind(chat ? RequestKind.CHAT : RequestKind.RAG)
+              .setKind(agent ? RequestKind.AGENT : chat ? RequestKind.CHAT : RequestKind.RAG)
               .setMessages(
                   List.of(
                       ChatMessage.newBuilder().setRole(ChatRole.USER).setContent(question).build()))
@@ -201,11 +208,40 @@ final class AskCommand implements Callable<Integer> {
               Locale.ROOT,
               "committed response readable (read_committed) after %s ms%n",
               ms((System.nanoTime() - sent) / 1e6));
+          printSteps(response);
           return;
         }
       }
     }
     System.out.println("the committed response did not appear within " + timeout);
+  }
+
+  /** An agent's steps, from the committed response (the pieces carry only the answer). */
+  private static void printSteps(InferenceResponse response) {
+    if (response.getAgent() == null) {
+      return;
+    }
+    int n = 1;
+    for (var step : response.getAgent().getSteps()) {
+      StringBuilder calls = new StringBuilder();
+      for (var call : step.getToolCalls()) {
+        calls
+            .append(calls.length() == 0 ? "" : ", ")
+            .append(call.getName())
+            .append(call.getOk() ? "" : " (" + call.getErrorCode() + ")")
+            .append(' ')
+            .append(ms(call.getMs()))
+            .append(" ms");
+      }
+      System.out.printf(
+          Locale.ROOT,
+          "step %d: LLM %s ms%s%s, loop %s ms%n",
+          n++,
+          ms(step.getLlmMs()),
+          calls.length() == 0 ? ", answered" : ", then " + calls,
+          step.getReplayed() ? " (replayed)" : "",
+          ms(step.getOverheadMs()));
+    }
   }
 
   private static void print(AnswerPiece end, AnswerPiece head) {

@@ -16,6 +16,7 @@ import dev.streamrag.ingest.index.KnnIndex;
 import dev.streamrag.jobs.config.JobConfig;
 import dev.streamrag.jobs.kafka.RecordFormat;
 import dev.streamrag.jobs.kafka.TopicCatalog;
+import dev.streamrag.mcptools.McpToolsServer;
 import dev.streamrag.testsupport.GatewayServer;
 import dev.streamrag.testsupport.KafkaServer;
 import dev.streamrag.testsupport.LlmSimServer;
@@ -48,9 +49,9 @@ import org.apache.kafka.clients.admin.Admin;
 
 /**
  * The whole system on this machine: Kafka, OpenSearch with k-NN, Redis, llm-sim and the
- * OpenAI-compatible gateway as child processes, one Flink MiniCluster (web UI included) running the
- * ingest job over the demo corpus, then the inference job. {@link #close} cancels the jobs and
- * stops every server by PID.
+ * OpenAI-compatible gateway as child processes, the demo MCP server (its tools for agents) and one
+ * Flink MiniCluster (web UI included) in this JVM, running the ingest job over the demo corpus,
+ * then the inference job. {@link #close} cancels the jobs and stops every server by PID.
  */
 public final class LocalStack implements AutoCloseable {
   /** The default llm-sim profile, and the model name it serves. */
@@ -67,6 +68,7 @@ public final class LocalStack implements AutoCloseable {
   private final List<LlmSimServer> llms = new ArrayList<>();
   private final Map<String, List<String>> poolEndpoints = new LinkedHashMap<>();
   private Path poolsFile; // with --llm-pools only
+  private McpToolsServer tools;
   private GatewayServer gateway;
   private Map<String, String> gatewayKeys;
   private MiniCluster flink;
@@ -124,6 +126,7 @@ public final class LocalStack implements AutoCloseable {
       stack.startFlink(uiPorts);
       stack.createTopics();
       stack.startGateway(dir, settings);
+      stack.startTools(settings);
       stack.ingest(dir, settings);
       stack.startInference(settings);
       stack.startLatencyMetrics(settings);
@@ -242,6 +245,24 @@ public final class LocalStack implements AutoCloseable {
     log.accept("gateway: " + gateway.baseUrl());
   }
 
+  /**
+   * The demo MCP server, in this JVM, over the same corpus the stack ingests (the scenario's seed,
+   * size and tenants): the tools (lookup_entity, compute, list_entities) the stack's agents call.
+   */
+  private void startTools(Map<String, String> settings) {
+    Configuration bench =
+        JobConfig.load(flags(Map.of(), bench(settings)), Map.of(), BenchOptions.ALL);
+    tools =
+        keep(
+            McpToolsServer.builder()
+                .port(0)
+                .corpusSeed(bench.get(BenchOptions.CORPUS_SEED))
+                .corpusDocuments(bench.get(BenchOptions.CORPUS_DOCUMENTS))
+                .tenants(bench.get(BenchOptions.CORPUS_TENANTS))
+                .start());
+    log.accept("MCP tools: " + tools.endpoint());
+  }
+
   /** The demo corpus (the scenario's seed, size and tenants) through the real ingest job. */
   private void ingest(Path dir, Map<String, String> settings) throws Exception {
     Configuration bench =
@@ -327,6 +348,7 @@ public final class LocalStack implements AutoCloseable {
       own.put("llm.models", model);
     }
     own.put("redis.url", redis.uri());
+    own.put("agent.mcp-servers", "demo=" + tools.endpoint());
     List<String> keys = InferenceOptions.ALL.stream().map(o -> o.key()).toList();
     Map<String, String> user = new LinkedHashMap<>();
     settings.forEach(
@@ -394,6 +416,7 @@ public final class LocalStack implements AutoCloseable {
     endpoints.put("inference.requests-topic", InferenceOptions.REQUESTS_TOPIC.defaultValue());
     endpoints.put("inference.responses-topic", InferenceOptions.RESPONSES_TOPIC.defaultValue());
     endpoints.put("pieces.topic", InferenceOptions.PIECES_TOPIC.defaultValue());
+    endpoints.put("mcp-tools.url", tools.endpoint());
     endpoints.put("gateway.url", gateway.openAiBaseUrl());
     gatewayKeys.forEach((tenant, key) -> endpoints.put("gateway.api-key." + tenant, key));
     return endpoints;

@@ -89,6 +89,43 @@ class LocalStackIT {
     }
   }
 
+  /**
+   * Agents in the load: the stack's own MCP server (over the corpus it ingested) serves their
+   * tools, llm-sim plays the model, and the report grades them against the multi-hop ground truth.
+   */
+  @Test
+  @Order(4)
+  void agentsInTheLoadAreAnsweredByTheirToolsAndReported() throws Exception {
+    Map<String, String> settings =
+        Map.of(
+            "bench.run-id", "it-agents",
+            "bench.duration", "10 s",
+            "bench.rate", "4",
+            "bench.agent-share", "1.0",
+            "bench.max-tokens", "fixed:48",
+            "bench.results-dir", dir.resolve("results").toString(),
+            "bench.report-grace", "30 s",
+            "bench.warmup", "2 s");
+    ScenarioRun.Result result =
+        ScenarioRun.run(
+            stack,
+            settings,
+            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    RunReport report = result.measured().report();
+    RunReport.Agents agents = report.agents();
+    assertThat(report.counts().lost()).isZero();
+    assertThat(agents).isNotNull();
+    assertThat(agents.answered()).isGreaterThan(20).isEqualTo(report.counts().measured());
+    assertThat(agents.byStatus()).containsOnlyKeys("OK");
+    assertThat(agents.answerAccuracy())
+        .as("multi-hop answers correct")
+        .isGreaterThanOrEqualTo(0.95);
+    assertThat(agents.steps().mean()).isEqualTo(4.0);
+    assertThat(agents.toolCallsByName()).containsOnlyKeys("lookup_entity", "compute");
+    assertThat(agents.toolErrors()).isZero();
+    assertThat(agents.overheadPerStep().steps()).isEqualTo(agents.answered() * 4);
+  }
+
   @Test
   @Order(1)
   void aShortScenarioIsAnsweredInFullAndReportedConsistently() throws Exception {

@@ -71,6 +71,7 @@ class SettingsCheckTest {
               .filter(f -> f.toString().endsWith(".yaml"))
               .filter(f -> !f.getFileName().toString().equals("default.yaml"))
               .filter(f -> !f.getFileName().toString().equals("bursty-chat.yaml"))
+              .filter(f -> !f.getFileName().toString().equals("agents.yaml"))
               .toList();
     }
     assertThat(matrices).hasSizeGreaterThanOrEqualTo(4);

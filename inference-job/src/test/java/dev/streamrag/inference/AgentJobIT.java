@@ -132,7 +132,7 @@ class AgentJobIT {
                 KAFKA.bootstrapServers(), run + "-latency", LatencyRecord.class);
         KafkaProducer<String, byte[]> producer =
             TestStack.requestProducer(KAFKA.bootstrapServers())) {
-      awaitRunning(job);
+      TestStack.awaitRunning(flink, job);
       List<MultiHopQuestion> asked = questions.subList(0, 30);
       Map<String, MultiHopQuestion> byRequest = new TreeMap<>();
       for (MultiHopQuestion question : asked) {
@@ -145,7 +145,7 @@ class AgentJobIT {
       }
       // The tenant's every allowed tool, none named: the plan still finds lookup and compute.
       MultiHopQuestion open = questions.get(40);
-      send(producer, run, agent(run + "-open", open.tenantId(), open.question()));
+      TestStack.send(producer, run + "-requests", agent(run + "-open", open.tenantId(), open.question()));
       send(
           producer,
           run,
@@ -158,16 +158,16 @@ class AgentJobIT {
           producer,
           run,
           agent(run + "-sleep", "acme", "Sleep for the drill, please", "drill_sleep"));
-      send(producer, run, agent(run + "-garbage", "acme", "Answer with garbage", "drill_garbage"));
-      send(producer, run, agent(run + "-strict", "acme", "Count things strictly", "drill_strict"));
-      send(producer, run, agent(run + "-unknown", "acme", "Teleport me", "teleport"));
+      TestStack.send(producer, run + "-requests", agent(run + "-garbage", "acme", "Answer with garbage", "drill_garbage"));
+      TestStack.send(producer, run + "-requests", agent(run + "-strict", "acme", "Count things strictly", "drill_strict"));
+      TestStack.send(producer, run + "-requests", agent(run + "-unknown", "acme", "Teleport me", "teleport"));
       send(
           producer, run, agent(run + "-guest", "guest", "Look up the Kesh probe", "lookup_entity"));
       MultiHopQuestion loop = questions.get(41);
       ObjectNode looping =
           agent(run + "-loop", loop.tenantId(), loop.question(), "lookup_entity", "compute");
       looping.put("model", LOOPER);
-      send(producer, run, looping);
+      TestStack.send(producer, run + "-requests", looping);
       ObjectNode badMessages = agent(run + "-bad-messages", "acme", "Hi");
       ((ObjectNode) badMessages.withArray("messages").get(0))
           .putArray("toolCalls")
@@ -175,7 +175,7 @@ class AgentJobIT {
           .put("id", "c1")
           .put("name", "compute")
           .put("arguments", "{}");
-      send(producer, run, badMessages);
+      TestStack.send(producer, run + "-requests", badMessages);
 
       List<String> ids = new ArrayList<>(byRequest.keySet());
       for (String name :
@@ -327,7 +327,7 @@ class AgentJobIT {
                 KAFKA.bootstrapServers(), run + "-responses", InferenceResponse.class);
         KafkaProducer<String, byte[]> producer =
             TestStack.requestProducer(KAFKA.bootstrapServers())) {
-      awaitRunning(job);
+      TestStack.awaitRunning(flink, job);
       List<MultiHopQuestion> asked = questions.subList(50, 90);
       Map<String, MultiHopQuestion> byRequest = new TreeMap<>();
       for (int i = 0; i < asked.size(); i++) {
@@ -552,34 +552,5 @@ class AgentJobIT {
     JobGraph jobGraph = graph.getJobGraph();
     flink.submitJob(jobGraph).get();
     return jobGraph.getJobID();
-  }
-
-  private static void send(KafkaProducer<String, byte[]> producer, String run, ObjectNode request)
-      throws Exception {
-    producer
-        .send(
-            new ProducerRecord<>(
-                run + "-requests",
-                request.get("requestId").asText(),
-                request.toString().getBytes(StandardCharsets.UTF_8)))
-        .get();
-  }
-
-  private static void awaitRunning(JobID job) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    while (true) {
-      Map<ExecutionState, Long> states = new TreeMap<>();
-      for (var vertex : flink.getExecutionGraph(job).get().getAllExecutionVertices()) {
-        states.merge(vertex.getExecutionState(), 1L, Long::sum);
-      }
-      if (flink.getJobStatus(job).get() == JobStatus.RUNNING
-          && states.keySet().stream().allMatch(state -> state == ExecutionState.RUNNING)) {
-        return;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("the job's tasks did not all start in 90 s: " + states);
-      }
-      Thread.sleep(100);
-    }
   }
 }

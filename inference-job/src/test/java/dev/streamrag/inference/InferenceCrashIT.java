@@ -196,7 +196,7 @@ class InferenceCrashIT {
             new TestStack.Reader<>(kafka.bootstrapServers(), responses, InferenceResponse.class);
         TestStack.PieceReader streamed =
             new TestStack.PieceReader(kafka.bootstrapServers(), run + "-pieces")) {
-      awaitRunning(job);
+      TestStack.awaitRunning(flink, job);
       // Warm: the fault is meant to land mid-run, not while the job loads its model.
       List<String> warm = new ArrayList<>();
       produce(requests, run + "-warm", warm, new AtomicInteger(), 2);
@@ -210,7 +210,7 @@ class InferenceCrashIT {
                 + "; job "
                 + execution.getState()
                 + ", tasks "
-                + taskStates(job)
+                + TestStack.taskStates(flink, job)
                 + ", last failure "
                 + (execution.getFailureInfo() == null
                     ? "none"
@@ -377,37 +377,6 @@ class InferenceCrashIT {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
-  }
-
-  /**
-   * Until every task runs: a job is RUNNING while its tasks still wait for slots, and requests sent
-   * then would wait too.
-   */
-  private static void awaitRunning(JobID job) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    while (!allTasksRunning(job)) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            "the job's tasks did not all start in 90 s: job "
-                + flink.getJobStatus(job).get()
-                + ", tasks "
-                + taskStates(job));
-      }
-      Thread.sleep(100);
-    }
-  }
-
-  private static boolean allTasksRunning(JobID job) throws Exception {
-    return flink.getJobStatus(job).get() == JobStatus.RUNNING
-        && taskStates(job).keySet().stream().allMatch(state -> state == ExecutionState.RUNNING);
-  }
-
-  private static Map<ExecutionState, Long> taskStates(JobID job) throws Exception {
-    Map<ExecutionState, Long> states = new TreeMap<>();
-    for (var vertex : flink.getExecutionGraph(job).get().getAllExecutionVertices()) {
-      states.merge(vertex.getExecutionState(), 1L, Long::sum);
-    }
-    return states;
   }
 
   /**

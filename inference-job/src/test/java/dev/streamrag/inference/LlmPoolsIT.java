@@ -155,17 +155,17 @@ class LlmPoolsIT {
         for (int i = 0; i < SHORT; i++) {
           String id = run + "-short-" + i;
           shortIds.add(id);
-          send(producer, run, TestStack.request(id, "acme", "CHAT", "Hello " + i, 16));
+          TestStack.send(producer, run + "-requests", TestStack.request(id, "acme", "CHAT", "Hello " + i, 16));
           answers.until(TestStack.answered(List.of(id)), Duration.ofMinutes(1));
         }
         for (int i = 0; i < LONG; i++) {
           String id = run + "-long-" + i;
           longIds.add(id);
-          send(producer, run, TestStack.request(id, "acme", "CHAT", longPrompt, 16));
+          TestStack.send(producer, run + "-requests", TestStack.request(id, "acme", "CHAT", longPrompt, 16));
         }
         ObjectNode unknown = TestStack.request(run + "-unknown", "acme", "CHAT", "Hi", 8);
         unknown.put("model", "gpt-5");
-        send(producer, run, unknown);
+        TestStack.send(producer, run + "-requests", unknown);
         List<String> all = new ArrayList<>(shortIds);
         all.addAll(longIds);
         all.add(run + "-unknown");
@@ -211,16 +211,5 @@ class LlmPoolsIT {
         job.cancel().get();
       }
     }
-  }
-
-  private static void send(KafkaProducer<String, byte[]> producer, String run, ObjectNode request)
-      throws Exception {
-    producer
-        .send(
-            new ProducerRecord<>(
-                run + "-requests",
-                request.get("requestId").asText(),
-                request.toString().getBytes(StandardCharsets.UTF_8)))
-        .get();
   }
 }

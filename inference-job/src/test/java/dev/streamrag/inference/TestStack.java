@@ -258,4 +258,58 @@ final class TestStack {
   static Predicate<List<DeadLetter>> atLeast(int count) {
     return seen -> seen.size() >= count;
   }
+
+  /** Sends a request (JSON, as a client writes it) to {@code topic}, keyed by its requestId. */
+  static void send(
+      KafkaProducer<String, byte[]> producer,
+      String topic,
+      com.fasterxml.jackson.databind.node.ObjectNode request)
+      throws Exception {
+    producer
+        .send(
+            new ProducerRecord<>(
+                topic,
+                request.get("requestId").asText(),
+                request.toString().getBytes(StandardCharsets.UTF_8)))
+        .get();
+  }
+
+  /**
+   * Until every task of {@code job} runs: a job is RUNNING while its tasks still wait for slots,
+   * and requests sent then would wait too.
+   */
+  static void awaitRunning(
+      org.apache.flink.runtime.minicluster.MiniCluster flink,
+      org.apache.flink.api.common.JobID job)
+      throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (true) {
+      Map<org.apache.flink.runtime.execution.ExecutionState, Long> states = taskStates(flink, job);
+      if (flink.getJobStatus(job).get() == org.apache.flink.api.common.JobStatus.RUNNING
+          && states.keySet().stream()
+              .allMatch(state -> state == org.apache.flink.runtime.execution.ExecutionState.RUNNING)) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            "the job's tasks did not all start in 90 s: job "
+                + flink.getJobStatus(job).get()
+                + ", tasks "
+                + states);
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** How many of {@code job}'s tasks are in each state. */
+  static Map<org.apache.flink.runtime.execution.ExecutionState, Long> taskStates(
+      org.apache.flink.runtime.minicluster.MiniCluster flink,
+      org.apache.flink.api.common.JobID job)
+      throws Exception {
+    Map<org.apache.flink.runtime.execution.ExecutionState, Long> states = new java.util.TreeMap<>();
+    for (var vertex : flink.getExecutionGraph(job).get().getAllExecutionVertices()) {
+      states.merge(vertex.getExecutionState(), 1L, Long::sum);
+    }
+    return states;
+  }
 }
