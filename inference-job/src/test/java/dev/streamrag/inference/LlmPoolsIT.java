@@ -11,7 +11,6 @@ import dev.streamrag.testsupport.LlmSimServer;
 import dev.streamrag.testsupport.junit.KafkaExtension;
 import dev.streamrag.testsupport.junit.OpenSearchExtension;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +28,6 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -155,13 +153,15 @@ class LlmPoolsIT {
         for (int i = 0; i < SHORT; i++) {
           String id = run + "-short-" + i;
           shortIds.add(id);
-          TestStack.send(producer, run + "-requests", TestStack.request(id, "acme", "CHAT", "Hello " + i, 16));
+          TestStack.send(
+              producer, run + "-requests", TestStack.request(id, "acme", "CHAT", "Hello " + i, 16));
           answers.until(TestStack.answered(List.of(id)), Duration.ofMinutes(1));
         }
         for (int i = 0; i < LONG; i++) {
           String id = run + "-long-" + i;
           longIds.add(id);
-          TestStack.send(producer, run + "-requests", TestStack.request(id, "acme", "CHAT", longPrompt, 16));
+          TestStack.send(
+              producer, run + "-requests", TestStack.request(id, "acme", "CHAT", longPrompt, 16));
         }
         ObjectNode unknown = TestStack.request(run + "-unknown", "acme", "CHAT", "Hi", 8);
         unknown.put("model", "gpt-5");

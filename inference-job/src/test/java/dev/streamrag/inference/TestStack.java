@@ -279,15 +279,15 @@ final class TestStack {
    * and requests sent then would wait too.
    */
   static void awaitRunning(
-      org.apache.flink.runtime.minicluster.MiniCluster flink,
-      org.apache.flink.api.common.JobID job)
+      org.apache.flink.runtime.minicluster.MiniCluster flink, org.apache.flink.api.common.JobID job)
       throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     while (true) {
       Map<org.apache.flink.runtime.execution.ExecutionState, Long> states = taskStates(flink, job);
       if (flink.getJobStatus(job).get() == org.apache.flink.api.common.JobStatus.RUNNING
           && states.keySet().stream()
-              .allMatch(state -> state == org.apache.flink.runtime.execution.ExecutionState.RUNNING)) {
+              .allMatch(
+                  state -> state == org.apache.flink.runtime.execution.ExecutionState.RUNNING)) {
         return;
       }
       if (System.nanoTime() > deadline) {
@@ -303,8 +303,7 @@ final class TestStack {
 
   /** How many of {@code job}'s tasks are in each state. */
   static Map<org.apache.flink.runtime.execution.ExecutionState, Long> taskStates(
-      org.apache.flink.runtime.minicluster.MiniCluster flink,
-      org.apache.flink.api.common.JobID job)
+      org.apache.flink.runtime.minicluster.MiniCluster flink, org.apache.flink.api.common.JobID job)
       throws Exception {
     Map<org.apache.flink.runtime.execution.ExecutionState, Long> states = new java.util.TreeMap<>();
     for (var vertex : flink.getExecutionGraph(job).get().getAllExecutionVertices()) {

@@ -30,10 +30,15 @@ import java.util.concurrent.CompletableFuture;
  * (same tool, same arguments) ends the run: the model would get the same answer and is looping.
  *
  * <p>Every completed step is journaled before the next begins: the model's answer under {@code
- * <prefix>:<step>:llm}, each tool's result under {@code <prefix>:<step>:<call>}. A run replayed
- * after a failover reads them back instead of asking the model or calling the tool again; a call
- * whose result was not journaled is made again with the same idempotency key {@code
- * requestId:step:call}, so a tool server that remembers keys answers it without acting twice.
+ * <prefix>:<step>:llm}, each tool's result (with the tool and arguments it answered) under {@code
+ * <prefix>:<step>:<call>} ({@link RunKeys}). A run replayed after a failover reads them back
+ * instead of asking the model or calling the tool again; a call whose result was not journaled is
+ * made again with the same idempotency key, so a tool server that remembers keys answers it without
+ * acting twice.
+ *
+ * <p>A call identical to one that answered ok ends the run as {@code agent.repeated_call}; a failed
+ * call may be tried again (the step budget bounds that). The model is never asked for more tokens
+ * than the run's budget has left.
  *
  * <p>Steps run one after another on whichever thread completed the previous future, so the run's
  * state needs no locks; {@link #cancel()} may come from any thread.
@@ -44,7 +49,10 @@ final class AgentLoop {
 
   /** One step's call of the model. */
   interface Llm {
-    CompletableFuture<LlmResult> call(List<ChatMessage> messages);
+    /**
+     * @param tokensLeft what the run's token budget has left: the call generates at most that
+     */
+    CompletableFuture<LlmResult> call(List<ChatMessage> messages, int tokensLeft);
   }
 
   /** One tool call, checked and bounded; never fails. */
@@ -120,12 +128,12 @@ final class AgentLoop {
   private final AgentJournal journal;
   private final Budgets budgets;
   private final long deadlineMillis;
-  private final String journalPrefix;
-  private final String requestId;
+  private final RunKeys keys;
   private final long startNanos = System.nanoTime();
   private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
   private final List<AgentStep> steps = new ArrayList<>();
-  private final Set<String> callsMade = new HashSet<>();
+  // Calls that answered ok: asking one of them again is a loop. A failed call may be retried.
+  private final Set<String> answeredCalls = new HashSet<>();
   private final Set<String> toolErrors = new LinkedHashSet<>();
   private volatile boolean cancelled;
   private volatile CompletableFuture<?> current;
@@ -143,7 +151,7 @@ final class AgentLoop {
 
   /**
    * @param messages the conversation so far (system prompt first); the run appends to a copy
-   * @param journalPrefix where this request's steps are journaled (unique per request)
+   * @param keys the request's journal entries and idempotency keys
    */
   AgentLoop(
       List<ChatMessage> messages,
@@ -152,21 +160,19 @@ final class AgentLoop {
       AgentJournal journal,
       Budgets budgets,
       long deadlineMillis,
-      String journalPrefix,
-      String requestId) {
+      RunKeys keys) {
     this.messages = new ArrayList<>(messages);
     this.llm = llm;
     this.tools = tools;
     this.journal = journal;
     this.budgets = budgets;
     this.deadlineMillis = deadlineMillis;
-    this.journalPrefix = journalPrefix;
-    this.requestId = requestId;
+    this.keys = keys;
   }
 
   /** Starts the run; the future never fails. */
   CompletableFuture<Outcome> run() {
-    step(0);
+    guarded(() -> step(0));
     return outcome;
   }
 
@@ -177,6 +183,31 @@ final class AgentLoop {
     if (inFlight != null) {
       inFlight.cancel(true);
     }
+  }
+
+  /**
+   * Runs a step of the loop, ending the run instead of losing it should it throw: a callback's
+   * exception would otherwise vanish and the request wait for Flink's timeout.
+   */
+  private void guarded(Runnable part) {
+    try {
+      part.run();
+    } catch (RuntimeException e) {
+      end(
+          ResponseStatus.ERROR,
+          "internal.agent",
+          "the agent loop failed: " + e.getClass().getSimpleName(),
+          true);
+    }
+  }
+
+  /** Keeps {@code future} as the one {@link #cancel()} stops; cancels it at once if too late. */
+  private <T> CompletableFuture<T> track(CompletableFuture<T> future) {
+    current = future;
+    if (cancelled) {
+      future.cancel(true);
+    }
+    return future;
   }
 
   private void step(int step) {
@@ -199,51 +230,75 @@ final class AgentLoop {
           false);
       return;
     }
+    int tokensLeft = budgets.maxCompletionTokens() - completionTokens;
+    if (tokensLeft <= 0) {
+      end(
+          ResponseStatus.ERROR,
+          "agent.token_budget",
+          "the model generated "
+              + completionTokens
+              + " tokens over "
+              + step
+              + " steps without answering (agent.max-completion-tokens "
+              + budgets.maxCompletionTokens()
+              + ")",
+          false);
+      return;
+    }
     long stepStart = System.nanoTime();
-    String llmKey = journalPrefix + ":" + step + ":llm";
-    CompletableFuture<byte[]> journaled = journal.read(llmKey);
-    current = journaled;
-    journaled.whenComplete(
-        (bytes, readError) -> {
-          Answer replayed = bytes == null ? null : decode(bytes);
-          if (replayed != null) {
-            replayedSteps++;
-            onAnswer(step, stepStart, replayed, 0, true);
-            return;
-          }
-          long llmStart = System.nanoTime();
-          CompletableFuture<LlmResult> call = llm.call(List.copyOf(messages));
-          current = call;
-          call.whenComplete(
-              (result, error) -> {
-                double llmMs = (System.nanoTime() - llmStart) / 1e6;
-                if (cancelled) {
-                  return;
-                }
-                if (error != null || result == null) {
-                  end(
-                      ResponseStatus.ERROR,
-                      "internal.agent",
-                      "the LLM call failed unexpectedly",
-                      true);
-                  return;
-                }
-                endpoint = result.endpoint();
-                pool = result.pool();
-                retries += result.retries();
-                if (result.answer() == null) {
-                  llmMillis += llmMs;
-                  steps.add(record(llmMs, 0, overhead(stepStart, llmMs, 0), false, List.of()));
-                  end(result.status(), result.code(), result.message(), result.retryable());
-                  return;
-                }
-                // Journaled before the step goes on: a replay must not ask the model again.
-                journal
-                    .write(llmKey, encode(result.answer()))
-                    .whenComplete(
-                        (ok, e) -> onAnswer(step, stepStart, result.answer(), llmMs, false));
-              });
-        });
+    String llmKey = keys.journalKey(step, "llm");
+    track(journal.read(llmKey))
+        .whenComplete(
+            (bytes, readError) ->
+                guarded(
+                    () -> {
+                      if (cancelled) {
+                        return;
+                      }
+                      Answer replayed = bytes == null ? null : decode(bytes);
+                      if (replayed != null) {
+                        replayedSteps++;
+                        onAnswer(step, stepStart, replayed, 0, true);
+                        return;
+                      }
+                      long llmStart = System.nanoTime();
+                      track(llm.call(List.copyOf(messages), tokensLeft))
+                          .whenComplete(
+                              (result, error) ->
+                                  guarded(
+                                      () ->
+                                          onLlmResult(
+                                              step,
+                                              stepStart,
+                                              llmKey,
+                                              result,
+                                              error,
+                                              (System.nanoTime() - llmStart) / 1e6)));
+                    }));
+  }
+
+  private void onLlmResult(
+      int step, long stepStart, String llmKey, LlmResult result, Throwable error, double llmMs) {
+    if (cancelled) {
+      return;
+    }
+    if (error != null || result == null) {
+      end(ResponseStatus.ERROR, "internal.agent", "the LLM call failed unexpectedly", true);
+      return;
+    }
+    endpoint = result.endpoint();
+    pool = result.pool();
+    retries += result.retries();
+    if (result.answer() == null) {
+      llmMillis += llmMs;
+      steps.add(record(llmMs, 0, overhead(stepStart, llmMs, 0), false, List.of()));
+      end(result.status(), result.code(), result.message(), result.retryable());
+      return;
+    }
+    // Journaled before the step goes on: a replay must not ask the model again.
+    track(journal.write(llmKey, encode(result.answer())))
+        .whenComplete(
+            (ok, e) -> guarded(() -> onAnswer(step, stepStart, result.answer(), llmMs, false)));
   }
 
   private void onAnswer(int step, long stepStart, Answer answer, double llmMs, boolean replayed) {
@@ -264,21 +319,6 @@ final class AgentLoop {
       finish(answer, ttft);
       return;
     }
-    if (completionTokens > budgets.maxCompletionTokens()) {
-      steps.add(record(llmMs, 0, overhead(stepStart, llmMs, 0), replayed, List.of()));
-      end(
-          ResponseStatus.ERROR,
-          "agent.token_budget",
-          "the model generated "
-              + completionTokens
-              + " tokens over "
-              + (step + 1)
-              + " steps without answering (agent.max-completion-tokens "
-              + budgets.maxCompletionTokens()
-              + ")",
-          false);
-      return;
-    }
     if (toolCalls + answer.toolCalls().size() > budgets.maxToolCalls()) {
       steps.add(record(llmMs, 0, overhead(stepStart, llmMs, 0), replayed, List.of()));
       end(
@@ -292,8 +332,10 @@ final class AgentLoop {
           false);
       return;
     }
+    List<String> signatures = new ArrayList<>();
     for (ToolCall call : answer.toolCalls()) {
-      if (!callsMade.add(call.getName() + " " + canonical(call.getArguments()))) {
+      String signature = call.getName() + " " + canonical(call.getArguments());
+      if (answeredCalls.contains(signature) || signatures.contains(signature)) {
         steps.add(record(llmMs, 0, overhead(stepStart, llmMs, 0), replayed, List.of()));
         end(
             ResponseStatus.ERROR,
@@ -304,79 +346,104 @@ final class AgentLoop {
                 + abbreviate(call.getArguments())
                 + " in step "
                 + (step + 1)
-                + ": it would get the same answer, so it is looping",
+                + ", which had answered: it would get the same answer, so it is looping",
             false);
         return;
       }
+      signatures.add(signature);
     }
     toolCalls += answer.toolCalls().size();
     messages.add(
         new ChatMessage(ChatRole.ASSISTANT, answer.text(), null, null, answer.toolCalls()));
-    long toolsStart = System.nanoTime();
     List<CompletableFuture<CallDone>> calls = new ArrayList<>();
     for (int i = 0; i < answer.toolCalls().size(); i++) {
       calls.add(callTool(step, i, answer.toolCalls().get(i)));
     }
-    CompletableFuture<Void> all = CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new));
-    current = all;
-    all.whenComplete(
-        (done, error) -> {
-          if (cancelled) {
-            return;
-          }
-          double toolMs = (System.nanoTime() - toolsStart) / 1e6;
-          toolMillis += toolMs;
-          List<ToolCallOutcome> outcomes = new ArrayList<>();
-          for (int i = 0; i < calls.size(); i++) {
-            CallDone call = calls.get(i).join();
-            ToolCall asked = answer.toolCalls().get(i);
-            if (!call.result().ok()) {
-              toolErrors.add(call.result().errorCode());
-            }
-            outcomes.add(
-                new ToolCallOutcome(
-                    asked.getName(),
-                    call.result().ok(),
-                    call.result().errorCode(),
-                    call.millis(),
-                    call.replayed()));
-            messages.add(
-                new ChatMessage(
-                    ChatRole.TOOL,
-                    call.result().forModel(),
-                    asked.getName(),
-                    asked.getId(),
-                    List.of()));
-          }
-          steps.add(record(llmMs, toolMs, overhead(stepStart, llmMs, toolMs), replayed, outcomes));
-          step(step + 1);
-        });
+    track(CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)))
+        .whenComplete(
+            (done, error) ->
+                guarded(
+                    () -> {
+                      if (cancelled) {
+                        return;
+                      }
+                      // The calls ran at once: the step waited for the longest. Journal reads and
+                      // writes around them are the loop's own time, counted as overhead.
+                      double toolMs = 0;
+                      List<ToolCallOutcome> outcomes = new ArrayList<>();
+                      for (int i = 0; i < calls.size(); i++) {
+                        CallDone call = calls.get(i).join();
+                        ToolCall asked = answer.toolCalls().get(i);
+                        toolMs = Math.max(toolMs, call.millis());
+                        if (call.result().ok()) {
+                          answeredCalls.add(signatures.get(i));
+                        } else {
+                          toolErrors.add(call.result().errorCode());
+                        }
+                        outcomes.add(
+                            new ToolCallOutcome(
+                                asked.getName(),
+                                call.result().ok(),
+                                call.result().errorCode(),
+                                call.millis(),
+                                call.replayed()));
+                        messages.add(
+                            new ChatMessage(
+                                ChatRole.TOOL,
+                                call.result().forModel(),
+                                asked.getName(),
+                                asked.getId(),
+                                List.of()));
+                      }
+                      toolMillis += toolMs;
+                      steps.add(
+                          record(
+                              llmMs,
+                              toolMs,
+                              overhead(stepStart, llmMs, toolMs),
+                              replayed,
+                              outcomes));
+                      step(step + 1);
+                    }));
   }
 
   private record CallDone(ToolResult result, double millis, boolean replayed) {}
 
-  /** One tool call: from the journal if it completed before, else made and journaled. */
+  /**
+   * One tool call: from the journal if this very call (same tool, same arguments, same place)
+   * completed before, else made and journaled with its tool and arguments. Never fails.
+   */
   private CompletableFuture<CallDone> callTool(int step, int index, ToolCall call) {
-    String key = journalPrefix + ":" + step + ":" + index;
+    String key = keys.journalKey(step, Integer.toString(index));
+    String arguments = canonical(call.getArguments());
     return journal
         .read(key)
         .thenCompose(
             bytes -> {
-              ToolResult replayed = bytes == null ? null : decodeResult(bytes);
+              ToolResult replayed =
+                  bytes == null ? null : decodeResult(bytes, call.getName(), arguments);
               if (replayed != null) {
                 return CompletableFuture.completedFuture(new CallDone(replayed, 0, true));
               }
-              long start = System.nanoTime();
               long left = deadlineMillis - System.currentTimeMillis();
+              if (cancelled || left <= 0) { // a call that could not be waited for is not made
+                return CompletableFuture.completedFuture(
+                    new CallDone(
+                        ToolResult.failed(
+                            ToolResult.TIMEOUT, "the request's deadline passed before the call"),
+                        0,
+                        false));
+              }
               Duration timeout =
-                  Duration.ofMillis(Math.max(1, Math.min(budgets.toolTimeout().toMillis(), left)));
+                  Duration.ofMillis(Math.min(budgets.toolTimeout().toMillis(), left));
+              long start = System.nanoTime();
               return tools
-                  .call(call, requestId + ":" + step + ":" + index, timeout)
+                  .call(call, keys.idempotencyKey(step, index, call.getName(), arguments), timeout)
                   .thenCompose(
                       result -> {
                         double millis = (System.nanoTime() - start) / 1e6;
                         return journal
-                            .write(key, encode(result))
+                            .write(key, encode(result, call.getName(), arguments))
                             .thenApply(ok -> new CallDone(result, millis, false));
                       });
             })
@@ -530,16 +597,26 @@ final class AgentLoop {
     }
   }
 
-  static byte[] encode(ToolResult result) {
+  static byte[] encode(ToolResult result, String tool, String canonicalArguments) {
     ObjectNode node = JSON.createObjectNode();
+    node.put("tool", tool);
+    node.put("arguments", canonicalArguments);
     node.put("text", result.text());
     node.put("errorCode", result.errorCode());
     return node.toString().getBytes(StandardCharsets.UTF_8);
   }
 
-  static ToolResult decodeResult(byte[] bytes) {
+  /**
+   * A journaled result, if it is this call's: the same tool with the same arguments. A replayed
+   * step whose model answered otherwise (sampling, another endpoint) makes its calls afresh.
+   */
+  static ToolResult decodeResult(byte[] bytes, String tool, String canonicalArguments) {
     try {
       JsonNode node = JSON.readTree(bytes);
+      if (!tool.equals(node.path("tool").asText(null))
+          || !canonicalArguments.equals(node.path("arguments").asText(null))) {
+        return null;
+      }
       return new ToolResult(
           node.path("text").asText(""),
           node.hasNonNull("errorCode") ? node.get("errorCode").asText() : null);

@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Exceptions;
@@ -37,6 +38,7 @@ final class McpServerTools implements AutoCloseable {
   static final String IDEMPOTENCY_KEY_META = "dev.streamrag/idempotency-key";
 
   static final Duration RETRY_INTERVAL = Duration.ofSeconds(5);
+  static final Pattern TOOL_NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
   // A tool's answer larger than this is refused by the transport: the job keeps a few KiB anyway.
   private static final int MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
   private static final Logger LOG = LoggerFactory.getLogger(McpServerTools.class);
@@ -46,6 +48,7 @@ final class McpServerTools implements AutoCloseable {
   private final Duration timeout;
   private final Object lock = new Object();
   private volatile Map<String, AgentTool> tools = Map.of();
+  private volatile boolean listed; // reached and listed, even if it offers no tool
   private volatile String unreachable = "not contacted yet";
   private McpAsyncClient client; // guarded by lock
   private CompletableFuture<Void> listing; // guarded by lock
@@ -107,7 +110,7 @@ final class McpServerTools implements AutoCloseable {
 
   /** Why the server's tools are not known, or null once they are. */
   String unreachable() {
-    return tools.isEmpty() ? unreachable : null;
+    return listed ? null : unreachable;
   }
 
   /**
@@ -118,7 +121,7 @@ final class McpServerTools implements AutoCloseable {
    */
   CompletableFuture<Void> refresh() {
     synchronized (lock) {
-      if (closed || !tools.isEmpty()) {
+      if (closed || listed) {
         return CompletableFuture.completedFuture(null);
       }
       boolean failedBefore = listing != null && listing.isDone();
@@ -155,12 +158,13 @@ final class McpServerTools implements AutoCloseable {
               .toFuture()
               .orTimeout(timeout.toMillis() * 2, TimeUnit.MILLISECONDS)
               .handle(
-                  (listed, error) -> {
+                  (result, error) -> {
                     if (error != null) {
                       unreachable = describe(error);
                       LOG.warn("MCP server {} ({}) is unreachable: {}", name, url, unreachable);
                     } else {
-                      tools = toolsOf(fresh, listed.tools());
+                      tools = toolsOf(fresh, result.tools());
+                      listed = true;
                       LOG.info("MCP server {} ({}) offers {}", name, url, tools.keySet());
                     }
                     return null;
@@ -172,6 +176,15 @@ final class McpServerTools implements AutoCloseable {
   private Map<String, AgentTool> toolsOf(McpAsyncClient on, List<McpSchema.Tool> listed) {
     Map<String, AgentTool> byName = new LinkedHashMap<>();
     for (McpSchema.Tool tool : listed) {
+      // OpenAI-compatible servers refuse a request whose tools have other names, whole.
+      if (tool.name() == null || !TOOL_NAME.matcher(tool.name()).matches()) {
+        LOG.warn(
+            "MCP server {}: tool '{}' is skipped: names must match {}",
+            name,
+            tool.name(),
+            TOOL_NAME);
+        continue;
+      }
       String schema;
       try {
         schema = McpJsonDefaults.getMapper().writeValueAsString(tool.inputSchema());
@@ -217,6 +230,8 @@ final class McpServerTools implements AutoCloseable {
       // more: the client opens a new session first, and the idempotency key makes the second
       // call safe. A server's error answer and a timeout are final.
       return on.callTool(request)
+          // Cancelled or timed out, the subscription is disposed: the HTTP request stops too.
+          .timeout(invocation.timeout())
           .retryWhen(
               Retry.max(1)
                   .filter(

@@ -204,7 +204,7 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
     AgentLoop loop =
         new AgentLoop(
             conversation(r),
-            messages -> callModel(request, messages, definitions),
+            (messages, tokensLeft) -> callModel(request, messages, tokensLeft, definitions),
             (call, key, timeout) -> toolBox.call(offer, call, r.getTenantId(), key, timeout),
             journal,
             new AgentLoop.Budgets(
@@ -213,13 +213,7 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
                 settings.maxCompletionTokens(),
                 settings.toolTimeout()),
             request.getDeadline(),
-            "streamrag:agent:"
-                + r.getTenantId()
-                + ":"
-                + r.getRequestId()
-                + ":"
-                + request.getCreatedAt(),
-            r.getRequestId());
+            new RunKeys(r.getTenantId(), r.getRequestId(), request.getCreatedAt()));
     run.loop = loop;
     if (run.settled.get()) {
       return; // timed out while the tools were listed
@@ -267,20 +261,33 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
   }
 
   private CompletableFuture<AgentLoop.LlmResult> callModel(
-      InFlightRequest request, List<ChatMessage> messages, List<ToolDefinition> tools) {
+      InFlightRequest request,
+      List<ChatMessage> messages,
+      int tokensLeft,
+      List<ToolDefinition> tools) {
     InferenceRequest r = request.getRequest();
-    int maxTokens = r.getMaxTokens() == null ? settings.defaultMaxTokens() : r.getMaxTokens();
+    int maxTokens =
+        Math.min(
+            tokensLeft, r.getMaxTokens() == null ? settings.defaultMaxTokens() : r.getMaxTokens());
     PoolPlacement.Decision placement =
         caller.place(
             new PoolPlacement.Request(
                 request.getModel(), r.getKind(), estimate(messages, tools), maxTokens));
     if (!placement.placed()) {
+      // Placed once, a conversation only grows: what no longer fits after tool results is the
+      // run's doing, not the request's.
+      boolean midRun = messages.stream().anyMatch(m -> m.getRole() == ChatRole.TOOL);
       return CompletableFuture.completedFuture(
           new AgentLoop.LlmResult(
               null,
-              ResponseStatus.REJECTED,
-              placement.rejectCode(),
-              placement.reason(),
+              midRun ? ResponseStatus.ERROR : ResponseStatus.REJECTED,
+              midRun ? "agent.context_exhausted" : placement.rejectCode(),
+              midRun
+                  ? "the conversation outgrew every pool serving "
+                      + request.getModel()
+                      + " with its tool results: "
+                      + placement.reason()
+                  : placement.reason(),
               false,
               null,
               null,
@@ -297,37 +304,46 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
             r.getStop(),
             llm.ignoreEos(),
             tools);
-    return caller
-        .call(placement, call, request.getDeadline(), AttemptListener.NONE)
-        .thenApply(
-            pooled -> {
-              LlmOutcome outcome = pooled.outcome();
-              String pool = pooled.pool().name();
-              if (!outcome.ok()) {
-                return new AgentLoop.LlmResult(
-                    null,
-                    outcome.timedOut() ? ResponseStatus.TIMEOUT : ResponseStatus.ERROR,
-                    outcome.failure().code(),
-                    outcome.failure().getMessage(),
-                    outcome.failure().retryable(),
-                    outcome.endpoint(),
-                    pool,
-                    pooled.retries());
-              }
-              ChatCompletion c = outcome.completion();
-              return AgentLoop.LlmResult.answered(
-                  new AgentLoop.Answer(
-                      c.text(),
-                      c.finishReason(),
-                      c.toolCalls(),
-                      c.promptTokens(),
-                      c.completionTokens(),
-                      c.cachedPromptTokens(),
-                      c.ttftMillis()),
-                  outcome.endpoint(),
-                  pool,
-                  pooled.retries());
-            });
+    CompletableFuture<PooledChatCaller.Pooled> pooled =
+        caller.call(placement, call, request.getDeadline(), AttemptListener.NONE);
+    CompletableFuture<AgentLoop.LlmResult> result = pooled.thenApply(RunAgent::resultOf);
+    // Cancelling the loop's future (timeout, close) must stop the stream, not only the callback.
+    result.whenComplete(
+        (answer, error) -> {
+          if (result.isCancelled()) {
+            pooled.cancel(true);
+          }
+        });
+    return result;
+  }
+
+  private static AgentLoop.LlmResult resultOf(PooledChatCaller.Pooled done) {
+    LlmOutcome outcome = done.outcome();
+    String pool = done.pool().name();
+    if (!outcome.ok()) {
+      return new AgentLoop.LlmResult(
+          null,
+          outcome.timedOut() ? ResponseStatus.TIMEOUT : ResponseStatus.ERROR,
+          outcome.failure().code(),
+          outcome.failure().getMessage(),
+          outcome.failure().retryable(),
+          outcome.endpoint(),
+          pool,
+          done.retries());
+    }
+    ChatCompletion c = outcome.completion();
+    return AgentLoop.LlmResult.answered(
+        new AgentLoop.Answer(
+            c.text(),
+            c.finishReason(),
+            c.toolCalls(),
+            c.promptTokens(),
+            c.completionTokens(),
+            c.cachedPromptTokens(),
+            c.ttftMillis()),
+        outcome.endpoint(),
+        pool,
+        done.retries());
   }
 
   private int estimate(List<ChatMessage> messages, List<ToolDefinition> tools) {

@@ -12,10 +12,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Every tool an agent may be offered (the built-in ones, then those of the MCP servers), who may
@@ -26,6 +29,7 @@ import java.util.concurrent.TimeoutException;
  */
 final class ToolBox implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger LOG = LoggerFactory.getLogger(ToolBox.class);
   private static final TypeReference<Map<String, Object>> OBJECT = new TypeReference<>() {};
 
   private final Map<String, AgentTool> builtIn;
@@ -34,6 +38,7 @@ final class ToolBox implements AutoCloseable {
   private final int maxResultChars;
   private final JsonSchemaValidator validator = McpJsonDefaults.getSchemaValidator();
   private final Map<String, Map<String, Object>> schemas = new ConcurrentHashMap<>();
+  private final Set<String> shadowed = ConcurrentHashMap.newKeySet();
 
   ToolBox(
       List<AgentTool> builtIn,
@@ -80,7 +85,15 @@ final class ToolBox implements AutoCloseable {
       if (server.unreachable() != null) {
         unavailable.add(server.name() + " (" + server.unreachable() + ")");
       }
-      server.tools().forEach(all::putIfAbsent);
+      // The first to offer a name keeps it (built-in tools, then servers in their order).
+      server
+          .tools()
+          .forEach(
+              (name, tool) -> {
+                if (all.putIfAbsent(name, tool) != null) {
+                  noteShadowed(name, server.name());
+                }
+              });
     }
     Map<String, AgentTool> offered = new LinkedHashMap<>();
     if (requested.isEmpty()) {
@@ -162,8 +175,10 @@ final class ToolBox implements AutoCloseable {
     }
     CompletableFuture<ToolResult> running =
         start(tool, new ToolInvocation(tenant, arguments, idempotencyKey, timeout));
+    // A copy is bounded, so that on timeout the tool's own future can still be cancelled (which
+    // stops an MCP request); orTimeout on it would complete it first, and cancel nothing.
     CompletableFuture<ToolResult> bounded =
-        running.orTimeout(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
+        running.copy().orTimeout(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
     return bounded.handle(
         (result, error) -> {
           if (error != null) {
@@ -206,6 +221,16 @@ final class ToolBox implements AutoCloseable {
             + maxResultChars
             + " the job passes on]";
     return ToolResult.failed(result.ok() ? ToolResult.TOO_LARGE : result.errorCode(), cut);
+  }
+
+  private void noteShadowed(String tool, String server) {
+    if (shadowed.add(server + "/" + tool)) {
+      LOG.warn(
+          "MCP server {} offers a tool named {}, which a built-in tool or an earlier server"
+              + " already offers: agents call the earlier one",
+          server,
+          tool);
+    }
   }
 
   private Map<String, Object> schemaOf(AgentTool tool) {

@@ -4,8 +4,8 @@ package dev.streamrag.inference.agent;
  * What the model is told a tool answered.
  *
  * @param text the tool's answer, or why it failed
- * @param errorCode null when the tool answered; else tool.unknown, tool.not_allowed,
- *     tool.invalid_arguments, tool.timeout, tool.unavailable, tool.error or tool.result_too_large
+ * @param errorCode null when the tool answered; else tool.unknown, tool.invalid_arguments,
+ *     tool.timeout, tool.unavailable, tool.error or tool.result_too_large
  */
 public record ToolResult(String text, String errorCode) {
   public static final String UNKNOWN = "tool.unknown";

@@ -77,10 +77,20 @@ public record RequestRules(
             "validation.tools", "tool names must be 1 to " + MAX_TOOL_NAME_CHARS + " characters");
       }
     }
+    return Optional.empty();
+  }
+
+  /** Tool calls in a conversation, of any kind: the LLM client sends them on as they are. */
+  private static Optional<Violation> checkToolCalls(InferenceRequest request) {
     int calls = 0;
     for (ChatMessage message : request.getMessages()) {
       if (!message.getToolCalls().isEmpty() && message.getRole() != ChatRole.ASSISTANT) {
         return reject("validation.tool_calls", "only ASSISTANT messages may carry toolCalls");
+      }
+      for (ToolCall call : message.getToolCalls()) {
+        if (call.getId().isBlank() || call.getName().isBlank()) {
+          return reject("validation.tool_calls", "every tool call needs an id and a name");
+        }
       }
       calls += message.getToolCalls().size();
     }
@@ -124,6 +134,10 @@ public record RequestRules(
       return reject(
           "validation.created_at",
           "createdAt lies more than an hour in the future: the client's clock is wrong");
+    }
+    Optional<Violation> toolCalls = checkToolCalls(request);
+    if (toolCalls.isPresent()) {
+      return toolCalls;
     }
     if (request.getKind() == RequestKind.AGENT) {
       Optional<Violation> agent = checkAgent(request);

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(30)
 class AgentLoopTest {
+  private static final RunKeys KEYS = new RunKeys("t", "r1", 0);
   private static final AgentLoop.Budgets BUDGETS =
       new AgentLoop.Budgets(5, 6, 10_000, Duration.ofSeconds(5));
 
@@ -34,6 +35,7 @@ class AgentLoopTest {
   private static final class Script implements AgentLoop.Llm {
     final Deque<AgentLoop.Answer> answers = new ArrayDeque<>();
     final List<List<ChatMessage>> sent = new ArrayList<>();
+    final List<Integer> budgets = new ArrayList<>();
 
     Script then(AgentLoop.Answer answer) {
       answers.add(answer);
@@ -41,7 +43,9 @@ class AgentLoopTest {
     }
 
     @Override
-    public synchronized CompletableFuture<AgentLoop.LlmResult> call(List<ChatMessage> messages) {
+    public synchronized CompletableFuture<AgentLoop.LlmResult> call(
+        List<ChatMessage> messages, int tokensLeft) {
+      budgets.add(tokensLeft);
       sent.add(messages);
       AgentLoop.Answer next = answers.poll();
       if (next == null) {
@@ -88,14 +92,7 @@ class AgentLoopTest {
       Script model, AgentLoop.Tools tools, AgentJournal journal, AgentLoop.Budgets budgets)
       throws Exception {
     return new AgentLoop(
-            question(),
-            model,
-            tools,
-            journal,
-            budgets,
-            System.currentTimeMillis() + 20_000,
-            "streamrag:agent:t:r1:0",
-            "r1")
+            question(), model, tools, journal, budgets, System.currentTimeMillis() + 20_000, KEYS)
         .run()
         .get(20, TimeUnit.SECONDS);
   }
@@ -121,7 +118,13 @@ class AgentLoopTest {
     assertThat(outcome.text()).isEqualTo("The answer is 5.");
     assertThat(outcome.steps()).hasSize(2);
     assertThat(outcome.steps().get(0).getToolCalls()).hasSize(1);
-    assertThat(keys).containsExactly("r1:0:0");
+    assertThat(keys)
+        .containsExactly(KEYS.idempotencyKey(0, 0, "compute", "{\"expression\":\"2 + 3\"}"));
+    assertThat(keys.get(0)).matches("[0-9a-f]{16}:0:0:[0-9a-f]{8}");
+    assertThat(new RunKeys("other", "r1", 0).idempotencyKey(0, 0, "compute", "{}"))
+        .as("another tenant's request of the same id")
+        .isNotEqualTo(KEYS.idempotencyKey(0, 0, "compute", "{}"));
+    assertThat(model.budgets).containsExactly(10_000, 9_995);
     List<ChatMessage> second = model.sent.get(1);
     assertThat(second.get(1).getToolCalls()).extracting(ToolCall::getId).containsExactly("c1");
     assertThat(second.get(2).getRole()).isEqualTo(ChatRole.TOOL);
@@ -184,6 +187,28 @@ class AgentLoopTest {
     assertThat(outcome.code()).isEqualTo("agent.repeated_call");
     assertThat(outcome.message()).contains("lookup").contains("step 2");
     assertThat(made).hasValue(1);
+  }
+
+  @Test
+  void aFailedCallMayBeTriedAgain() throws Exception {
+    Script model =
+        new Script()
+            .then(calls(call("c1", "lookup", "{\"name\":\"Oslo\"}")))
+            .then(calls(call("c2", "lookup", "{\"name\":\"Oslo\"}")))
+            .then(text("Oslo it is"));
+    AtomicInteger made = new AtomicInteger();
+    AgentLoop.Outcome outcome =
+        run(
+            model,
+            (call, key, timeout) ->
+                CompletableFuture.completedFuture(
+                    made.incrementAndGet() == 1
+                        ? ToolResult.failed(ToolResult.TIMEOUT, "slow")
+                        : ToolResult.ok("{}")),
+            AgentJournal.NONE,
+            BUDGETS);
+    assertThat(outcome.status()).isEqualTo(ResponseStatus.OK);
+    assertThat(made).hasValue(2);
   }
 
   @Test
@@ -271,7 +296,7 @@ class AgentLoopTest {
     assertThat(first.sent).hasSize(3);
 
     // As after a failover that lost the last step: its entry is gone, the earlier ones are kept.
-    journal.entries.remove("streamrag:agent:t:r1:0:2:llm");
+    journal.entries.remove(KEYS.journalKey(2, "llm"));
     Script replay = new Script().then(text("A and B"));
     AgentLoop.Outcome again = run(replay, tools, journal, BUDGETS);
 
@@ -280,7 +305,31 @@ class AgentLoopTest {
     assertThat(replay.sent).as("only the lost step asks the model").hasSize(1);
     assertThat(again.replayedSteps()).isEqualTo(2);
     assertThat(again.steps().get(0).getToolCalls().get(0).getReplayed()).isTrue();
-    assertThat(replay.sent.get(0)).extracting(ChatMessage::getContent).contains("fact of r1:1:0");
+    assertThat(replay.sent.get(0))
+        .extracting(ChatMessage::getContent)
+        .contains("fact of " + KEYS.idempotencyKey(1, 0, "lookup", "{\"name\":\"B\"}"));
+  }
+
+  @Test
+  void aJournaledResultAnswersOnlyTheCallItWasFor() throws Exception {
+    MemoryJournal journal = new MemoryJournal();
+    AgentLoop.Tools tools =
+        (call, key, timeout) ->
+            CompletableFuture.completedFuture(ToolResult.ok("fact of " + call.getArguments()));
+    run(
+        new Script().then(calls(call("c1", "lookup", "{\"name\":\"Paris\"}"))).then(text("ok")),
+        tools,
+        journal,
+        BUDGETS);
+    // As if the model's answer to step 0 had not been journaled, and the replayed step asked
+    // for something else in the same place.
+    journal.entries.remove(KEYS.journalKey(0, "llm"));
+    journal.entries.remove(KEYS.journalKey(1, "llm"));
+    Script replay =
+        new Script().then(calls(call("c1", "lookup", "{\"name\":\"Berlin\"}"))).then(text("ok"));
+    AgentLoop.Outcome again = run(replay, tools, journal, BUDGETS);
+    assertThat(again.steps().get(0).getToolCalls().get(0).getReplayed()).isFalse();
+    assertThat(replay.sent.get(1).get(2).getContent()).contains("Berlin").doesNotContain("Paris");
   }
 
   @Test

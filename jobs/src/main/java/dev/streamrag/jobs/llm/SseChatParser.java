@@ -116,7 +116,8 @@ final class SseChatParser implements Flow.Subscriber<String> {
         deltas++;
         text.append(content);
         tell(content);
-      } else if (delta.has("tool_calls")) {
+      }
+      if (delta.has("tool_calls")) { // beside content or alone
         lastTokenNanos = System.nanoTime(); // a tool call's tokens are progress too
         for (JsonNode call : delta.get("tool_calls")) {
           toolCall(call);
