@@ -84,6 +84,7 @@ public final class McpToolsServer implements AutoCloseable {
 
   private final Tomcat tomcat;
   private final McpSyncServer mcpServer;
+  private final HttpServletStreamableServerTransportProvider transport;
   private final Path baseDir;
   private final int port;
   private final ToolCallJournal journal;
@@ -94,6 +95,7 @@ public final class McpToolsServer implements AutoCloseable {
   private McpToolsServer(
       Tomcat tomcat,
       McpSyncServer mcpServer,
+      HttpServletStreamableServerTransportProvider transport,
       Path baseDir,
       int port,
       ToolCallJournal journal,
@@ -101,6 +103,7 @@ public final class McpToolsServer implements AutoCloseable {
       InFlightRequests inFlight) {
     this.tomcat = tomcat;
     this.mcpServer = mcpServer;
+    this.transport = transport;
     this.baseDir = baseDir;
     this.port = port;
     this.journal = journal;
@@ -159,6 +162,7 @@ public final class McpToolsServer implements AutoCloseable {
       mcpServer.closeGracefully();
     } finally {
       try {
+        transport.destroy();
         tomcat.stop();
         tomcat.destroy();
       } catch (LifecycleException e) {
@@ -195,6 +199,10 @@ public final class McpToolsServer implements AutoCloseable {
             .jsonMapper(json)
             .mcpEndpoint(ENDPOINT_PATH)
             .maxRequestSize(MAX_REQUEST_BYTES)
+            // No session sweeper: SDK 2.1.0 runs it on a scheduler of its own that no close
+            // disposes, a non-daemon thread that kept every JVM that started this server (the
+            // local stack, the benchmarks) from exiting. Clients end their sessions on close.
+            .sessionSweepInterval(null)
             .httpHeaderValidator(
                 DefaultServerTransportSecurityValidator.builder()
                     .allowedHost(HOST + ":*")
@@ -252,7 +260,14 @@ public final class McpToolsServer implements AutoCloseable {
         throw new LifecycleException("the connector did not start");
       }
       return new McpToolsServer(
-          tomcat, mcpServer, baseDir, connector.getLocalPort(), journal, closing, inFlight);
+          tomcat,
+          mcpServer,
+          transport,
+          baseDir,
+          connector.getLocalPort(),
+          journal,
+          closing,
+          inFlight);
     } catch (LifecycleException | RuntimeException e) {
       mcpServer.close();
       try {

@@ -135,6 +135,26 @@ class McpToolsServerIT {
     return McpJsonDefaults.getMapper().readValue(text, new TypeRef<Map<String, Object>>() {});
   }
 
+  /** A JVM that started a server (the local stack, a benchmark) can exit once it is closed. */
+  @Test
+  void aClosedServerLeavesNoThreadThatKeepsTheJvmAlive() throws Exception {
+    Set<Thread> before = Set.copyOf(Thread.getAllStackTraces().keySet());
+    McpToolsServer.builder()
+        .port(0)
+        .corpusSeed(7)
+        .corpusDocuments(10)
+        .tenants(List.of("acme"))
+        .start()
+        .close();
+    Thread.sleep(200);
+    List<String> left =
+        Thread.getAllStackTraces().keySet().stream()
+            .filter(t -> !before.contains(t) && t.isAlive() && !t.isDaemon())
+            .map(Thread::getName)
+            .toList();
+    assertThat(left).as("non-daemon threads the server left").isEmpty();
+  }
+
   @Test
   void initializesAsTheDemoToolsServer() {
     assertThat(server.endpoint()).startsWith("http://127.0.0.1:").endsWith("/mcp");

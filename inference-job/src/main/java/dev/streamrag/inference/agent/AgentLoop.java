@@ -137,6 +137,10 @@ final class AgentLoop {
   private final Set<String> toolErrors = new LinkedHashSet<>();
   private volatile boolean cancelled;
   private volatile CompletableFuture<?> current;
+  // Whether the journal may hold this run's next steps. Steps are journaled in order, so once an
+  // entry is missing, no later one exists (short of a failed write, after which a step is made
+  // again with the same keys): a fresh run reads the journal once, not before every step.
+  private volatile boolean replaying = true;
   private int promptTokens;
   private int completionTokens;
   private Integer cachedPromptTokens;
@@ -247,7 +251,7 @@ final class AgentLoop {
     }
     long stepStart = System.nanoTime();
     String llmKey = keys.journalKey(step, "llm");
-    track(journal.read(llmKey))
+    track(replaying ? journal.read(llmKey) : CompletableFuture.<byte[]>completedFuture(null))
         .whenComplete(
             (bytes, readError) ->
                 guarded(
@@ -256,7 +260,9 @@ final class AgentLoop {
                         return;
                       }
                       Answer replayed = bytes == null ? null : decode(bytes);
-                      if (replayed != null) {
+                      if (replayed == null) {
+                        replaying = false;
+                      } else {
                         replayedSteps++;
                         onAnswer(step, stepStart, replayed, 0, true);
                         return;
@@ -416,13 +422,16 @@ final class AgentLoop {
   private CompletableFuture<CallDone> callTool(int step, int index, ToolCall call) {
     String key = keys.journalKey(step, Integer.toString(index));
     String arguments = canonical(call.getArguments());
-    return journal
-        .read(key)
+    CompletableFuture<byte[]> journaled =
+        replaying ? journal.read(key) : CompletableFuture.completedFuture(null);
+    return journaled
         .thenCompose(
             bytes -> {
               ToolResult replayed =
                   bytes == null ? null : decodeResult(bytes, call.getName(), arguments);
-              if (replayed != null) {
+              if (replayed == null) {
+                replaying = false;
+              } else {
                 return CompletableFuture.completedFuture(new CallDone(replayed, 0, true));
               }
               long left = deadlineMillis - System.currentTimeMillis();
