@@ -211,7 +211,7 @@ public final class InferenceJob {
   private DataStream<InFlightRequest> agentLoop(DataStream<InFlightRequest> agents) {
     return AsyncDataStream.unorderedWait(
             agents,
-            new RunAgent(agentSettings(), llmSettings()),
+            new RunAgent(agentSettings(), llmSettings(), pieceSettings()),
             config.get(InferenceOptions.MAX_TIMEOUT).plusSeconds(10).toMillis(),
             TimeUnit.MILLISECONDS,
             config.get(InferenceOptions.AGENT_CAPACITY))

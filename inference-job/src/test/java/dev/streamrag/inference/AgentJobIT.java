@@ -12,10 +12,13 @@ import dev.streamrag.jobs.cache.RedisCache;
 import dev.streamrag.jobs.config.JobConfig;
 import dev.streamrag.mcptools.McpToolsServer;
 import dev.streamrag.mcptools.ToolCallRecord;
+import dev.streamrag.schemas.AnswerPiece;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.LatencyRecord;
+import dev.streamrag.schemas.PieceType;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.ToolCallOutcome;
+import dev.streamrag.schemas.codec.RecordCodec;
 import dev.streamrag.testsupport.LlmSimServer;
 import dev.streamrag.testsupport.junit.KafkaExtension;
 import dev.streamrag.testsupport.junit.OpenSearchExtension;
@@ -263,6 +266,33 @@ class AgentJobIT {
           .containsExactly("0:0", "1:0", "2:0");
       assertThat(firstCalls.get(2).tool()).isEqualTo("compute");
 
+      // A streaming client saw the run: HEAD, each call starting and finishing, the answer, END.
+      List<AnswerPiece> streamed = piecesOf(run + "-pieces", first, Duration.ofSeconds(30));
+      long generation = streamed.stream().mapToLong(AnswerPiece::getGeneration).max().orElseThrow();
+      List<AnswerPiece> last =
+          streamed.stream()
+              .filter(p -> p.getGeneration() == generation)
+              .sorted(java.util.Comparator.comparingInt(AnswerPiece::getSeq))
+              .toList();
+      assertThat(last)
+          .extracting(AnswerPiece::getType)
+          .containsExactly(
+              PieceType.HEAD,
+              PieceType.TOOL,
+              PieceType.TOOL,
+              PieceType.TOOL,
+              PieceType.TOOL,
+              PieceType.TOOL,
+              PieceType.TOOL,
+              PieceType.DELTA,
+              PieceType.END);
+      assertThat(last.get(1).getTool().getName()).isEqualTo("lookup_entity");
+      assertThat(last.get(1).getTool().getFinished()).isFalse();
+      assertThat(last.get(6).getTool().getName()).isEqualTo("compute");
+      assertThat(last.get(6).getTool().getOk()).isTrue();
+      assertThat(last.get(7).getText()).isEqualTo(byId.get(first).getText());
+      assertThat(last.get(8).getStatus()).isEqualTo(ResponseStatus.OK);
+
       // The first request's steps are in the journal, where a replay would take them from.
       try (RedisCache journal =
           RedisCache.builder().uri(REDIS.uri()).timeout(Duration.ofSeconds(2)).build()) {
@@ -474,6 +504,28 @@ class AgentJobIT {
       }
       Thread.sleep(20);
     }
+  }
+
+  /** Every piece of {@code requestId} on {@code topic}, read from the beginning. */
+  private static List<AnswerPiece> piecesOf(String topic, String requestId, Duration timeout) {
+    RecordCodec<AnswerPiece> codec = RecordCodec.of(AnswerPiece.class);
+    List<AnswerPiece> pieces = new ArrayList<>();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try (var consumer =
+        TestStack.fromEarliest(KAFKA.bootstrapServers(), topic, "read_uncommitted")) {
+      while (pieces.stream().noneMatch(p -> p.getType() == PieceType.END)) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("no END piece of " + requestId + " in " + timeout);
+        }
+        for (var record : consumer.poll(Duration.ofMillis(200))) {
+          AnswerPiece piece = codec.decode(record.value()).value();
+          if (piece != null && requestId.equals(piece.getRequestId())) {
+            pieces.add(piece);
+          }
+        }
+      }
+    }
+    return pieces;
   }
 
   private static void assertFailedTool(InferenceResponse response, String tool, String code) {

@@ -60,6 +60,23 @@ final class AgentLoop {
     CompletableFuture<ToolResult> call(ToolCall call, String idempotencyKey, Duration timeout);
   }
 
+  /** Told of each tool call as it starts and finishes (the pieces of a streaming client). */
+  interface Progress {
+    void started(int step, int call, ToolCall toolCall);
+
+    void finished(int step, int call, ToolCall toolCall, ToolResult result, double millis);
+
+    Progress NONE =
+        new Progress() {
+          @Override
+          public void started(int step, int call, ToolCall toolCall) {}
+
+          @Override
+          public void finished(
+              int step, int call, ToolCall toolCall, ToolResult result, double millis) {}
+        };
+  }
+
   /** The model's answer in one step. */
   record Answer(
       String text,
@@ -129,6 +146,7 @@ final class AgentLoop {
   private final Budgets budgets;
   private final long deadlineMillis;
   private final RunKeys keys;
+  private final Progress progress;
   private final long startNanos = System.nanoTime();
   private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
   private final List<AgentStep> steps = new ArrayList<>();
@@ -164,7 +182,9 @@ final class AgentLoop {
       AgentJournal journal,
       Budgets budgets,
       long deadlineMillis,
-      RunKeys keys) {
+      RunKeys keys,
+      Progress progress) {
+    this.progress = progress;
     this.messages = new ArrayList<>(messages);
     this.llm = llm;
     this.tools = tools;
@@ -420,6 +440,25 @@ final class AgentLoop {
    * completed before, else made and journaled with its tool and arguments. Never fails.
    */
   private CompletableFuture<CallDone> callTool(int step, int index, ToolCall call) {
+    told(() -> progress.started(step, index, call));
+    return makeCall(step, index, call)
+        .thenApply(
+            done -> {
+              told(() -> progress.finished(step, index, call, done.result(), done.millis()));
+              return done;
+            });
+  }
+
+  /** Progress is the listener's: its failure does not touch the run. */
+  private static void told(Runnable tell) {
+    try {
+      tell.run();
+    } catch (RuntimeException e) {
+      // the listener's loss only
+    }
+  }
+
+  private CompletableFuture<CallDone> makeCall(int step, int index, ToolCall call) {
     String key = keys.journalKey(step, Integer.toString(index));
     String arguments = canonical(call.getArguments());
     CompletableFuture<byte[]> journaled =

@@ -3,6 +3,8 @@ package dev.streamrag.inference.agent;
 import dev.streamrag.inference.Stages;
 import dev.streamrag.inference.llm.GenerateAnswer;
 import dev.streamrag.inference.llm.LlmCallers;
+import dev.streamrag.inference.pieces.PieceCounters;
+import dev.streamrag.inference.pieces.RequestPieces;
 import dev.streamrag.jobs.embed.EmbeddingModelSpec;
 import dev.streamrag.jobs.llm.AttemptListener;
 import dev.streamrag.jobs.llm.ChatCall;
@@ -11,13 +13,20 @@ import dev.streamrag.jobs.llm.LlmOutcome;
 import dev.streamrag.jobs.llm.ToolDefinition;
 import dev.streamrag.jobs.llm.pools.PoolPlacement;
 import dev.streamrag.jobs.llm.pools.PooledChatCaller;
+import dev.streamrag.jobs.pieces.AnswerStream;
+import dev.streamrag.jobs.pieces.PieceMetrics;
+import dev.streamrag.jobs.pieces.PiecePublisher;
+import dev.streamrag.jobs.pieces.PieceSettings;
 import dev.streamrag.schemas.AgentRun;
+import dev.streamrag.schemas.CacheHitKind;
 import dev.streamrag.schemas.ChatMessage;
 import dev.streamrag.schemas.ChatRole;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.TokenUsage;
+import dev.streamrag.schemas.ToolCall;
+import dev.streamrag.schemas.ToolProgress;
 import dev.streamrag.schemas.internal.InFlightRequest;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -28,6 +37,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 
@@ -38,13 +50,17 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  * operator's queue, in every checkpoint); after a failover a restored request runs again and takes
  * its completed steps from the journal.
  */
-public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightRequest> {
+public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightRequest>
+    implements CheckpointedFunction {
   private static final long serialVersionUID = 1L;
   private static final String STAGE = "agent";
   private static final int TOKENS_PER_MESSAGE = 4;
 
   private final AgentSettings settings;
   private final GenerateAnswer.Settings llm;
+  private final PieceSettings pieces;
+  private transient PiecePublisher publisher;
+  private transient PieceMetrics pieceMetrics;
   private transient PooledChatCaller caller;
   private transient ToolBox toolBox;
   private transient AgentJournal journal;
@@ -61,6 +77,7 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
   private static final class Run {
     final AtomicBoolean settled = new AtomicBoolean();
     volatile AgentLoop loop;
+    AnswerStream stream; // guarded by this: the run's generation of pieces, if streaming
 
     void cancel() {
       AgentLoop current = loop;
@@ -70,9 +87,27 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
     }
   }
 
-  public RunAgent(AgentSettings settings, GenerateAnswer.Settings llm) {
+  /**
+   * @param pieces where to publish each run's progress (a TOOL piece as each call starts and ends)
+   *     and its answer, or null to publish none here (the finish stage then publishes the answer)
+   */
+  public RunAgent(AgentSettings settings, GenerateAnswer.Settings llm, PieceSettings pieces) {
     this.settings = settings;
     this.llm = llm;
+    this.pieces = pieces;
+  }
+
+  /** Pieces handed to Kafka before this checkpoint are acknowledged before it completes. */
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) {
+    if (publisher != null) {
+      publisher.flush();
+    }
+  }
+
+  @Override
+  public void initializeState(FunctionInitializationContext context) {
+    // No state: requests in flight are the async operator's, their steps the journal's.
   }
 
   @Override
@@ -110,15 +145,33 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
     toolErrors = group.counter("toolErrors");
     failures = group.counter("failures");
     group.gauge("inFlight", () -> running.size());
+    if (pieces != null) {
+      publisher = PiecePublisher.acquire(pieces);
+      pieceMetrics = new PieceCounters(getRuntimeContext().getMetricGroup());
+    }
   }
 
   @Override
   public void close() {
     if (running != null) {
       synchronized (running) {
-        running.values().forEach(Run::cancel);
+        for (Run run : running.values()) {
+          // Settled without an answer: the restored request answers, in a newer generation.
+          if (run.settled.compareAndSet(false, true)) {
+            run.cancel();
+            synchronized (run) {
+              if (run.stream != null) {
+                run.stream.abandon();
+              }
+            }
+          }
+        }
         running.clear();
       }
+    }
+    if (publisher != null) {
+      publisher.release();
+      publisher = null;
     }
     if (caller != null) {
       caller.close();
@@ -201,6 +254,21 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
     }
     List<ToolDefinition> definitions = offer.definitions();
     runs.inc();
+    if (publisher != null) {
+      synchronized (run) {
+        if (run.settled.get()) {
+          return;
+        }
+        run.stream =
+            RequestPieces.open(
+                publisher,
+                request,
+                List.of(),
+                CacheHitKind.NONE,
+                pieceMetrics,
+                request.getLastGeneration());
+      }
+    }
     AgentLoop loop =
         new AgentLoop(
             conversation(r),
@@ -213,7 +281,8 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
                 settings.maxCompletionTokens(),
                 settings.toolTimeout()),
             request.getDeadline(),
-            new RunKeys(r.getTenantId(), r.getRequestId(), request.getCreatedAt()));
+            new RunKeys(r.getTenantId(), r.getRequestId(), request.getCreatedAt()),
+            progress(run));
     run.loop = loop;
     if (run.settled.get()) {
       return; // timed out while the tools were listed
@@ -229,6 +298,7 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
                   throw new IllegalStateException(error);
                 }
                 finish(request, outcome, offer);
+                publishEnd(run, request, outcome);
               } catch (RuntimeException e) {
                 failures.inc();
                 Stages.fail(
@@ -241,6 +311,47 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
               }
               result.complete(List.of(request));
             });
+  }
+
+  /** Each tool call as a TOOL piece of the run's generation, when streaming. */
+  private static AgentLoop.Progress progress(Run run) {
+    return new AgentLoop.Progress() {
+      @Override
+      public void started(int step, int call, ToolCall toolCall) {
+        tell(run, new ToolProgress(step, call, toolCall.getName(), false, null, null, null));
+      }
+
+      @Override
+      public void finished(
+          int step, int call, ToolCall toolCall, ToolResult result, double millis) {
+        tell(
+            run,
+            new ToolProgress(
+                step, call, toolCall.getName(), true, result.ok(), result.errorCode(), millis));
+      }
+    };
+  }
+
+  private static void tell(Run run, ToolProgress progress) {
+    synchronized (run) {
+      if (run.stream != null && !run.settled.get()) {
+        run.stream.tool(progress);
+      }
+    }
+  }
+
+  /** The answer (or why there is none) and END on the run's generation, when streaming. */
+  private static void publishEnd(Run run, InFlightRequest request, AgentLoop.Outcome outcome) {
+    synchronized (run) {
+      if (run.stream == null) {
+        return;
+      }
+      if (outcome.status() == ResponseStatus.OK && outcome.text() != null) {
+        run.stream.whole(outcome.text(), outcome.completionTokens());
+      }
+      request.setLastGeneration(run.stream.generation());
+      RequestPieces.end(run.stream, request, request.getResponse());
+    }
   }
 
   /** The system prompt, then the request's conversation (or its prompt as the user's message). */
@@ -425,6 +536,12 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
       return; // its outcome completed it
     }
     run.cancel();
+    synchronized (run) {
+      if (run.stream != null) {
+        run.stream.abandon(); // the finish stage publishes a newer generation ending TIMEOUT
+        request.setLastGeneration(run.stream.generation());
+      }
+    }
     request.getTimings().setLlmMs(Stages.lap(request));
     Stages.fail(
         request,

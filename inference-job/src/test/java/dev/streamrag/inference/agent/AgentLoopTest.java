@@ -92,7 +92,14 @@ class AgentLoopTest {
       Script model, AgentLoop.Tools tools, AgentJournal journal, AgentLoop.Budgets budgets)
       throws Exception {
     return new AgentLoop(
-            question(), model, tools, journal, budgets, System.currentTimeMillis() + 20_000, KEYS)
+            question(),
+            model,
+            tools,
+            journal,
+            budgets,
+            System.currentTimeMillis() + 20_000,
+            KEYS,
+            AgentLoop.Progress.NONE)
         .run()
         .get(20, TimeUnit.SECONDS);
   }

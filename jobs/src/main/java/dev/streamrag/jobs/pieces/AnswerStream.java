@@ -7,6 +7,7 @@ import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.PieceType;
 import dev.streamrag.schemas.RequestKind;
 import dev.streamrag.schemas.StageTimings;
+import dev.streamrag.schemas.ToolProgress;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -122,6 +123,18 @@ public final class AnswerStream implements DeliveryListener {
       flushScheduled = true;
       sink.schedule(this::flushDue, coalesceWaitNanos);
     }
+  }
+
+  /**
+   * An agent's tool call starting or finishing: a TOOL piece between HEAD and END. Not part of a
+   * repaired generation, which re-sends the text only: progress, not the answer.
+   */
+  public synchronized void tool(ToolProgress progress) {
+    if (!open()) {
+      return;
+    }
+    flushBuffer();
+    send(piece(PieceType.TOOL).setTool(progress).build());
   }
 
   /** A whole answer at once (from the cache): one DELTA of {@code tokens} tokens. */
