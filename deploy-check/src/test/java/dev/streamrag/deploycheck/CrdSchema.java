@@ -2,10 +2,10 @@ package dev.streamrag.deploycheck;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.SpecVersion;
-import com.networknt.schema.ValidationMessage;
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -19,11 +19,14 @@ import java.util.Map;
  * properties and does not preserve unknown fields gets {@code additionalProperties: false}.
  */
 final class CrdSchema {
+  private static final tools.jackson.databind.json.JsonMapper JACKSON3 =
+      tools.jackson.databind.json.JsonMapper.shared();
+
   private final String crd;
   private final String version;
-  private final JsonSchema schema;
+  private final Schema schema;
 
-  private CrdSchema(String crd, String version, JsonSchema schema) {
+  private CrdSchema(String crd, String version, Schema schema) {
     this.crd = crd;
     this.version = version;
     this.schema = schema;
@@ -49,8 +52,9 @@ final class CrdSchema {
         properties.putObject("kind").put("type", "string");
         properties.putObject("metadata").put("type", "object");
         strict(openApi);
-        JsonSchema schema =
-            JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V4).getSchema(openApi);
+        Schema schema =
+            SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_4)
+                .getSchema(openApi.toString(), InputFormat.JSON);
         return new CrdSchema(crd.path("metadata").path("name").asText(), version, schema);
       }
     }
@@ -59,7 +63,12 @@ final class CrdSchema {
 
   /** The schema violations of {@code resource}, as readable lines; empty when it is valid. */
   List<String> violations(JsonNode resource) {
-    return schema.validate(resource).stream().map(ValidationMessage::getMessage).sorted().toList();
+    // The validator reads Jackson 3 trees (the version the MCP SDK needs, in the local stack's
+    // JVM that DashboardQueriesIT starts); the resources here are Jackson 2's: handed over as text.
+    return schema.validate(JACKSON3.readTree(resource.toString())).stream()
+        .map(error -> error.getInstanceLocation() + ": " + error.getMessage())
+        .sorted()
+        .toList();
   }
 
   @Override
