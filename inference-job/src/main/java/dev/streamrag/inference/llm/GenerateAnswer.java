@@ -75,7 +75,29 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       String apiKey,
       boolean ignoreEos,
       LlmResilienceSettings resilience)
-      implements Serializable {}
+      implements Serializable {
+    /** As a record's, without the API key: settings end up in logs and error messages. */
+    @Override
+    public String toString() {
+      return "Settings[pools="
+          + pools
+          + ", affinityLoadFactor="
+          + affinityLoadFactor
+          + ", loadPollInterval="
+          + loadPollInterval
+          + ", retry="
+          + retry
+          + ", attemptTimeout="
+          + attemptTimeout
+          + ", apiKey="
+          + (apiKey == null ? "none" : "(set, not shown)")
+          + ", ignoreEos="
+          + ignoreEos
+          + ", resilience="
+          + resilience
+          + "]";
+    }
+  }
 
   /**
    * One request's LLM call. Whoever settles it first, its outcome or Flink's timeout, answers the
