@@ -166,7 +166,6 @@ final class AgentLoop {
   private int replayedSteps;
   private double llmMillis;
   private double toolMillis;
-  private double overheadMillis;
   private String endpoint;
   private String pool;
   private int retries;
@@ -517,15 +516,32 @@ final class AgentLoop {
   }
 
   private void finish(Answer answer, double ttftMillis) {
-    sumOverhead();
+    complete(
+        ResponseStatus.OK, answer.text(), answer.finishReason(), null, null, false, ttftMillis);
+  }
+
+  private void end(ResponseStatus status, String code, String message, boolean retryable) {
+    complete(status, null, null, code, message, retryable, null);
+  }
+
+  /** The run's outcome, with what every run reports: its steps, tokens, times, last endpoint. */
+  private void complete(
+      ResponseStatus status,
+      String text,
+      String finishReason,
+      String code,
+      String message,
+      boolean retryable,
+      Double ttftMillis) {
+    double overheadMillis = steps.stream().mapToDouble(AgentStep::getOverheadMs).sum();
     outcome.complete(
         new Outcome(
-            ResponseStatus.OK,
-            answer.text(),
-            answer.finishReason(),
-            null,
-            null,
-            false,
+            status,
+            text,
+            finishReason,
+            code,
+            message,
+            retryable,
             List.copyOf(steps),
             promptTokens,
             completionTokens,
@@ -540,36 +556,6 @@ final class AgentLoop {
             retries,
             toolCalls,
             replayedSteps));
-  }
-
-  private void end(ResponseStatus status, String code, String message, boolean retryable) {
-    sumOverhead();
-    outcome.complete(
-        new Outcome(
-            status,
-            null,
-            null,
-            code,
-            message,
-            retryable,
-            List.copyOf(steps),
-            promptTokens,
-            completionTokens,
-            cachedPromptTokens,
-            List.copyOf(toolErrors),
-            llmMillis,
-            toolMillis,
-            overheadMillis,
-            null,
-            endpoint,
-            pool,
-            retries,
-            toolCalls,
-            replayedSteps));
-  }
-
-  private void sumOverhead() {
-    overheadMillis = steps.stream().mapToDouble(AgentStep::getOverheadMs).sum();
   }
 
   /** Arguments compared as JSON values: key order and spacing do not make a call new. */
