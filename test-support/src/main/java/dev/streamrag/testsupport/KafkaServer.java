@@ -52,8 +52,9 @@ public final class KafkaServer extends ManagedServer {
 
   public static KafkaServer start(Path baseDir) {
     ServerDists dists = ServerDists.load();
-    int port = Ports.freePort();
-    int controllerPort = Ports.freePort();
+    int[] ports = Ports.freePorts(2);
+    int port = ports[0];
+    int controllerPort = ports[1];
     // Absolute: the server runs in its own folder, where a relative path would point elsewhere.
     Path dir = baseDir.toAbsolutePath().resolve("kafka-" + port);
     try {

@@ -61,8 +61,9 @@ public final class OpenSearchServer extends ManagedServer {
         root
             ? Path.of(System.getProperty("java.io.tmpdir"), "streamrag-opensearch")
             : logDir.resolve("opensearch");
-    int httpPort = Ports.freePort();
-    int transportPort = Ports.freePort();
+    int[] ports = Ports.freePorts(2);
+    int httpPort = ports[0];
+    int transportPort = ports[1];
     Path instance = base.resolve("node-" + httpPort);
     try {
       Files.createDirectories(base);
