@@ -29,6 +29,9 @@ public final class BenchOptions {
   }
 
   public static final ConfigOption<String> KAFKA_BOOTSTRAP = CommonOptions.KAFKA_BOOTSTRAP;
+
+  public static final ConfigOption<String> KAFKA_PROPERTIES_FILE =
+      CommonOptions.KAFKA_PROPERTIES_FILE;
   public static final ConfigOption<String> REQUESTS_TOPIC = CommonOptions.REQUESTS_TOPIC;
   public static final ConfigOption<String> RESPONSES_TOPIC = CommonOptions.RESPONSES_TOPIC;
   public static final ConfigOption<String> LATENCY_TOPIC = CommonOptions.LATENCY_TOPIC;
@@ -288,6 +291,7 @@ public final class BenchOptions {
   public static final List<ConfigOption<?>> ALL =
       List.of(
           KAFKA_BOOTSTRAP,
+          KAFKA_PROPERTIES_FILE,
           REQUESTS_TOPIC,
           RESPONSES_TOPIC,
           LATENCY_TOPIC,

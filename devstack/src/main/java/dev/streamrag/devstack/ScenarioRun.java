@@ -10,6 +10,7 @@ import dev.streamrag.bench.load.Schedule;
 import dev.streamrag.bench.report.LatencyReport;
 import dev.streamrag.bench.report.ReportSummary;
 import dev.streamrag.bench.report.ReportWriter;
+import dev.streamrag.jobs.config.KafkaClients;
 import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Path;
@@ -61,7 +62,7 @@ final class ScenarioRun {
     LatencyReport.Measured measured;
     try (KafkaReceivers receivers =
         new KafkaReceivers(
-                bench.get(BenchOptions.KAFKA_BOOTSTRAP),
+                KafkaClients.from(bench),
                 gateway ? null : bench.get(BenchOptions.PIECES_TOPIC),
                 bench.get(BenchOptions.RESPONSES_TOPIC),
                 id -> id.startsWith(ids),

@@ -15,6 +15,7 @@ import dev.streamrag.inference.validate.RequestRules;
 import dev.streamrag.inference.validate.RequestValidator;
 import dev.streamrag.jobs.batch.BatchSettings;
 import dev.streamrag.jobs.batch.MicroBatching;
+import dev.streamrag.jobs.config.KafkaClients;
 import dev.streamrag.jobs.embed.EmbedBatchFunction;
 import dev.streamrag.jobs.embed.EmbeddingModelSpec;
 import dev.streamrag.jobs.embed.EmbeddingPurpose;
@@ -319,7 +320,7 @@ public final class InferenceJob {
               + InferenceOptions.RESPONSES_FORMAT.key());
     }
     return new PieceSettings(
-        config.get(InferenceOptions.KAFKA_BOOTSTRAP),
+        KafkaClients.from(config),
         config.get(InferenceOptions.PIECES_TOPIC),
         config.get(InferenceOptions.PIECES_REPLY_TOPICS),
         config.get(InferenceOptions.PIECES_FORMAT),
@@ -401,7 +402,7 @@ public final class InferenceJob {
   public static KafkaSource<Either<DeadLetter, InferenceRequest>> kafkaSource(
       Configuration config) {
     return KafkaSource.<Either<DeadLetter, InferenceRequest>>builder()
-        .setBootstrapServers(config.get(InferenceOptions.KAFKA_BOOTSTRAP))
+        .setProperties(KafkaClients.from(config).toProperties())
         .setTopics(config.get(InferenceOptions.REQUESTS_TOPIC))
         .setGroupId(config.get(InferenceOptions.CONSUMER_GROUP))
         .setStartingOffsets(
@@ -423,7 +424,7 @@ public final class InferenceJob {
   /** Responses, keyed by requestId, in Kafka transactions committed on checkpoints. */
   public static Sink<InferenceResponse> responseSink(Configuration config) {
     return KafkaSink.<InferenceResponse>builder()
-        .setBootstrapServers(config.get(InferenceOptions.KAFKA_BOOTSTRAP))
+        .setKafkaProducerConfig(KafkaClients.from(config).toProperties())
         .setRecordSerializer(
             new AvroRecordSerializer<>(
                 InferenceResponse.class,
@@ -441,7 +442,7 @@ public final class InferenceJob {
   /** Latency records, exactly once as well, so the latency sink counts each request once. */
   public static Sink<LatencyRecord> latencySink(Configuration config) {
     return KafkaSink.<LatencyRecord>builder()
-        .setBootstrapServers(config.get(InferenceOptions.KAFKA_BOOTSTRAP))
+        .setKafkaProducerConfig(KafkaClients.from(config).toProperties())
         .setRecordSerializer(
             new AvroRecordSerializer<>(
                 LatencyRecord.class,
@@ -468,7 +469,7 @@ public final class InferenceJob {
    */
   public static Sink<DeadLetter> deadLetterSink(Configuration config) {
     return KafkaSink.<DeadLetter>builder()
-        .setBootstrapServers(config.get(InferenceOptions.KAFKA_BOOTSTRAP))
+        .setKafkaProducerConfig(KafkaClients.from(config).toProperties())
         .setRecordSerializer(
             new AvroRecordSerializer<>(
                 DeadLetter.class, config.get(InferenceOptions.DEAD_LETTER_TOPIC), null))

@@ -8,6 +8,7 @@ import dev.streamrag.ingest.index.IndexWriteSettings;
 import dev.streamrag.ingest.index.OpenSearchBulkTransport;
 import dev.streamrag.jobs.batch.BatchSettings;
 import dev.streamrag.jobs.batch.MicroBatching;
+import dev.streamrag.jobs.config.KafkaClients;
 import dev.streamrag.jobs.embed.EmbedBatchFunction;
 import dev.streamrag.jobs.embed.EmbeddingModelSpec;
 import dev.streamrag.jobs.embed.EmbeddingPurpose;
@@ -128,7 +129,7 @@ public final class IngestJob {
   /** Documents from the configured topic, from the committed offsets (earliest the first time). */
   public static KafkaSource<Either<DeadLetter, Document>> kafkaSource(Configuration config) {
     return KafkaSource.<Either<DeadLetter, Document>>builder()
-        .setBootstrapServers(config.get(IngestOptions.KAFKA_BOOTSTRAP))
+        .setProperties(KafkaClients.from(config).toProperties())
         .setTopics(config.get(IngestOptions.DOCUMENTS_TOPIC))
         .setGroupId(config.get(IngestOptions.CONSUMER_GROUP))
         .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
@@ -172,7 +173,7 @@ public final class IngestJob {
   /** Dead letters to their topic, at least once. */
   public static Sink<DeadLetter> deadLetterSink(Configuration config) {
     return KafkaSink.<DeadLetter>builder()
-        .setBootstrapServers(config.get(IngestOptions.KAFKA_BOOTSTRAP))
+        .setKafkaProducerConfig(KafkaClients.from(config).toProperties())
         .setRecordSerializer(
             new AvroRecordSerializer<>(
                 DeadLetter.class, config.get(IngestOptions.DEAD_LETTER_TOPIC), null))

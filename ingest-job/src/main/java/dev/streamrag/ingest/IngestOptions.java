@@ -12,6 +12,9 @@ public final class IngestOptions {
 
   public static final ConfigOption<String> KAFKA_BOOTSTRAP = CommonOptions.KAFKA_BOOTSTRAP;
 
+  public static final ConfigOption<String> KAFKA_PROPERTIES_FILE =
+      CommonOptions.KAFKA_PROPERTIES_FILE;
+
   public static final ConfigOption<String> DOCUMENTS_TOPIC =
       ConfigOptions.key("ingest.documents-topic")
           .stringType()
@@ -153,6 +156,7 @@ public final class IngestOptions {
   public static final List<ConfigOption<?>> ALL =
       List.of(
           KAFKA_BOOTSTRAP,
+          KAFKA_PROPERTIES_FILE,
           DOCUMENTS_TOPIC,
           DEAD_LETTER_TOPIC,
           CONSUMER_GROUP,

@@ -5,6 +5,7 @@ import dev.streamrag.schemas.AnswerPiece;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.codec.RecordCodec;
 import dev.streamrag.schemas.pieces.StreamedAnswer;
+import dev.streamrag.security.KafkaClientSettings;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
@@ -33,7 +34,7 @@ public final class KafkaReceivers implements AutoCloseable {
    * @param runAttribute the run's {@code bench.run} attribute value, for responses
    */
   public KafkaReceivers(
-      String bootstrap,
+      KafkaClientSettings kafka,
       String piecesTopic,
       String responsesTopic,
       Predicate<String> ofRun,
@@ -43,9 +44,9 @@ public final class KafkaReceivers implements AutoCloseable {
     this.pieces =
         piecesTopic == null
             ? null
-            : new TopicTail(bootstrap, piecesTopic, false, (r, at) -> piece(r, at, ofRun));
+            : new TopicTail(kafka, piecesTopic, false, (r, at) -> piece(r, at, ofRun));
     this.responses =
-        new TopicTail(bootstrap, responsesTopic, true, (r, at) -> committed(r, at, runAttribute));
+        new TopicTail(kafka, responsesTopic, true, (r, at) -> committed(r, at, runAttribute));
   }
 
   /** Positions both at their topics' ends; returns once nothing written from now can be missed. */

@@ -1,5 +1,6 @@
 package dev.streamrag.bench.client;
 
+import dev.streamrag.security.KafkaClientSettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,28 +34,26 @@ final class TopicTail implements AutoCloseable {
    * @param handler gets each record and the epoch µs its batch arrived at
    */
   TopicTail(
-      String bootstrap,
+      KafkaClientSettings kafka,
       String topic,
       boolean readCommitted,
       BiConsumer<ConsumerRecord<byte[], byte[]>, Long> handler) {
     this.topic = topic;
     this.handler = handler;
+    Map<String, Object> config = kafka.toMap();
+    config.putAll(
+        Map.of(
+            ConsumerConfig.GROUP_ID_CONFIG,
+            "streamrag-client-" + UUID.randomUUID(),
+            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+            "false",
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+            readCommitted ? "read_committed" : "read_uncommitted",
+            // Return each record as soon as it is there: this client measures latency.
+            ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+            "100"));
     this.consumer =
-        new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrap,
-                ConsumerConfig.GROUP_ID_CONFIG,
-                "streamrag-client-" + UUID.randomUUID(),
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                "false",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                readCommitted ? "read_committed" : "read_uncommitted",
-                // Return each record as soon as it is there: this client measures latency.
-                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
-                "100"),
-            new ByteArrayDeserializer(),
-            new ByteArrayDeserializer());
+        new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.thread = new Thread(this::run, "client-tail-" + topic);
     thread.setDaemon(true);
   }

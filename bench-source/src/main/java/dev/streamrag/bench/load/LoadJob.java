@@ -1,6 +1,7 @@
 package dev.streamrag.bench.load;
 
 import dev.streamrag.bench.BenchOptions;
+import dev.streamrag.jobs.config.KafkaClients;
 import dev.streamrag.jobs.kafka.AvroRecordSerializer;
 import dev.streamrag.schemas.InferenceRequest;
 import java.util.Properties;
@@ -42,7 +43,7 @@ public final class LoadJob {
     // Each request is due at its own time: send it now, do not wait to fill a batch.
     producer.setProperty("linger.ms", "0");
     return KafkaSink.<InferenceRequest>builder()
-        .setBootstrapServers(config.get(BenchOptions.KAFKA_BOOTSTRAP))
+        .setKafkaProducerConfig(KafkaClients.from(config).toProperties())
         .setRecordSerializer(
             new AvroRecordSerializer<>(
                 InferenceRequest.class,

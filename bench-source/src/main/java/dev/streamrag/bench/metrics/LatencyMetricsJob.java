@@ -1,6 +1,7 @@
 package dev.streamrag.bench.metrics;
 
 import dev.streamrag.bench.BenchOptions;
+import dev.streamrag.jobs.config.KafkaClients;
 import dev.streamrag.jobs.kafka.DecodingDeserializer;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.LatencyRecord;
@@ -28,7 +29,7 @@ public final class LatencyMetricsJob {
     consumer.setProperty("isolation.level", "read_committed");
     KafkaSource<Either<DeadLetter, LatencyRecord>> source =
         KafkaSource.<Either<DeadLetter, LatencyRecord>>builder()
-            .setBootstrapServers(config.get(BenchOptions.KAFKA_BOOTSTRAP))
+            .setProperties(KafkaClients.from(config).toProperties())
             .setTopics(config.get(BenchOptions.LATENCY_TOPIC))
             .setGroupId(NAME)
             .setStartingOffsets(OffsetsInitializer.latest())

@@ -5,6 +5,7 @@ import dev.streamrag.bench.client.Receipts;
 import dev.streamrag.bench.load.RequestFactory;
 import dev.streamrag.bench.load.Scenario;
 import dev.streamrag.bench.load.Schedule;
+import dev.streamrag.jobs.config.KafkaClients;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,7 +31,7 @@ public final class LatencyReport {
     CostModel prices = costModel(config); // before the wait for answers: a bad file fails at once
     RunRecords records =
         RunCollector.collect(
-            config.get(BenchOptions.KAFKA_BOOTSTRAP),
+            KafkaClients.from(config),
             config.get(BenchOptions.REQUESTS_TOPIC),
             config.get(BenchOptions.RESPONSES_TOPIC),
             readFrom(config),

@@ -4,6 +4,7 @@ import dev.streamrag.bench.load.RequestFactory;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.codec.RecordCodec;
+import dev.streamrag.security.KafkaClientSettings;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,7 +30,7 @@ public final class RunCollector {
   private RunCollector() {}
 
   public static RunRecords collect(
-      String bootstrap,
+      KafkaClientSettings kafka,
       String requestsTopic,
       String responsesTopic,
       Instant from,
@@ -42,16 +43,15 @@ public final class RunCollector {
     Map<String, InferenceRequest> sent = new LinkedHashMap<>();
     Map<String, InferenceResponse> answered = new LinkedHashMap<>();
     int[] duplicates = new int[2];
+    Map<String, Object> config = kafka.toMap();
+    config.putAll(
+        Map.of(
+            ConsumerConfig.GROUP_ID_CONFIG, "streamrag-report-" + UUID.randomUUID(),
+            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"));
     try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ConsumerConfig.GROUP_ID_CONFIG, "streamrag-report-" + UUID.randomUUID(),
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"),
-            new ByteArrayDeserializer(),
-            new ByteArrayDeserializer())) {
+        new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> partitions = new ArrayList<>();
       for (String topic : List.of(requestsTopic, responsesTopic)) {
         consumer

@@ -10,6 +10,7 @@ import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.codec.RecordCodec;
+import dev.streamrag.security.KafkaClientSettings;
 import dev.streamrag.testsupport.junit.KafkaExtension;
 import java.time.Duration;
 import java.time.Instant;
@@ -89,7 +90,7 @@ class RunCollectorIT {
 
   private static RunRecords collect(Instant from) {
     return RunCollector.collect(
-        KAFKA.bootstrapServers(),
+        KafkaClientSettings.plaintext(KAFKA.bootstrapServers()),
         REQUESTS,
         RESPONSES,
         from,

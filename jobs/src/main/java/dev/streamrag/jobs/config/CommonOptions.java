@@ -18,6 +18,22 @@ public final class CommonOptions {
           .defaultValue("127.0.0.1:9092")
           .withDescription("Kafka brokers.");
 
+  /** Keys under this prefix are Kafka client properties, passed to every client unchanged. */
+  public static final String KAFKA_CLIENT_PREFIX = "kafka.client.";
+
+  public static final ConfigOption<String> KAFKA_PROPERTIES_FILE =
+      ConfigOptions.key("kafka.properties-file")
+          .stringType()
+          .defaultValue("")
+          .withDescription(
+              "A Java properties file of Kafka client properties for every source, sink, producer,"
+                  + " consumer and admin client (security.protocol, sasl.mechanism,"
+                  + " sasl.jaas.config, ssl.*; SCRAM, OAUTHBEARER, mTLS). Settings kafka.client.<"
+                  + "property> (file or flags) add to it and win. Secrets in it must be references"
+                  + " (${env:NAME}, ${file:PATH:KEY}, ${dir:DIR:FILE}) that the Kafka client"
+                  + " resolves where it runs; a secret written out is refused at start. Read where"
+                  + " the job is built. Empty: plaintext, unauthenticated.");
+
   public static final ConfigOption<String> OPENSEARCH_URL =
       ConfigOptions.key("opensearch.url")
           .stringType()

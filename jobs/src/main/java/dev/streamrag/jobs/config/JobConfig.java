@@ -27,7 +27,9 @@ import org.apache.flink.util.TimeUtils;
  * underscores: {@code ingest.chunk-tokens} → {@code STREAMRAG_INGEST_CHUNK_TOKENS}), and flags
  * ({@code --ingest.chunk-tokens 200}). Options are declared with Flink's {@link ConfigOption}s, so
  * types and defaults live in one place; an unknown key in a file or flag fails at start with the
- * list of known keys, and a value of the wrong type fails naming the key.
+ * list of known keys, and a value of the wrong type fails naming the key. Keys under {@code
+ * kafka.client.} pass through to every Kafka client (from a file or flags; see {@link
+ * KafkaClients}).
  */
 public final class JobConfig {
   private JobConfig() {}
@@ -75,7 +77,7 @@ public final class JobConfig {
     values.putAll(flags);
     List<String> unknown = new ArrayList<>();
     for (String key : values.keySet()) {
-      if (!known.containsKey(key)) {
+      if (!known.containsKey(key) && !key.startsWith(CommonOptions.KAFKA_CLIENT_PREFIX)) {
         unknown.add(key);
       }
     }

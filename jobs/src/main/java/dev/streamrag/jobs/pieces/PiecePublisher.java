@@ -145,8 +145,7 @@ public final class PiecePublisher implements PieceSink {
   }
 
   static Properties producerConfig(PieceSettings settings, int instance) {
-    Properties config = new Properties();
-    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+    Properties config = settings.kafka().toProperties();
     config.put(ProducerConfig.CLIENT_ID_CONFIG, "streamrag-pieces-" + instance);
     config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());

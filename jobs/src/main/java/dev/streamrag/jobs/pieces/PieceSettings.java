@@ -1,6 +1,7 @@
 package dev.streamrag.jobs.pieces;
 
 import dev.streamrag.jobs.kafka.RecordFormat;
+import dev.streamrag.security.KafkaClientSettings;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.List;
@@ -9,7 +10,7 @@ import java.util.Objects;
 /**
  * Where and how answers' pieces are published.
  *
- * @param bootstrapServers the Kafka brokers
+ * @param kafka the Kafka brokers and client properties
  * @param topic the pieces topic requests go to unless they name another
  * @param replyTopics further topics a request's replyTo may name (a gateway fleet's own topic)
  * @param format Avro single-object encoding or plain JSON
@@ -19,7 +20,7 @@ import java.util.Objects;
  * @param linger the producer's linger.ms: how long Kafka may hold a piece to batch it with others
  */
 public record PieceSettings(
-    String bootstrapServers,
+    KafkaClientSettings kafka,
     String topic,
     List<String> replyTopics,
     RecordFormat format,
@@ -29,7 +30,7 @@ public record PieceSettings(
     implements Serializable {
 
   public PieceSettings {
-    Objects.requireNonNull(bootstrapServers, "bootstrapServers is required but not provided");
+    Objects.requireNonNull(kafka, "kafka is required but not provided");
     Objects.requireNonNull(topic, "topic is required but not provided");
     replyTopics = replyTopics == null ? List.of() : List.copyOf(replyTopics);
     Objects.requireNonNull(format, "format is required but not provided");

@@ -11,6 +11,7 @@ import dev.streamrag.schemas.RequestKind;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.StageTimings;
 import dev.streamrag.schemas.pieces.StreamedAnswer;
+import dev.streamrag.security.KafkaClientSettings;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,7 +27,7 @@ class AnswerStreamTest {
   private AnswerStream stream(int coalesceTokens, Duration wait) {
     PieceSettings settings =
         new PieceSettings(
-            "127.0.0.1:9092",
+            KafkaClientSettings.plaintext("127.0.0.1:9092"),
             "rag.pieces",
             List.of(),
             RecordFormat.AVRO,

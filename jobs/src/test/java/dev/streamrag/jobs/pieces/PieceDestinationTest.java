@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.streamrag.jobs.kafka.RecordFormat;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.ReplyTo;
+import dev.streamrag.security.KafkaClientSettings;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -12,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class PieceDestinationTest {
   private static final PieceSettings SETTINGS =
       new PieceSettings(
-          "127.0.0.1:9092",
+          KafkaClientSettings.plaintext("127.0.0.1:9092"),
           "rag.pieces",
           List.of("gateway.replies"),
           RecordFormat.AVRO,

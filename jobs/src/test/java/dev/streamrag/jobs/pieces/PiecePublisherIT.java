@@ -12,6 +12,7 @@ import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.StageTimings;
 import dev.streamrag.schemas.codec.RecordCodec;
 import dev.streamrag.schemas.pieces.StreamedAnswer;
+import dev.streamrag.security.KafkaClientSettings;
 import dev.streamrag.testsupport.junit.KafkaExtension;
 import java.time.Duration;
 import java.time.Instant;
@@ -49,7 +50,7 @@ class PiecePublisherIT {
 
   private static PieceSettings settings(String topic) {
     return new PieceSettings(
-        KAFKA.bootstrapServers(),
+        KafkaClientSettings.plaintext(KAFKA.bootstrapServers()),
         topic,
         List.of(),
         RecordFormat.AVRO,
@@ -146,7 +147,7 @@ class PiecePublisherIT {
     PiecePublisher publisher =
         PiecePublisher.acquire(
             new PieceSettings(
-                "127.0.0.1:1", // nothing listens there
+                KafkaClientSettings.plaintext("127.0.0.1:1"), // nothing listens there
                 TOPIC,
                 List.of(),
                 RecordFormat.AVRO,
@@ -184,7 +185,7 @@ class PiecePublisherIT {
         new KafkaConsumer<>(
             Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                KAFKA.bootstrapServers(),
+                KafkaClientSettings.plaintext(KAFKA.bootstrapServers()),
                 ConsumerConfig.GROUP_ID_CONFIG,
                 "it-" + UUID.randomUUID(),
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
