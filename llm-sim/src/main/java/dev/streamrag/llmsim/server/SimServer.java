@@ -13,6 +13,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
@@ -36,16 +37,28 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>One HTTP server instance runs per event loop, all sharing the port, so parsing requests and
  * writing hundreds of streams' chunks is spread over the cores instead of queueing on one thread
  * and delaying tokens past their modelled times.
+ *
+ * <p>Two settings guard it, as vLLM is guarded: with an API key, {@code /v1/*} answers 401 to a
+ * request without {@code Authorization: Bearer KEY} ({@code /health} and {@code /metrics} stay
+ * open, as in vLLM); and the {@code /admin/*} endpoints, which change the fault plan, exist only
+ * when turned on (and then need the key too, if there is one). Start one with {@link #builder}.
  */
 public final class SimServer implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String UNAUTHORIZED = "{\"error\":\"Unauthorized\"}";
 
   private final Vertx vertx;
   private final long maxBodyBytes;
   private final HttpServerOptions serverOptions;
+  private final boolean adminEndpoints;
+  // Null when no API key is set: then nothing is checked.
+  private final BearerAuth auth;
 
   /** The default address: only this machine's clients reach it. */
   public static final String LOOPBACK = "127.0.0.1";
+
+  /** The default request body limit (8 MiB). */
+  public static final long DEFAULT_MAX_BODY_BYTES = 8L << 20;
 
   private final AtomicInteger actualPort = new AtomicInteger();
   private volatile CompletionTimeline.Observer observer;
@@ -57,43 +70,54 @@ public final class SimServer implements AutoCloseable {
   // What is left of the plan's next503 burst; counted down by requests as they arrive.
   private final AtomicInteger pending503 = new AtomicInteger();
 
-  private SimServer(
-      EngineProfile profile,
-      String servedModel,
-      String host,
-      int port,
-      long maxBodyBytes,
-      FaultPlan faultPlan) {
+  private SimServer(Builder settings) {
     this.vertx = Vertx.vertx();
     this.faults = new AtomicReference<>();
-    installFaults(Objects.requireNonNull(faultPlan, "faultPlan"));
-    this.driver = new RealTimeEngineDriver(profile);
-    this.servedModel = servedModel;
-    this.maxBodyBytes = maxBodyBytes;
-    this.parser = new CompletionRequestParser(servedModel, profile);
+    installFaults(settings.faults);
+    this.driver = new RealTimeEngineDriver(settings.profile);
+    this.servedModel = settings.servedModel;
+    this.maxBodyBytes = settings.maxBodyBytes;
+    this.adminEndpoints = settings.adminEndpoints;
+    this.auth = settings.apiKey == null ? null : BearerAuth.of(settings.apiKey);
+    this.parser = new CompletionRequestParser(servedModel, settings.profile);
     this.metrics = new ServerMetrics(servedModel, driver);
     // A negative port makes Vert.x pick one random port and share it among the instances.
     this.serverOptions =
-        new HttpServerOptions().setHost(host).setPort(port == 0 ? -1 : port).setTcpNoDelay(true);
+        new HttpServerOptions()
+            .setHost(settings.host)
+            .setPort(settings.port == 0 ? -1 : settings.port)
+            .setTcpNoDelay(true);
   }
 
   /** The API's routes for one event loop; its completions' tokens go through {@code dispatcher}. */
   private Router router(TokenDispatcher dispatcher) {
     Router router = Router.router(vertx);
+    // Before the body is read, so a request without the key costs no buffering. The routes match
+    // the path as the handlers below see it (normalized), so no spelling of it slips past.
+    if (auth != null) {
+      router.route("/v1/*").handler(this::requireKey);
+      if (adminEndpoints) {
+        router.route("/admin/*").handler(this::requireKey);
+      }
+    }
     router.route().handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes));
     router.post("/v1/chat/completions").handler(ctx -> complete(ctx, true, dispatcher));
     router.post("/v1/completions").handler(ctx -> complete(ctx, false, dispatcher));
     router.get("/v1/models").handler(this::models);
     router.get("/health").handler(ctx -> ctx.response().setStatusCode(200).end());
-    router.get("/admin/faults").handler(ctx -> sendFaults(ctx));
-    router.put("/admin/faults").handler(this::replaceFaults);
-    router
-        .delete("/admin/faults")
-        .handler(
-            ctx -> {
-              installFaults(FaultPlan.NONE);
-              sendFaults(ctx);
-            });
+    // Off by default: anyone who reaches the port could otherwise make every request fail. Without
+    // them, /admin/* is an unknown route (404 below).
+    if (adminEndpoints) {
+      router.get("/admin/faults").handler(ctx -> sendFaults(ctx));
+      router.put("/admin/faults").handler(this::replaceFaults);
+      router
+          .delete("/admin/faults")
+          .handler(
+              ctx -> {
+                installFaults(FaultPlan.NONE);
+                sendFaults(ctx);
+              });
+    }
     router
         .get("/metrics")
         .handler(
@@ -144,14 +168,23 @@ public final class SimServer implements AutoCloseable {
   }
 
   /**
-   * Starts a server on 127.0.0.1:{@code port} (0 picks a free port).
+   * Settings for a server serving {@code servedModel} (vLLM's --served-model-name, the model name
+   * clients must send) with {@code profile}'s latency; {@link Builder#start()} starts it.
+   */
+  public static Builder builder(EngineProfile profile, String servedModel) {
+    return new Builder(profile, servedModel);
+  }
+
+  /**
+   * Starts a server on 127.0.0.1:{@code port} (0 picks a free port), without admin endpoints or an
+   * API key.
    *
    * @param servedModel the model name clients must send (vLLM's --served-model-name)
    * @param maxBodyBytes larger request bodies are refused with 413
    */
   public static SimServer start(
       EngineProfile profile, String servedModel, int port, long maxBodyBytes) {
-    return start(profile, servedModel, port, maxBodyBytes, FaultPlan.NONE);
+    return builder(profile, servedModel).port(port).maxBodyBytes(maxBodyBytes).start();
   }
 
   /**
@@ -159,7 +192,11 @@ public final class SimServer implements AutoCloseable {
    */
   public static SimServer start(
       EngineProfile profile, String servedModel, int port, long maxBodyBytes, FaultPlan faults) {
-    return start(profile, servedModel, port, maxBodyBytes, faults, defaultEventLoops());
+    return builder(profile, servedModel)
+        .port(port)
+        .maxBodyBytes(maxBodyBytes)
+        .faults(faults)
+        .start();
   }
 
   /** One event loop per core, as Vert.x sizes its pool, at least one. */
@@ -178,45 +215,106 @@ public final class SimServer implements AutoCloseable {
       long maxBodyBytes,
       FaultPlan faults,
       int eventLoops) {
-    return start(profile, servedModel, LOOPBACK, port, maxBodyBytes, faults, eventLoops);
+    return builder(profile, servedModel)
+        .port(port)
+        .maxBodyBytes(maxBodyBytes)
+        .faults(faults)
+        .eventLoops(eventLoops)
+        .start();
   }
 
   /**
-   * As {@link #start(EngineProfile, String, int, long, FaultPlan, int)} on {@code host}: {@code
-   * 0.0.0.0} in a container, where the clients are on other hosts.
+   * A server's settings. The defaults: 127.0.0.1, a free port, {@link #DEFAULT_MAX_BODY_BYTES}, no
+   * faults, one event loop per core, no admin endpoints, no API key.
    */
-  public static SimServer start(
-      EngineProfile profile,
-      String servedModel,
-      String host,
-      int port,
-      long maxBodyBytes,
-      FaultPlan faults,
-      int eventLoops) {
-    Objects.requireNonNull(profile, "profile");
-    Objects.requireNonNull(host, "host");
-    Objects.requireNonNull(servedModel, "servedModel");
-    if (eventLoops < 1) {
-      throw new IllegalArgumentException("eventLoops must be at least 1, got " + eventLoops);
+  public static final class Builder {
+    private final EngineProfile profile;
+    private final String servedModel;
+    private String host = LOOPBACK;
+    private int port;
+    private long maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+    private FaultPlan faults = FaultPlan.NONE;
+    private int eventLoops = defaultEventLoops();
+    private boolean adminEndpoints;
+    private String apiKey;
+
+    private Builder(EngineProfile profile, String servedModel) {
+      this.profile = Objects.requireNonNull(profile, "profile");
+      this.servedModel = Objects.requireNonNull(servedModel, "servedModel");
     }
-    SimServer sim = new SimServer(profile, servedModel, host, port, maxBodyBytes, faults);
-    try {
-      sim.vertx
-          .deployVerticle(
-              () -> sim.new HttpVerticle(), new DeploymentOptions().setInstances(eventLoops))
-          .toCompletionStage()
-          .toCompletableFuture()
-          .get();
-      return sim;
-    } catch (InterruptedException e) {
-      sim.close();
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while starting llm-sim", e);
-    } catch (ExecutionException e) {
-      sim.close();
-      throw new IllegalStateException(
-          "llm-sim cannot listen on " + host + ":" + port + ": " + e.getCause().getMessage(),
-          e.getCause());
+
+    /** The address to listen on: {@code 0.0.0.0} in a container, where clients are elsewhere. */
+    public Builder host(String host) {
+      this.host = Objects.requireNonNull(host, "host");
+      return this;
+    }
+
+    /** The port; 0 picks a free one ({@link SimServer#port()} tells which). */
+    public Builder port(int port) {
+      this.port = port;
+      return this;
+    }
+
+    /** Larger request bodies are refused with 413. */
+    public Builder maxBodyBytes(long maxBodyBytes) {
+      this.maxBodyBytes = maxBodyBytes;
+      return this;
+    }
+
+    /** The fault plan in force from the start. */
+    public Builder faults(FaultPlan faults) {
+      this.faults = Objects.requireNonNull(faults, "faults");
+      return this;
+    }
+
+    /** How many HTTP server instances (one per event loop) share the port. */
+    public Builder eventLoops(int eventLoops) {
+      this.eventLoops = eventLoops;
+      return this;
+    }
+
+    /** Whether {@code /admin/faults} (read, replace, clear the fault plan) is served. */
+    public Builder adminEndpoints(boolean adminEndpoints) {
+      this.adminEndpoints = adminEndpoints;
+      return this;
+    }
+
+    /**
+     * The key {@code /v1/*} (and {@code /admin/*}) requests must send as {@code Authorization:
+     * Bearer KEY}, as vLLM's --api-key; null for none. Only its digest is kept.
+     */
+    public Builder apiKey(String apiKey) {
+      if (apiKey != null && apiKey.isEmpty()) {
+        throw new IllegalArgumentException("the API key is empty; give null for none");
+      }
+      this.apiKey = apiKey;
+      return this;
+    }
+
+    /** Starts the server; fails if it cannot listen. */
+    public SimServer start() {
+      if (eventLoops < 1) {
+        throw new IllegalArgumentException("eventLoops must be at least 1, got " + eventLoops);
+      }
+      SimServer sim = new SimServer(this);
+      try {
+        sim.vertx
+            .deployVerticle(
+                () -> sim.new HttpVerticle(), new DeploymentOptions().setInstances(eventLoops))
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get();
+        return sim;
+      } catch (InterruptedException e) {
+        sim.close();
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while starting llm-sim", e);
+      } catch (ExecutionException e) {
+        sim.close();
+        throw new IllegalStateException(
+            "llm-sim cannot listen on " + host + ":" + port + ": " + e.getCause().getMessage(),
+            e.getCause());
+      }
     }
   }
 
@@ -233,9 +331,34 @@ public final class SimServer implements AutoCloseable {
     return driver;
   }
 
+  /** Whether {@code /admin/*} is served. */
+  public boolean adminEndpoints() {
+    return adminEndpoints;
+  }
+
+  /** Whether requests to {@code /v1/*} must carry the API key. */
+  public boolean requiresApiKey() {
+    return auth != null;
+  }
+
   /** Receives the timeline of every completion that finishes from now on; null stops it. */
   public void observeCompletions(CompletionTimeline.Observer observer) {
     this.observer = observer;
+  }
+
+  /**
+   * Lets a request with the key through; answers others 401 with vLLM's body, {@code
+   * {"error":"Unauthorized"}} (not the OpenAI error object its other errors use).
+   */
+  private void requireKey(RoutingContext ctx) {
+    if (auth.admits(ctx.request().getHeader(HttpHeaders.AUTHORIZATION))) {
+      ctx.next();
+      return;
+    }
+    ctx.response()
+        .setStatusCode(401)
+        .putHeader("content-type", "application/json")
+        .end(UNAUTHORIZED);
   }
 
   private void complete(RoutingContext ctx, boolean chat, TokenDispatcher dispatcher) {

@@ -38,7 +38,7 @@ class FaultInjectionTest {
 
   @BeforeAll
   static void start() {
-    server = SimServer.start(FAST, "m", 0, 1 << 20);
+    server = SimServer.builder(FAST, "m").maxBodyBytes(1 << 20).adminEndpoints(true).start();
     http = HttpClient.newHttpClient();
   }
 

@@ -46,7 +46,8 @@ class OpenAiClientCompatibilityTest {
 
   @BeforeAll
   static void start() {
-    server = SimServer.start(FAST, "sim-model", 0, 1 << 20);
+    server =
+        SimServer.builder(FAST, "sim-model").maxBodyBytes(1 << 20).adminEndpoints(true).start();
     client =
         OpenAIOkHttpClient.builder()
             .baseUrl(server.baseUrl())
