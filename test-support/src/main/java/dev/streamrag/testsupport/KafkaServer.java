@@ -28,29 +28,61 @@ public final class KafkaServer extends ManagedServer {
   private final List<String> serveCommand;
   private final Path dir;
   private final int port;
+  private final Security security;
   private int restarts;
+
+  /**
+   * A secured broker's trust and users: the CA certificate clients trust (PEM), and each SCRAM
+   * user's password. The user {@link #ADMIN} is the broker's own and a super user.
+   */
+  private record Security(Path caCertificate, Map<String, String> passwords) {}
+
+  /** The secured broker's super user (the broker itself uses it between its listeners). */
+  public static final String ADMIN = "admin";
+
+  private static final String SCRAM = "SCRAM-SHA-256";
 
   private KafkaServer(
       String bootstrapServers,
       ServerProcess process,
       List<String> serveCommand,
       Path dir,
-      int port) {
+      int port,
+      Security security) {
     super("Kafka", process);
     this.bootstrapServers = bootstrapServers;
     this.serveCommand = serveCommand;
     this.dir = dir;
     this.port = port;
+    this.security = security;
   }
 
   /** The external cluster if one is configured, else a new embedded broker under {@code dir}. */
   public static KafkaServer externalOrStart(Path dir) {
     return ServerSettings.get(BOOTSTRAP_SETTING)
-        .map(bootstrap -> new KafkaServer(bootstrap, null, null, null, 0))
+        .map(bootstrap -> new KafkaServer(bootstrap, null, null, null, 0, null))
         .orElseGet(() -> start(dir));
   }
 
   public static KafkaServer start(Path baseDir) {
+    return start(baseDir, List.of());
+  }
+
+  /**
+   * A broker that only speaks SASL_SSL: TLS with a certificate made for this run (for 127.0.0.1),
+   * SCRAM-SHA-256 logins for {@code users} and {@link #ADMIN} (random passwords, see {@link
+   * #password}), and Kafka's standard authorizer with no ACLs, so a user may do nothing until
+   * granted. The controller listener stays plaintext on loopback; its anonymous principal is a
+   * super user because the broker talks to its own controller through it.
+   */
+  public static KafkaServer startSecure(Path baseDir, List<String> users) {
+    List<String> all = new ArrayList<>(users);
+    all.add(ADMIN);
+    return start(baseDir, all);
+  }
+
+  private static KafkaServer start(Path baseDir, List<String> secureUsers) {
+    boolean secure = !secureUsers.isEmpty();
     ServerDists dists = ServerDists.load();
     int[] ports = Ports.freePorts(2);
     int port = ports[0];
@@ -59,8 +91,9 @@ public final class KafkaServer extends ManagedServer {
     Path dir = baseDir.toAbsolutePath().resolve("kafka-" + port);
     try {
       Files.createDirectories(dir);
+      Security security = secure ? secure(dir, secureUsers) : null;
       Path config = dir.resolve("server.properties");
-      Files.writeString(config, serverProperties(dir, port, controllerPort));
+      Files.writeString(config, serverProperties(dir, port, controllerPort, security));
       Path logConfig = dir.resolve("log4j2.properties");
       Files.writeString(logConfig, LOG_CONFIG);
 
@@ -73,12 +106,21 @@ public final class KafkaServer extends ManagedServer {
               "format",
               "--cluster-id=" + clusterId(),
               "--config=" + config));
+      if (security != null) {
+        // SCRAM users of a KRaft cluster are written into its first metadata at format time.
+        security
+            .passwords()
+            .forEach(
+                (user, password) ->
+                    format.add(
+                        "--add-scram=" + SCRAM + "=[name=" + user + ",password=" + password + "]"));
+      }
       runToCompletion(format, dir, dir.resolve("format.log"));
 
       List<String> serve = new ArrayList<>(java);
       serve.addAll(List.of("kafka.Kafka", config.toString()));
       ServerProcess process = serve(serve, dir, dir.resolve("kafka.log"), port);
-      return new KafkaServer("127.0.0.1:" + port, process, serve, dir, port);
+      return new KafkaServer("127.0.0.1:" + port, process, serve, dir, port, security);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare Kafka in " + dir, e);
     }
@@ -155,17 +197,129 @@ public final class KafkaServer extends ManagedServer {
     }
   }
 
-  private static String serverProperties(Path dir, int port, int controllerPort) {
+  /**
+   * A key pair and self-signed certificate for 127.0.0.1 (JDK keytool), and the users' passwords.
+   */
+  private static Security secure(Path dir, List<String> users) throws IOException {
+    Path keystore = dir.resolve("broker.p12");
+    Path ca = dir.resolve("ca.pem");
+    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+    String storePassword = randomSecret();
+    Files.writeString(dir.resolve("keystore.password"), storePassword);
+    runTool(
+        List.of(
+            keytool,
+            "-genkeypair",
+            "-alias",
+            "broker",
+            "-keyalg",
+            "RSA",
+            "-keysize",
+            "2048",
+            "-validity",
+            "7",
+            "-dname",
+            "CN=127.0.0.1",
+            "-ext",
+            "SAN=ip:127.0.0.1,dns:localhost",
+            "-keystore",
+            keystore.toString(),
+            "-storetype",
+            "PKCS12",
+            "-storepass:file",
+            dir.resolve("keystore.password").toString()),
+        dir,
+        "keytool -genkeypair");
+    runTool(
+        List.of(
+            keytool,
+            "-exportcert",
+            "-rfc",
+            "-alias",
+            "broker",
+            "-keystore",
+            keystore.toString(),
+            "-storepass:file",
+            dir.resolve("keystore.password").toString(),
+            "-file",
+            ca.toString()),
+        dir,
+        "keytool -exportcert");
+    Map<String, String> passwords = new java.util.LinkedHashMap<>();
+    for (String user : users) {
+      passwords.put(user, randomSecret());
+    }
+    return new Security(ca, passwords);
+  }
+
+  private static void runTool(List<String> command, Path dir, String name) throws IOException {
+    Process process =
+        new ProcessBuilder(command)
+            .directory(dir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("keytool.log").toFile())
+            .start();
+    try {
+      if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || process.exitValue() != 0) {
+        process.destroyForcibly();
+        throw new ServerStartException(
+            name + " failed: " + Files.readString(dir.resolve("keytool.log")));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ServerStartException("interrupted while running " + name, e);
+    }
+  }
+
+  private static String randomSecret() {
+    byte[] bytes = new byte[18];
+    new SecureRandom().nextBytes(bytes);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+  }
+
+  private static String serverProperties(
+      Path dir, int port, int controllerPort, Security security) {
+    String listener = security == null ? "PLAINTEXT" : "SASL_SSL";
+    List<String> secured = new ArrayList<>();
+    if (security != null) {
+      String keystorePassword;
+      try {
+        keystorePassword = Files.readString(dir.resolve("keystore.password"));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      secured.addAll(
+          List.of(
+              "sasl.enabled.mechanisms=" + SCRAM,
+              "sasl.mechanism.inter.broker.protocol=" + SCRAM,
+              "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config="
+                  + jaas(ADMIN, security.passwords().get(ADMIN)),
+              "ssl.keystore.type=PKCS12",
+              "ssl.keystore.location=" + dir.resolve("broker.p12"),
+              "ssl.keystore.password=" + keystorePassword,
+              // The broker is its own client between listeners: it trusts its own certificate.
+              "ssl.truststore.type=PEM",
+              "ssl.truststore.location=" + security.caCertificate(),
+              "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+              "super.users=User:" + ADMIN + ";User:ANONYMOUS",
+              "allow.everyone.if.no.acl.found=false"));
+    }
     return String.join(
         "\n",
         "process.roles=broker,controller",
         "node.id=1",
         "controller.quorum.voters=1@127.0.0.1:" + controllerPort,
-        "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort,
-        "advertised.listeners=PLAINTEXT://127.0.0.1:" + port,
+        "listeners="
+            + listener
+            + "://127.0.0.1:"
+            + port
+            + ",CONTROLLER://127.0.0.1:"
+            + controllerPort,
+        "advertised.listeners=" + listener + "://127.0.0.1:" + port,
         "controller.listener.names=CONTROLLER",
-        "inter.broker.listener.name=PLAINTEXT",
-        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "inter.broker.listener.name=" + listener,
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT," + listener + ":" + listener,
+        String.join("\n", secured),
         "log.dirs=" + dir.resolve("data"),
         "num.partitions=1",
         "auto.create.topics.enable=true",
@@ -215,6 +369,65 @@ public final class KafkaServer extends ManagedServer {
 
   public String bootstrapServers() {
     return bootstrapServers;
+  }
+
+  /** True if this broker only speaks SASL_SSL ({@link #startSecure}). */
+  public boolean isSecure() {
+    return security != null;
+  }
+
+  /** The password of a SCRAM user of a secured broker. */
+  public String password(String user) {
+    String password = secured().passwords().get(user);
+    if (password == null) {
+      throw new IllegalArgumentException("no such user on " + this + ": " + user);
+    }
+    return password;
+  }
+
+  /** The PEM certificate a client of a secured broker trusts. */
+  public Path caCertificate() {
+    return secured().caCertificate();
+  }
+
+  /**
+   * Client properties that log {@code user} in to a secured broker, with the password written out:
+   * for test clients, not for the jobs under test (which must be given references).
+   */
+  public Map<String, Object> clientConfig(String user) {
+    Map<String, Object> config = new java.util.HashMap<>(clientSecurity());
+    config.put("bootstrap.servers", bootstrapServers);
+    config.put("sasl.jaas.config", jaas(user, password(user)));
+    return config;
+  }
+
+  /** The security properties every client of a secured broker needs, except its login. */
+  public Map<String, String> clientSecurity() {
+    return Map.of(
+        "security.protocol",
+        "SASL_SSL",
+        "sasl.mechanism",
+        SCRAM,
+        "ssl.truststore.type",
+        "PEM",
+        "ssl.truststore.location",
+        secured().caCertificate().toString());
+  }
+
+  /** A SCRAM login module line for {@code user}. */
+  public static String jaas(String user, String password) {
+    return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+        + user
+        + "\" password=\""
+        + password
+        + "\";";
+  }
+
+  private Security secured() {
+    if (security == null) {
+      throw new IllegalStateException(this + " is not secured; start it with startSecure");
+    }
+    return security;
   }
 
   @Override
