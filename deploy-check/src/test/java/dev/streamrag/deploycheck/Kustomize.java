@@ -16,15 +16,32 @@ import java.util.Set;
  * Renders a kustomization the way {@code kubectl kustomize} does, for the subset our manifests use:
  * {@code resources} (files, or folders with their own kustomization), {@code components} (folders
  * whose kustomization is a {@code Component}: their resources are added and their patches applied
- * to everything rendered so far, before the including kustomization's own patches) and {@code
- * patches} that are JSON 6902 patches with a {@code target} kind and optional name. Written here
+ * to everything rendered so far, before the including kustomization's own patches), {@code patches}
+ * that are JSON 6902 patches with a {@code target} kind and optional name, and {@code
+ * secretGenerator} entries of {@code literals} without a name hash ({@code generatorOptions:
+ * disableNameSuffixHash: true}: with a hash, kustomize renames the Secret and rewrites references
+ * to it only in the kinds it knows, never in a FlinkDeployment's pod template). Written here
  * because no kustomize runs on the JVM and the test must not download one; anything outside the
  * subset is refused, so the manifests cannot drift into features this renderer would get wrong.
  * JSON patches apply the same in both (RFC 6902, java-json-tools' implementation).
  */
 final class Kustomize {
   private static final Set<String> SUPPORTED =
-      Set.of("apiVersion", "kind", "resources", "components", "patches");
+      Set.of(
+          "apiVersion",
+          "kind",
+          "resources",
+          "components",
+          "patches",
+          "secretGenerator",
+          "generatorOptions");
+  private static final Set<String> GENERATOR_FIELDS = Set.of("name", "literals", "type");
+  private static final Set<String> GENERATOR_OPTIONS =
+      Set.of("disableNameSuffixHash", "labels", "annotations");
+
+  /** kustomize's base64 for generated data: lines of 70, each ended by a newline once it wraps. */
+  private static final int BASE64_LINE = 70;
+
   private static final String COMPONENT = "Component";
 
   private Kustomize() {}
@@ -33,6 +50,7 @@ final class Kustomize {
     List<ObjectNode> resources = new ArrayList<>();
     JsonNode kustomization = read(dir, false);
     addResources(dir, kustomization, resources);
+    addGeneratedSecrets(dir, kustomization, resources);
     for (JsonNode entry : kustomization.path("components")) {
       Path componentDir = dir.resolve(entry.asText()).normalize();
       JsonNode component = read(componentDir, true);
@@ -78,6 +96,73 @@ final class Kustomize {
         }
       }
     }
+  }
+
+  private static void addGeneratedSecrets(
+      Path dir, JsonNode kustomization, List<ObjectNode> resources) {
+    JsonNode generators = kustomization.path("secretGenerator");
+    if (generators.isMissingNode()) {
+      return;
+    }
+    Path file = dir.resolve("kustomization.yaml");
+    JsonNode options = kustomization.path("generatorOptions");
+    for (Iterator<String> it = options.fieldNames(); it.hasNext(); ) {
+      String field = it.next();
+      if (!GENERATOR_OPTIONS.contains(field)) {
+        throw new IllegalArgumentException(
+            file + ": generatorOptions." + field + " is not supported by this renderer");
+      }
+    }
+    if (!options.path("disableNameSuffixHash").asBoolean(false)) {
+      throw new IllegalArgumentException(
+          file
+              + ": secretGenerator needs generatorOptions.disableNameSuffixHash: true (kustomize"
+              + " would not rename the references in custom resources)");
+    }
+    for (JsonNode generator : generators) {
+      for (Iterator<String> it = generator.fieldNames(); it.hasNext(); ) {
+        String field = it.next();
+        if (!GENERATOR_FIELDS.contains(field)) {
+          throw new IllegalArgumentException(
+              file + ": secretGenerator." + field + " is not supported by this renderer");
+        }
+      }
+      ObjectNode secret = Yaml.MAPPER.createObjectNode();
+      secret.put("apiVersion", "v1");
+      secret.put("kind", "Secret");
+      ObjectNode metadata = secret.putObject("metadata");
+      metadata.put("name", generator.path("name").asText());
+      for (String meta : List.of("labels", "annotations")) {
+        if (options.has(meta)) {
+          metadata.set(meta, options.get(meta).deepCopy());
+        }
+      }
+      secret.put("type", generator.path("type").asText("Opaque"));
+      ObjectNode data = secret.putObject("data");
+      for (JsonNode literal : generator.path("literals")) {
+        String text = literal.asText();
+        int equals = text.indexOf('=');
+        if (equals <= 0) {
+          throw new IllegalArgumentException(file + ": literal without key=value: " + text);
+        }
+        data.put(text.substring(0, equals), base64(text.substring(equals + 1)));
+      }
+      resources.add(secret);
+    }
+  }
+
+  private static String base64(String value) {
+    String encoded =
+        java.util.Base64.getEncoder()
+            .encodeToString(value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    if (encoded.length() < BASE64_LINE) {
+      return encoded;
+    }
+    StringBuilder wrapped = new StringBuilder();
+    for (int i = 0; i < encoded.length(); i += BASE64_LINE) {
+      wrapped.append(encoded, i, Math.min(encoded.length(), i + BASE64_LINE)).append('\n');
+    }
+    return wrapped.toString();
   }
 
   private static void applyPatches(Path dir, JsonNode kustomization, List<ObjectNode> resources) {
