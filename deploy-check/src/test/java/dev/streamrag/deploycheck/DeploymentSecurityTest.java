@@ -209,6 +209,13 @@ class DeploymentSecurityTest {
       assertThat(SecretChecks.isReference(settings.get(name))).as(name).isTrue();
     }
     assertThat(settings.get("STREAMRAG_OPENSEARCH_URL")).startsWith("https://");
+    // Every job follows its Kafka client properties, so the check covers every job's credentials.
+    for (ObjectNode deployment : rendered.ofKind("FlinkDeployment")) {
+      String entry = deployment.path("spec").path("job").path("entryClass").asText();
+      assertThat(JobSettings.envReadBy(entry))
+          .as(Rendered.name(deployment))
+          .contains("STREAMRAG_KAFKA_PROPERTIES_FILE");
+    }
     assertThat(SecretChecks.unresolved(rendered, withLocalSecrets(rendered))).isEmpty();
   }
 
