@@ -35,7 +35,7 @@ public final class KafkaServer extends ManagedServer {
    * A secured broker's trust and users: the CA certificate clients trust (PEM), and each SCRAM
    * user's password. The user {@link #ADMIN} is the broker's own and a super user.
    */
-  private record Security(Path caCertificate, Map<String, String> passwords) {}
+  private record Security(TestTls tls, Map<String, String> passwords) {}
 
   /** The secured broker's super user (the broker itself uses it between its listeners). */
   public static final String ADMIN = "admin";
@@ -197,84 +197,14 @@ public final class KafkaServer extends ManagedServer {
     }
   }
 
-  /**
-   * A key pair and self-signed certificate for 127.0.0.1 (JDK keytool), and the users' passwords.
-   */
-  private static Security secure(Path dir, List<String> users) throws IOException {
-    Path keystore = dir.resolve("broker.p12");
-    Path ca = dir.resolve("ca.pem");
-    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-    String storePassword = randomSecret();
-    Files.writeString(dir.resolve("keystore.password"), storePassword);
-    runTool(
-        List.of(
-            keytool,
-            "-genkeypair",
-            "-alias",
-            "broker",
-            "-keyalg",
-            "RSA",
-            "-keysize",
-            "2048",
-            "-validity",
-            "7",
-            "-dname",
-            "CN=127.0.0.1",
-            "-ext",
-            "SAN=ip:127.0.0.1,dns:localhost",
-            "-keystore",
-            keystore.toString(),
-            "-storetype",
-            "PKCS12",
-            "-storepass:file",
-            dir.resolve("keystore.password").toString()),
-        dir,
-        "keytool -genkeypair");
-    runTool(
-        List.of(
-            keytool,
-            "-exportcert",
-            "-rfc",
-            "-alias",
-            "broker",
-            "-keystore",
-            keystore.toString(),
-            "-storepass:file",
-            dir.resolve("keystore.password").toString(),
-            "-file",
-            ca.toString()),
-        dir,
-        "keytool -exportcert");
+  /** A certificate for this run, and the users' passwords. */
+  private static Security secure(Path dir, List<String> users) {
+    TestTls tls = TestTls.create(dir.resolve("tls"));
     Map<String, String> passwords = new java.util.LinkedHashMap<>();
     for (String user : users) {
-      passwords.put(user, randomSecret());
+      passwords.put(user, TestTls.randomSecret());
     }
-    return new Security(ca, passwords);
-  }
-
-  private static void runTool(List<String> command, Path dir, String name) throws IOException {
-    Process process =
-        new ProcessBuilder(command)
-            .directory(dir.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("keytool.log").toFile())
-            .start();
-    try {
-      if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || process.exitValue() != 0) {
-        process.destroyForcibly();
-        throw new ServerStartException(
-            name + " failed: " + Files.readString(dir.resolve("keytool.log")));
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new ServerStartException("interrupted while running " + name, e);
-    }
-  }
-
-  private static String randomSecret() {
-    byte[] bytes = new byte[18];
-    new SecureRandom().nextBytes(bytes);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    return new Security(tls, passwords);
   }
 
   private static String serverProperties(
@@ -282,12 +212,6 @@ public final class KafkaServer extends ManagedServer {
     String listener = security == null ? "PLAINTEXT" : "SASL_SSL";
     List<String> secured = new ArrayList<>();
     if (security != null) {
-      String keystorePassword;
-      try {
-        keystorePassword = Files.readString(dir.resolve("keystore.password"));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
       secured.addAll(
           List.of(
               "sasl.enabled.mechanisms=" + SCRAM,
@@ -295,11 +219,11 @@ public final class KafkaServer extends ManagedServer {
               "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config="
                   + jaas(ADMIN, security.passwords().get(ADMIN)),
               "ssl.keystore.type=PKCS12",
-              "ssl.keystore.location=" + dir.resolve("broker.p12"),
-              "ssl.keystore.password=" + keystorePassword,
+              "ssl.keystore.location=" + security.tls().keystore(),
+              "ssl.keystore.password=" + security.tls().keystorePassword(),
               // The broker is its own client between listeners: it trusts its own certificate.
               "ssl.truststore.type=PEM",
-              "ssl.truststore.location=" + security.caCertificate(),
+              "ssl.truststore.location=" + security.tls().certificate(),
               "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
               "super.users=User:" + ADMIN + ";User:ANONYMOUS",
               "allow.everyone.if.no.acl.found=false"));
@@ -387,7 +311,7 @@ public final class KafkaServer extends ManagedServer {
 
   /** The PEM certificate a client of a secured broker trusts. */
   public Path caCertificate() {
-    return secured().caCertificate();
+    return secured().tls().certificate();
   }
 
   /**
@@ -411,7 +335,7 @@ public final class KafkaServer extends ManagedServer {
         "ssl.truststore.type",
         "PEM",
         "ssl.truststore.location",
-        secured().caCertificate().toString());
+        secured().tls().certificate().toString());
   }
 
   /** A SCRAM login module line for {@code user}. */

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -32,11 +33,20 @@ public final class RedisServer extends ManagedServer {
 
   private final String host;
   private final int port;
+  private final Secured secured;
 
-  private RedisServer(String host, int port, ServerProcess process) {
+  /**
+   * A secured server's TLS files and its one ACL user (the default user is off).
+   *
+   * @param tls the server's certificate, which clients trust
+   */
+  public record Secured(TestTls tls, String user, String password) {}
+
+  private RedisServer(String host, int port, ServerProcess process, Secured secured) {
     super("Redis", process);
     this.host = host;
     this.port = port;
+    this.secured = secured;
   }
 
   public static RedisServer externalOrStart(Path dir) {
@@ -44,27 +54,41 @@ public final class RedisServer extends ManagedServer {
         .map(
             url -> {
               URI uri = URI.create(url);
-              return new RedisServer(uri.getHost(), uri.getPort() < 0 ? 6379 : uri.getPort(), null);
+              return new RedisServer(
+                  uri.getHost(), uri.getPort() < 0 ? 6379 : uri.getPort(), null, null);
             })
         .orElseGet(() -> start(dir));
   }
 
   public static RedisServer start(Path baseDir) {
-    // The server runs in its own directory: a relative binary path would not resolve there.
+    return start(baseDir, false);
+  }
+
+  /**
+   * A server that speaks TLS only (a certificate made for this run) and admits only the ACL user
+   * {@code user}, with a random password: the default user is off, so a client that does not log in
+   * can run no command.
+   */
+  public static RedisServer startSecure(Path baseDir, String user) {
+    return start(baseDir, true, user);
+  }
+
+  private static RedisServer start(Path baseDir, boolean secure) {
+    return start(baseDir, secure, null);
+  }
+
+  private static RedisServer start(Path baseDir, boolean secure, String user) {
+    // Absolute: the server runs in its own folder, where a relative path would point elsewhere.
     baseDir = baseDir.toAbsolutePath();
     int port = Ports.freePort();
-    // Absolute: the server runs in its own folder, where a relative path would point elsewhere.
-    Path dir = baseDir.toAbsolutePath().resolve("redis-" + port);
+    Path dir = baseDir.resolve("redis-" + port);
     try {
       Files.createDirectories(dir);
       String binary = binary(baseDir);
-      ServerProcess process =
-          ServerProcess.start(
-              "redis-server on 127.0.0.1:" + port,
+      List<String> command =
+          new ArrayList<>(
               List.of(
                   binary,
-                  "--port",
-                  String.valueOf(port),
                   "--bind",
                   "127.0.0.1",
                   "--save",
@@ -76,13 +100,45 @@ public final class RedisServer extends ManagedServer {
                   "--daemonize",
                   "no",
                   "--dir",
-                  dir.toString()),
+                  dir.toString()));
+      Secured secured = null;
+      if (secure) {
+        secured = new Secured(TestTls.create(dir.resolve("tls")), user, TestTls.randomSecret());
+        // The ACL file, not the command line: a password there would show in the process list.
+        Path acl = dir.resolve("users.acl");
+        Files.writeString(
+            acl,
+            "user default off\nuser " + user + " on >" + secured.password() + " ~* &* +@all\n");
+        command.addAll(
+            List.of(
+                "--port", "0",
+                "--tls-port", String.valueOf(port),
+                "--tls-cert-file", secured.tls().certificate().toString(),
+                "--tls-key-file", secured.tls().privateKey().toString(),
+                "--tls-ca-cert-file", secured.tls().certificate().toString(),
+                "--tls-auth-clients", "no",
+                "--aclfile", acl.toString()));
+      } else {
+        command.addAll(List.of("--port", String.valueOf(port)));
+      }
+      ServerProcess process =
+          ServerProcess.start(
+              "redis-server on 127.0.0.1:" + port,
+              command,
               dir,
               dir.resolve("redis.log"),
               Map.of(),
               Duration.ofSeconds(10));
-      process.awaitReady(START_TIMEOUT, () -> answersPing(port));
-      return new RedisServer("127.0.0.1", port, process);
+      if (secure) {
+        process.awaitReady(
+            START_TIMEOUT,
+            () ->
+                Ports.isListening(port)
+                    && Files.readString(process.log()).contains("Ready to accept connections"));
+      } else {
+        process.awaitReady(START_TIMEOUT, () -> answersPing(port));
+      }
+      return new RedisServer("127.0.0.1", port, process, secured);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare redis-server in " + dir, e);
     }
@@ -156,9 +212,17 @@ public final class RedisServer extends ManagedServer {
     return port;
   }
 
-  /** {@code redis://host:port}, as Lettuce takes it. */
+  /** {@code redis://host:port} ({@code rediss://} if secured), as Lettuce takes it. */
   public String uri() {
-    return "redis://" + host + ":" + port;
+    return (secured == null ? "redis://" : "rediss://") + host + ":" + port;
+  }
+
+  /** The TLS files and the user of a server started with {@link #startSecure}. */
+  public Secured secured() {
+    if (secured == null) {
+      throw new IllegalStateException(this + " is not secured; start it with startSecure");
+    }
+    return secured;
   }
 
   @Override

@@ -45,14 +45,17 @@ public final class RedisCache implements AutoCloseable {
   private RedisCache(Builder builder) {
     this.reconnectInterval = builder.reconnectInterval;
     this.timeoutMillis = builder.timeout.toMillis();
-    this.redisUri = RedisURI.create(builder.uri);
+    this.redisUri = builder.endpoint.toRedisUri();
     this.client = RedisClient.create();
-    client.setOptions(
+    ClientOptions.Builder options =
         ClientOptions.builder()
             .autoReconnect(true)
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-            .timeoutOptions(TimeoutOptions.enabled(builder.timeout))
-            .build());
+            .timeoutOptions(TimeoutOptions.enabled(builder.timeout));
+    if (builder.endpoint.sslOptions() != null) {
+      options.sslOptions(builder.endpoint.sslOptions());
+    }
+    client.setOptions(options.build());
     client.setDefaultTimeout(builder.timeout);
     this.connection = connect();
   }
@@ -63,13 +66,18 @@ public final class RedisCache implements AutoCloseable {
 
   /** Builds a cache; {@link #build()} checks every setting. */
   public static final class Builder {
-    private String uri;
+    private RedisEndpoint endpoint;
     private Duration timeout = Duration.ofMillis(50);
     private Duration reconnectInterval = Duration.ofSeconds(5);
 
-    /** {@code redis://host:port} (or {@code rediss://} for TLS). */
+    /** {@code redis://host:port} (or {@code rediss://} for TLS), without a login. */
     public Builder uri(String uri) {
-      this.uri = uri;
+      return endpoint(RedisEndpoint.of(uri));
+    }
+
+    /** Where Redis is and how to log in; the password is read when the cache is built. */
+    public Builder endpoint(RedisEndpoint endpoint) {
+      this.endpoint = endpoint;
       return this;
     }
 
@@ -86,7 +94,7 @@ public final class RedisCache implements AutoCloseable {
     }
 
     public RedisCache build() {
-      Objects.requireNonNull(uri, "Redis uri is required but not provided.");
+      Objects.requireNonNull(endpoint, "Redis endpoint is required but not provided.");
       Objects.requireNonNull(timeout, "timeout is required but not provided.");
       Objects.requireNonNull(reconnectInterval, "reconnectInterval is required but not provided.");
       if (timeout.isNegative() || timeout.isZero()) {
