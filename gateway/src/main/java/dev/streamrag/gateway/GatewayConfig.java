@@ -5,6 +5,7 @@ import dev.streamrag.gateway.kafka.KafkaSettings;
 import dev.streamrag.gateway.kafka.RequestPublisher;
 import dev.streamrag.gateway.openai.IndexNames;
 import dev.streamrag.schemas.RequestKind;
+import dev.streamrag.security.KafkaClientSettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -83,7 +84,8 @@ public final class GatewayConfig {
   private GatewayConfig(Builder builder) {
     this.kafka =
         new KafkaSettings(
-            builder.bootstrapServers,
+            KafkaClientSettings.of(
+                builder.bootstrapServers, builder.kafkaPropertiesFile, java.util.Map.of()),
             builder.requestsTopic,
             builder.piecesTopic,
             builder.replyPartition,
@@ -231,6 +233,7 @@ public final class GatewayConfig {
   /** Settings of a {@link GatewayConfig}; {@link #build()} checks them. */
   public static final class Builder {
     private String bootstrapServers = DEFAULT_BOOTSTRAP_SERVERS;
+    private java.nio.file.Path kafkaPropertiesFile;
     private String requestsTopic = DEFAULT_REQUESTS_TOPIC;
     private String piecesTopic = DEFAULT_PIECES_TOPIC;
     private int replyPartition = DEFAULT_REPLY_PARTITION;
@@ -262,6 +265,16 @@ public final class GatewayConfig {
 
     public Builder bootstrapServers(String bootstrapServers) {
       this.bootstrapServers = bootstrapServers;
+      return this;
+    }
+
+    /**
+     * Kafka client properties (security.protocol, sasl.*, ssl.*) for every Kafka client of the
+     * gateway; secrets in it must be references ({@code ${dir:DIR:FILE}}, {@code ${env:NAME}}).
+     * Null: plaintext, unauthenticated.
+     */
+    public Builder kafkaPropertiesFile(java.nio.file.Path kafkaPropertiesFile) {
+      this.kafkaPropertiesFile = kafkaPropertiesFile;
       return this;
     }
 

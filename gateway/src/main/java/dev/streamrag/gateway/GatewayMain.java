@@ -62,6 +62,16 @@ public final class GatewayMain implements Callable<Integer> {
   String bootstrapServers;
 
   @Option(
+      names = "--kafka-properties-file",
+      paramLabel = "FILE",
+      description =
+          "Kafka client properties (security.protocol, sasl.mechanism, sasl.jaas.config, ssl.*)"
+              + " for every Kafka client of the gateway. Secrets in it must be references the"
+              + " Kafka client resolves: $${dir:DIR:FILE}, $${file:PATH:KEY}, $${env:NAME}; one"
+              + " written out is refused. Unset: plaintext.")
+  Path kafkaPropertiesFile;
+
+  @Option(
       names = "--requests-topic",
       paramLabel = "TOPIC",
       description = "Topic the requests are produced to.")
@@ -369,6 +379,7 @@ public final class GatewayMain implements Callable<Integer> {
     }
     return GatewayConfig.builder()
         .bootstrapServers(bootstrapServers)
+        .kafkaPropertiesFile(kafkaPropertiesFile)
         .requestsTopic(requestsTopic)
         .piecesTopic(piecesTopic)
         .replyPartition(replyPartition)

@@ -180,6 +180,17 @@ class GatewayMainTest {
     assertThat(tooLarge.exitCode()).isEqualTo(2);
     assertThat(tooLarge.err()).contains("max body bytes must be between 1024 and 1048576");
 
+    Path kafkaProperties = dir.resolve("kafka.properties");
+    Files.writeString(
+        kafkaProperties,
+        "security.protocol=SASL_SSL\nsasl.jaas.config=org.apache.kafka.common.security.scram"
+            + ".ScramLoginModule required username=\"gw\" password=\"hunter2\";\n");
+    Run secretWrittenOut = run(keys, "--kafka-properties-file=" + kafkaProperties);
+    assertThat(secretWrittenOut.exitCode()).isEqualTo(2);
+    assertThat(secretWrittenOut.err())
+        .contains("sasl.jaas.config has a password")
+        .doesNotContain("hunter2");
+
     Run badIndex = run(keys, "--indexes=docs,*");
     assertThat(badIndex.exitCode()).isEqualTo(2);
     assertThat(badIndex.err()).contains("--indexes: '*' is not a plain index name");

@@ -1,5 +1,6 @@
 package dev.streamrag.gateway.kafka;
 
+import dev.streamrag.security.KafkaClientSettings;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Properties;
@@ -9,22 +10,23 @@ import org.apache.kafka.clients.CommonClientConfigs;
  * Where the gateway's Kafka traffic goes: the cluster, the requests topic it produces to, and the
  * one partition of the pieces topic it reads.
  *
+ * @param client the brokers and the Kafka client properties (SASL, TLS) every client starts from
  * @param timeout how long any Kafka call may take before the gateway treats Kafka as unreachable;
  *     short, so that no HTTP request waits on a broker that is gone
  */
 public record KafkaSettings(
-    String bootstrapServers,
+    KafkaClientSettings client,
     String requestsTopic,
     String piecesTopic,
     int replyPartition,
     Duration timeout) {
   public KafkaSettings {
-    Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+    Objects.requireNonNull(client, "client");
     Objects.requireNonNull(requestsTopic, "requestsTopic");
     Objects.requireNonNull(piecesTopic, "piecesTopic");
     Objects.requireNonNull(timeout, "timeout");
-    if (bootstrapServers.isBlank() || requestsTopic.isBlank() || piecesTopic.isBlank()) {
-      throw new IllegalArgumentException("bootstrap servers and topics must not be blank");
+    if (requestsTopic.isBlank() || piecesTopic.isBlank()) {
+      throw new IllegalArgumentException("topics must not be blank");
     }
     if (replyPartition < 0) {
       throw new IllegalArgumentException("replyPartition must not be negative: " + replyPartition);
@@ -34,10 +36,28 @@ public record KafkaSettings(
     }
   }
 
-  /** Settings every client of the gateway shares. */
+  /** Plaintext, unauthenticated brokers: tests and local stacks. */
+  public KafkaSettings(
+      String bootstrapServers,
+      String requestsTopic,
+      String piecesTopic,
+      int replyPartition,
+      Duration timeout) {
+    this(
+        KafkaClientSettings.plaintext(bootstrapServers),
+        requestsTopic,
+        piecesTopic,
+        replyPartition,
+        timeout);
+  }
+
+  public String bootstrapServers() {
+    return client.bootstrapServers();
+  }
+
+  /** Settings every client of the gateway shares: the brokers and client properties first. */
   Properties common(String clientId) {
-    Properties properties = new Properties();
-    properties.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Properties properties = client.toProperties();
     properties.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
     // Reconnect attempts to a dead broker at most once a second, not in a tight loop.
     properties.put(CommonClientConfigs.RECONNECT_BACKOFF_MAX_MS_CONFIG, "1000");
