@@ -8,6 +8,8 @@ import dev.streamrag.inference.llm.GenerateAnswer;
 import dev.streamrag.inference.llm.LlmPools;
 import dev.streamrag.inference.output.FinishResponse;
 import dev.streamrag.inference.prompt.PromptAssembler;
+import dev.streamrag.inference.quota.EnforceQuotas;
+import dev.streamrag.inference.quota.TenantQuotas;
 import dev.streamrag.inference.retrieve.NeedsEmbedding;
 import dev.streamrag.inference.retrieve.QueryEmbedding;
 import dev.streamrag.inference.retrieve.RetrievePassages;
@@ -15,6 +17,7 @@ import dev.streamrag.inference.validate.RequestRules;
 import dev.streamrag.inference.validate.RequestValidator;
 import dev.streamrag.jobs.batch.BatchSettings;
 import dev.streamrag.jobs.batch.MicroBatching;
+import dev.streamrag.jobs.cache.RedisEndpoint;
 import dev.streamrag.jobs.config.KafkaClients;
 import dev.streamrag.jobs.embed.EmbedBatchFunction;
 import dev.streamrag.jobs.embed.EmbeddingModelSpec;
@@ -33,6 +36,7 @@ import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.LatencyRecord;
 import dev.streamrag.schemas.internal.InFlightRequest;
+import dev.streamrag.security.SecretReference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,19 +58,22 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.types.Either;
 
 /**
- * The request path: validate → response cache → micro-batched query embedding → retrieval → prompt
- * → LLM → finish, with every finished request (rejected, cached, failed, answered) joining the
- * finish stage once. Sources and sinks are passed in, so tests run the same pipeline.
+ * The request path: validate → tenant quotas → response cache → micro-batched query embedding →
+ * retrieval → prompt → LLM → finish, with every finished request (rejected, cached, failed,
+ * answered) joining the finish stage once. Sources and sinks are passed in, so tests run the same
+ * pipeline.
  */
 public final class InferenceJob {
   public static final String NAME = "streamrag-inference";
 
   private final Configuration config;
   private final LlmPools pools;
+  private final TenantQuotas quotas;
 
   public InferenceJob(Configuration config) {
     this.config = config;
     this.pools = LlmPools.of(config);
+    this.quotas = TenantQuotas.of(config); // checked here: a bad entry stops the job at start
   }
 
   /** Adds the pipeline to {@code requests}' environment. */
@@ -78,7 +85,7 @@ public final class InferenceJob {
     TypeInformation<InFlightRequest> type = new AvroTypeInfo<>(InFlightRequest.class);
     EmbeddingModelSpec model = EmbeddingModelSpec.bundled(config.get(InferenceOptions.MODEL));
     boolean cacheEnabled = config.get(InferenceOptions.CACHE_ENABLED);
-    String redis = cacheEnabled ? config.get(InferenceOptions.REDIS_URL) : null;
+    RedisEndpoint redis = cacheEnabled ? redisEndpoint() : null;
     Duration cacheTimeout = config.get(InferenceOptions.CACHE_TIMEOUT);
     int ioCapacity = config.get(InferenceOptions.RETRIEVAL_CAPACITY);
     requests
@@ -87,12 +94,17 @@ public final class InferenceJob {
 
     SingleOutputStreamOperator<InFlightRequest> validated =
         requests.process(validator(model), type).name("validate").uid("validate");
+    // Over its tenant's quota, a request ends here, before it costs a cache read, an embedding,
+    // a search or an LLM call. Always in the graph (a pass-through when no quota is set), so
+    // turning quotas on or off keeps savepoints compatible.
+    SingleOutputStreamOperator<InFlightRequest> admitted =
+        validated.process(new EnforceQuotas(quotas), type).name("quota").uid("quota");
 
-    DataStream<InFlightRequest> looked = validated;
+    DataStream<InFlightRequest> looked = admitted;
     if (cacheEnabled) {
       looked =
           AsyncDataStream.unorderedWait(
-                  validated,
+                  admitted,
                   new ResponseCacheLookup(redis, cacheTimeout),
                   cacheTimeout.toMillis() * 4 + 1_000,
                   TimeUnit.MILLISECONDS,
@@ -183,6 +195,7 @@ public final class InferenceJob {
         answered
             .union(
                 validated.getSideOutput(Stages.FINISHED),
+                admitted.getSideOutput(Stages.FINISHED),
                 pending.getSideOutput(Stages.FINISHED),
                 embeddedOk.getSideOutput(Stages.FINISHED))
             .process(
@@ -221,6 +234,17 @@ public final class InferenceJob {
   }
 
   /** The agent options, checked here: in a task a bad value would restart it in a loop. */
+  /** Where Redis is and how to log in; the password stays a reference until a task opens. */
+  RedisEndpoint redisEndpoint() {
+    return new RedisEndpoint(
+        config.get(InferenceOptions.REDIS_URL),
+        config.get(InferenceOptions.REDIS_USERNAME),
+        SecretReference.ofSetting(
+                InferenceOptions.REDIS_PASSWORD.key(), config.get(InferenceOptions.REDIS_PASSWORD))
+            .orElse(null),
+        config.get(InferenceOptions.REDIS_CA_FILE));
+  }
+
   AgentSettings agentSettings() {
     return new AgentSettings(
         config.get(InferenceOptions.AGENT_MCP_SERVERS),
@@ -230,7 +254,7 @@ public final class InferenceJob {
         config.get(InferenceOptions.AGENT_MAX_COMPLETION_TOKENS),
         config.get(InferenceOptions.AGENT_TOOL_TIMEOUT),
         config.get(InferenceOptions.AGENT_MAX_TOOL_RESULT_CHARS),
-        config.get(InferenceOptions.REDIS_URL),
+        redisEndpoint(),
         config.get(InferenceOptions.AGENT_JOURNAL_TTL),
         config.get(InferenceOptions.AGENT_JOURNAL_TIMEOUT),
         config.get(InferenceOptions.AGENT_SYSTEM_PROMPT),
@@ -357,7 +381,10 @@ public final class InferenceJob {
             config.get(InferenceOptions.LLM_BACKOFF_BASE),
             config.get(InferenceOptions.LLM_BACKOFF_MAX)),
         config.get(InferenceOptions.LLM_ATTEMPT_TIMEOUT),
-        config.getOptional(InferenceOptions.LLM_API_KEY).orElse(null),
+        SecretReference.ofSetting(
+                InferenceOptions.LLM_API_KEY.key(),
+                config.getOptional(InferenceOptions.LLM_API_KEY).orElse(null))
+            .orElse(null),
         config.get(InferenceOptions.LLM_IGNORE_EOS),
         llmResilience());
   }

@@ -372,7 +372,11 @@ public final class InferenceOptions {
       ConfigOptions.key("llm.api-key")
           .stringType()
           .noDefaultValue()
-          .withDescription("Bearer token for the endpoints (vLLM --api-key), if they need one.");
+          .withDescription(
+              "Where the endpoints' bearer token is (vLLM --api-key), if they need one: a secret"
+                  + " reference, ${env:NAME}, ${file:PATH:KEY} or ${dir:DIR:FILE}, read by each"
+                  + " task when it opens; the key itself is refused, so it never travels in the job"
+                  + " graph.");
 
   public static final ConfigOption<Boolean> LLM_IGNORE_EOS =
       ConfigOptions.key("llm.ignore-eos")
@@ -394,7 +398,33 @@ public final class InferenceOptions {
       ConfigOptions.key("redis.url")
           .stringType()
           .defaultValue("redis://127.0.0.1:6379")
-          .withDescription("Redis of the response and embedding caches.");
+          .withDescription(
+              "Redis of the response cache and the agent journal: redis://host:port, or"
+                  + " rediss:// for TLS. No user or password in it: see redis.username and"
+                  + " redis.password.");
+
+  public static final ConfigOption<String> REDIS_USERNAME =
+      ConfigOptions.key("redis.username")
+          .stringType()
+          .defaultValue("")
+          .withDescription("Redis ACL user to log in as; empty: the default user.");
+
+  public static final ConfigOption<String> REDIS_PASSWORD =
+      ConfigOptions.key("redis.password")
+          .stringType()
+          .defaultValue("")
+          .withDescription(
+              "Where the Redis password is (AUTH, or the ACL user's): a secret reference,"
+                  + " ${env:NAME}, ${file:PATH:KEY} or ${dir:DIR:FILE}, read by each task when it"
+                  + " connects; a password written out is refused. Empty: no password.");
+
+  public static final ConfigOption<String> REDIS_CA_FILE =
+      ConfigOptions.key("redis.ca-file")
+          .stringType()
+          .defaultValue("")
+          .withDescription(
+              "A PEM CA certificate rediss:// trusts (a private CA); empty: the JVM's default"
+                  + " trust.");
 
   public static final ConfigOption<Boolean> CACHE_ENABLED =
       ConfigOptions.key("cache.enabled")
@@ -623,6 +653,47 @@ public final class InferenceOptions {
                   + " time, and answer briefly once you know.")
           .withDescription("The system message of agent requests (before the request's messages).");
 
+  public static final ConfigOption<Double> QUOTA_REQUESTS_PER_SECOND =
+      ConfigOptions.key("quota.requests-per-second")
+          .doubleType()
+          .defaultValue(0.0)
+          .withDescription(
+              "Requests per second each tenant may send (a token bucket of quota.burst), counted"
+                  + " before the response cache, so cached answers count too; a request over it is"
+                  + " REJECTED with quota.exceeded. 0: no rate limit. Per tenant over the whole"
+                  + " job: each task admits its share (this / parallelism) of the requests it"
+                  + " reads. quota.tenants sets other limits for named tenants.");
+
+  public static final ConfigOption<Integer> QUOTA_BURST =
+      ConfigOptions.key("quota.burst")
+          .intType()
+          .defaultValue(0)
+          .withDescription(
+              "Most requests a tenant may send at once after a quiet spell (the size of its token"
+                  + " bucket, which refills at quota.requests-per-second). 0: one second's worth of"
+                  + " the rate.");
+
+  public static final ConfigOption<Integer> QUOTA_MAX_CONCURRENT =
+      ConfigOptions.key("quota.max-concurrent")
+          .intType()
+          .defaultValue(0)
+          .withDescription(
+              "Requests of one tenant in the job at once, from admission until their response is"
+                  + " produced (answers, cache hits, errors, timeouts and agent runs alike); one"
+                  + " more is REJECTED with quota.exceeded. 0: no limit. Each task holds at most"
+                  + " its share (this / parallelism, rounded up).");
+
+  public static final ConfigOption<String> QUOTA_TENANTS =
+      ConfigOptions.key("quota.tenants")
+          .stringType()
+          .defaultValue("")
+          .withDescription(
+              "Limits of named tenants, in place of the three above: tenant=requestsPerSecond:"
+                  + "burst:maxConcurrent entries separated by ';', 0 meaning unlimited (e.g."
+                  + " 'acme=50:100:20;guest=1:2:1'; 'vip=0:0:0' exempts vip). Checked at start."
+                  + " Named tenants get their own label on the quota metrics, the others share"
+                  + " '_other'.");
+
   public static final List<ConfigOption<?>> ALL =
       List.of(
           KAFKA_BOOTSTRAP,
@@ -679,6 +750,9 @@ public final class InferenceOptions {
           LLM_IGNORE_EOS,
           SYSTEM_PROMPT,
           REDIS_URL,
+          REDIS_USERNAME,
+          REDIS_PASSWORD,
+          REDIS_CA_FILE,
           CACHE_ENABLED,
           CACHE_TTL,
           EMBEDDING_CACHE_TTL,
@@ -710,5 +784,9 @@ public final class InferenceOptions {
           AGENT_JOURNAL_TTL,
           AGENT_JOURNAL_TIMEOUT,
           AGENT_CAPACITY,
-          AGENT_SYSTEM_PROMPT);
+          AGENT_SYSTEM_PROMPT,
+          QUOTA_REQUESTS_PER_SECOND,
+          QUOTA_BURST,
+          QUOTA_MAX_CONCURRENT,
+          QUOTA_TENANTS);
 }

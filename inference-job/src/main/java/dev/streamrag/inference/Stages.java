@@ -1,5 +1,6 @@
 package dev.streamrag.inference;
 
+import dev.streamrag.inference.output.ClientErrors;
 import dev.streamrag.schemas.ErrorDetail;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.ResponseStatus;
@@ -50,7 +51,10 @@ public final class Stages {
         .setCompletedAt(Instant.EPOCH);
   }
 
-  /** Ends {@code request} without an answer. */
+  /**
+   * Ends {@code request} without an answer. The message is what a tenant may read ({@link
+   * ClientErrors}): no internal endpoints, no upstream error bodies.
+   */
   public static InFlightRequest fail(
       InFlightRequest request,
       ResponseStatus status,
@@ -63,7 +67,7 @@ public final class Stages {
             .setError(
                 ErrorDetail.newBuilder()
                     .setCode(code)
-                    .setMessage(message)
+                    .setMessage(ClientErrors.message(code, message))
                     .setStage(stage)
                     .setRetryable(retryable)
                     .build())

@@ -2,6 +2,7 @@ package dev.streamrag.inference.agent;
 
 import dev.streamrag.jobs.cache.CacheLookup;
 import dev.streamrag.jobs.cache.RedisCache;
+import dev.streamrag.jobs.cache.RedisEndpoint;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
@@ -36,8 +37,8 @@ interface AgentJournal extends AutoCloseable {
       };
 
   /** The journal in Redis, entries kept for {@code ttl}. */
-  static AgentJournal redis(String url, Duration timeout, Duration ttl) {
-    RedisCache redis = RedisCache.builder().uri(url).timeout(timeout).build();
+  static AgentJournal redis(RedisEndpoint endpoint, Duration timeout, Duration ttl) {
+    RedisCache redis = RedisCache.builder().endpoint(endpoint).timeout(timeout).build();
     return new AgentJournal() {
       @Override
       public CompletableFuture<byte[]> read(String key) {

@@ -1,5 +1,6 @@
 package dev.streamrag.inference.agent;
 
+import dev.streamrag.jobs.cache.RedisEndpoint;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.List;
@@ -9,7 +10,7 @@ import java.util.List;
  * bad value would restart it in a loop.
  *
  * @param mcpServers {@code name=url} of each MCP server
- * @param redisUrl where steps are journaled; null journals nothing
+ * @param redis where steps are journaled; null journals nothing
  * @param opensearchUrl where {@code search_documents} searches; null offers no such tool
  */
 public record AgentSettings(
@@ -20,7 +21,7 @@ public record AgentSettings(
     int maxCompletionTokens,
     Duration toolTimeout,
     int maxToolResultChars,
-    String redisUrl,
+    RedisEndpoint redis,
     Duration journalTtl,
     Duration journalTimeout,
     String systemPrompt,

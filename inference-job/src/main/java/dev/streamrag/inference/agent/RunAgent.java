@@ -132,10 +132,10 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
             settings.maxToolResultChars());
     toolBox.refresh(); // lists the servers' tools while the job starts, not on the first request
     journal =
-        settings.redisUrl() == null
+        settings.redis() == null
             ? AgentJournal.NONE
             : AgentJournal.redis(
-                settings.redisUrl(), settings.journalTimeout(), settings.journalTtl());
+                settings.redis(), settings.journalTimeout(), settings.journalTtl());
     running = Collections.synchronizedMap(new IdentityHashMap<>());
     var group = getRuntimeContext().getMetricGroup().addGroup("agent");
     runs = group.counter("runs");

@@ -3,6 +3,7 @@ package dev.streamrag.inference.cache;
 import dev.streamrag.inference.Stages;
 import dev.streamrag.jobs.cache.CacheLookup;
 import dev.streamrag.jobs.cache.RedisCache;
+import dev.streamrag.jobs.cache.RedisEndpoint;
 import dev.streamrag.schemas.CacheHitKind;
 import dev.streamrag.schemas.InferenceResponse;
 import dev.streamrag.schemas.internal.InFlightRequest;
@@ -23,7 +24,7 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 public final class ResponseCacheLookup extends RichAsyncFunction<InFlightRequest, InFlightRequest> {
   private static final long serialVersionUID = 1L;
 
-  private final String redisUri;
+  private final RedisEndpoint redis;
   private final Duration timeout;
   private transient RedisCache cache;
   private transient Counter hits;
@@ -31,14 +32,14 @@ public final class ResponseCacheLookup extends RichAsyncFunction<InFlightRequest
   private transient Counter unavailable;
   private transient Counter embeddingHits;
 
-  public ResponseCacheLookup(String redisUri, Duration timeout) {
-    this.redisUri = redisUri;
+  public ResponseCacheLookup(RedisEndpoint redis, Duration timeout) {
+    this.redis = redis;
     this.timeout = timeout;
   }
 
   @Override
   public void open(Configuration parameters) {
-    cache = RedisCache.builder().uri(redisUri).timeout(timeout).build();
+    cache = RedisCache.builder().endpoint(redis).timeout(timeout).build();
     var group = getRuntimeContext().getMetricGroup().addGroup("cache");
     hits = group.counter("responseHits");
     misses = group.counter("responseMisses");

@@ -30,6 +30,7 @@ import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.TokenUsage;
 import dev.streamrag.schemas.internal.InFlightRequest;
 import dev.streamrag.schemas.internal.Passage;
+import dev.streamrag.security.SecretReference;
 import java.io.Serializable;
 import java.net.URI;
 import java.time.Duration;
@@ -72,11 +73,14 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
       Duration loadPollInterval,
       RetryPolicy retry,
       Duration attemptTimeout,
-      String apiKey,
+      SecretReference apiKey,
       boolean ignoreEos,
       LlmResilienceSettings resilience)
       implements Serializable {
-    /** As a record's, without the API key: settings end up in logs and error messages. */
+    /**
+     * As a record's, naming where the API key is but not the key (which these settings never hold:
+     * it is read where the stage opens): settings end up in logs and error messages.
+     */
     @Override
     public String toString() {
       return "Settings[pools="
@@ -90,7 +94,7 @@ public final class GenerateAnswer extends RichAsyncFunction<InFlightRequest, InF
           + ", attemptTimeout="
           + attemptTimeout
           + ", apiKey="
-          + (apiKey == null ? "none" : "(set, not shown)")
+          + (apiKey == null ? "none" : apiKey)
           + ", ignoreEos="
           + ignoreEos
           + ", resilience="

@@ -18,8 +18,10 @@ public final class LlmCallers {
   }
 
   private static RoutedChatCaller poolCaller(GenerateAnswer.Settings settings, ModelPool pool) {
+    // Read here, in the task: the settings travel in the job graph and hold only the reference.
+    String apiKey = settings.apiKey() == null ? null : settings.apiKey().resolve();
     return RoutedChatCaller.builder()
-        .client(StreamingChatClient.builder().apiKey(settings.apiKey()).build())
+        .client(StreamingChatClient.builder().apiKey(apiKey).build())
         .endpoints(pool.endpoints().stream().map(URI::create).toList())
         .routing(pool.routing())
         .affinityLoadFactor(settings.affinityLoadFactor())

@@ -4,7 +4,9 @@ import dev.streamrag.inference.Stages;
 import dev.streamrag.inference.cache.CachedValues;
 import dev.streamrag.inference.pieces.PieceCounters;
 import dev.streamrag.inference.pieces.RequestPieces;
+import dev.streamrag.inference.quota.InFlightSlots;
 import dev.streamrag.jobs.cache.RedisCache;
+import dev.streamrag.jobs.cache.RedisEndpoint;
 import dev.streamrag.jobs.pieces.AnswerStream;
 import dev.streamrag.jobs.pieces.PieceMetrics;
 import dev.streamrag.jobs.pieces.PiecePublisher;
@@ -43,6 +45,8 @@ import org.apache.flink.util.OutputTag;
  * <p>It also publishes the pieces of every answer the LLM stage did not stream (cache hits,
  * rejections, failures before or around the LLM call): a generation of HEAD, the whole text as one
  * DELTA if there is any, and END, at once rather than at the next checkpoint.
+ *
+ * <p>Producing a response frees the request's concurrency slot ({@link InFlightSlots}).
  */
 public final class FinishResponse extends ProcessFunction<InFlightRequest, InferenceResponse>
     implements CheckpointedFunction {
@@ -52,7 +56,7 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
   public static final OutputTag<LatencyRecord> LATENCY =
       new OutputTag<>("latency", new AvroTypeInfo<>(LatencyRecord.class));
 
-  private final String redisUri;
+  private final RedisEndpoint redis;
   private final Duration cacheTimeout;
   private final Duration responseTtl;
   private final Duration embeddingTtl;
@@ -68,18 +72,19 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
   private transient Counter cacheWrites;
   private transient Counter cacheWriteFailures;
   private transient Counter truncated;
+  private transient String quotaTask;
 
   /**
-   * @param redisUri the cache to write back to, or null to write nothing
+   * @param redis the cache to write back to, or null to write nothing
    * @param pieces where to publish answers' pieces, or null to publish none
    */
   public FinishResponse(
-      String redisUri,
+      RedisEndpoint redis,
       Duration cacheTimeout,
       Duration responseTtl,
       Duration embeddingTtl,
       PieceSettings pieces) {
-    this.redisUri = redisUri;
+    this.redis = redis;
     this.cacheTimeout = cacheTimeout;
     this.responseTtl = responseTtl;
     this.embeddingTtl = embeddingTtl;
@@ -88,8 +93,8 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
 
   @Override
   public void open(Configuration parameters) {
-    if (redisUri != null) {
-      cache = RedisCache.builder().uri(redisUri).timeout(cacheTimeout).build();
+    if (redis != null) {
+      cache = RedisCache.builder().endpoint(redis).timeout(cacheTimeout).build();
     }
     metrics = getRuntimeContext().getMetricGroup().addGroup("requests");
     stageMillis = new HashMap<>();
@@ -113,6 +118,7 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
     cacheWrites = metrics.counter("cacheWrites");
     cacheWriteFailures = metrics.counter("cacheWriteFailures");
     truncated = metrics.counter("truncated_total");
+    quotaTask = InFlightSlots.taskKey(getRuntimeContext());
     if (pieces != null) {
       publisher = PiecePublisher.acquire(pieces);
       pieceMetrics = new PieceCounters(getRuntimeContext().getMetricGroup());
@@ -160,10 +166,15 @@ public final class FinishResponse extends ProcessFunction<InFlightRequest, Infer
     if (OutputLimits.fit(response)) {
       truncated.inc();
     }
+    // The latency record is the operators' and names the endpoint; the tenant's response does not.
+    LatencyRecord latencyRecord = latency(response);
+    response.setLlmEndpoint(ClientErrors.endpointLabel(response.getLlmEndpoint()));
     writeBack(request, response);
     publishPieces(request, response);
+    // The request's concurrency slot, if the quota stage of this subtask gave it one.
+    InFlightSlots.release(quotaTask, r.getTenantId(), r.getRequestId());
     out.collect(response);
-    context.output(LATENCY, latency(response));
+    context.output(LATENCY, latencyRecord);
     record(response);
   }
 

@@ -2,6 +2,7 @@ package dev.streamrag.inference.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.streamrag.jobs.cache.RedisEndpoint;
 import dev.streamrag.testsupport.junit.RedisExtension;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -18,7 +19,8 @@ class AgentJournalIT {
   @Test
   void whatIsWrittenIsReadBack() throws Exception {
     try (AgentJournal journal =
-        AgentJournal.redis(REDIS.uri(), Duration.ofSeconds(1), Duration.ofMinutes(1))) {
+        AgentJournal.redis(
+            RedisEndpoint.of(REDIS.uri()), Duration.ofSeconds(1), Duration.ofMinutes(1))) {
       journal
           .write(
               "streamrag:agent:t:r:1:0:llm", "{\"text\":\"hi\"}".getBytes(StandardCharsets.UTF_8))
@@ -33,7 +35,10 @@ class AgentJournalIT {
   @Test
   void aJournalThatCannotBeReachedReadsAsEmpty() throws Exception {
     try (AgentJournal journal =
-        AgentJournal.redis("redis://127.0.0.1:1", Duration.ofMillis(200), Duration.ofMinutes(1))) {
+        AgentJournal.redis(
+            RedisEndpoint.of("redis://127.0.0.1:1"),
+            Duration.ofMillis(200),
+            Duration.ofMinutes(1))) {
       journal.write("k", new byte[] {1}).get(5, TimeUnit.SECONDS);
       assertThat(journal.read("k").get(5, TimeUnit.SECONDS)).isNull();
     }
