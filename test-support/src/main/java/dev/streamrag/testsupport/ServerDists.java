@@ -10,8 +10,8 @@ import java.util.Properties;
 
 /**
  * Where the build put the server distributions (module {@code test-support/server-dists}): the
- * Kafka broker classpath, the OpenSearch and k-NN zips, the jar with redis-server binaries and the
- * schema registry's runnable jar.
+ * Kafka broker classpath, the OpenSearch, k-NN and security plugin zips, the jar with redis-server
+ * binaries and the schema registry's runnable jar.
  */
 public final class ServerDists {
   private static final String RESOURCE = "streamrag/server-dists.properties";
@@ -64,6 +64,11 @@ public final class ServerDists {
 
   public Path knnPluginZip() {
     return existingFile("opensearch-knn.zip");
+  }
+
+  /** The security plugin, for a node with TLS and logins ({@code OpenSearchServer.startSecure}). */
+  public Path securityPluginZip() {
+    return existingFile("opensearch-security.zip");
   }
 
   public Path embeddedRedisJar() {
