@@ -40,6 +40,34 @@ public final class CommonOptions {
           .defaultValue("http://127.0.0.1:9200")
           .withDescription("OpenSearch endpoint.");
 
+  public static final ConfigOption<String> OPENSEARCH_USERNAME =
+      ConfigOptions.key("opensearch.username")
+          .stringType()
+          .defaultValue("")
+          .withDescription(
+              "OpenSearch security plugin user (basic auth), set together with"
+                  + " opensearch.password; opensearch.url (http:// or https://) must not carry a"
+                  + " user or password. Empty: no login.");
+
+  public static final ConfigOption<String> OPENSEARCH_PASSWORD =
+      ConfigOptions.key("opensearch.password")
+          .stringType()
+          .defaultValue("")
+          .withDescription(
+              "Where opensearch.username's password is: a secret reference (${env:NAME},"
+                  + " ${file:PATH:KEY}, ${dir:DIR:FILE}) read where the client opens (TaskManager;"
+                  + " the ingest job's JobManager too, which creates the index); a password written"
+                  + " out is refused at start. Refused over http:// except to a loopback address.");
+
+  public static final ConfigOption<String> OPENSEARCH_CA_FILE =
+      ConfigOptions.key("opensearch.ca-file")
+          .stringType()
+          .defaultValue("")
+          .withDescription(
+              "PEM file of the CA certificate(s) to trust for an https:// opensearch.url (instead"
+                  + " of the JVM's default trust), read where the client opens. Empty: the JVM's"
+                  + " default trust.");
+
   public static final ConfigOption<String> EMBEDDING_MODEL =
       ConfigOptions.key("embedding.model")
           .stringType()

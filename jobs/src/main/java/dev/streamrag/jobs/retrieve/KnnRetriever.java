@@ -9,9 +9,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.apache.hc.client5.http.impl.nio.PoolingAsyncClientConnectionManagerBuilder;
+import org.apache.hc.core5.http.Header;
+import org.apache.hc.core5.http.HttpHeaders;
 import org.apache.hc.core5.http.HttpHost;
+import org.apache.hc.core5.http.message.BasicHeader;
+import org.apache.hc.core5.http.nio.ssl.TlsStrategy;
 import org.apache.hc.core5.util.Timeout;
 import org.opensearch.client.json.jackson.JacksonJsonpMapper;
 import org.opensearch.client.opensearch.OpenSearchAsyncClient;
@@ -23,11 +29,15 @@ import org.opensearch.client.opensearch.generic.OpenSearchGenericClient;
 import org.opensearch.client.opensearch.generic.Requests;
 import org.opensearch.client.transport.httpclient5.ApacheHttpClient5Transport;
 import org.opensearch.client.transport.httpclient5.ApacheHttpClient5TransportBuilder;
+import org.opensearch.client.transport.httpclient5.ResponseException;
 
 /**
  * Top-k chunks for a query vector from the chunk index, within one tenant, without blocking: the
  * search runs on the HTTP client's I/O threads and completes a future, which Flink's Async I/O
- * operator waits on. Every search has a deadline; a late or failed one completes exceptionally.
+ * operator waits on. Every search has a deadline; a late or failed one completes exceptionally, a
+ * refused login or permission and an untrusted certificate with an {@link
+ * OpenSearchAccessException}. Logs in and trusts as its {@link OpenSearchEndpoint} says; the
+ * password is read when the retriever is built (in an operator's {@code open()}).
  *
  * <p>k-NN asks for {@code candidates} neighbours and keeps the best k. With a tenant filter,
  * Lucene's HNSW search misses neighbours when asked for few: on the demo corpus at 10,000
@@ -37,6 +47,7 @@ import org.opensearch.client.transport.httpclient5.ApacheHttpClient5TransportBui
 public final class KnnRetriever implements AutoCloseable {
   private final OpenSearchAsyncClient client;
   private final ApacheHttpClient5Transport transport;
+  private final OpenSearchEndpoint endpoint;
   private final String index;
   private final int candidates;
   private final Duration timeout;
@@ -45,18 +56,28 @@ public final class KnnRetriever implements AutoCloseable {
     this.index = builder.index;
     this.candidates = builder.candidates;
     this.timeout = builder.timeout;
-    URI url = builder.url;
+    this.endpoint = builder.endpoint;
+    URI url = endpoint.uri();
     Timeout responseTimeout = Timeout.of(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    // Read here, where the client opens (an operator's open()): the password is never a field.
+    Header[] login =
+        endpoint
+            .basicAuthorization()
+            .map(value -> new Header[] {new BasicHeader(HttpHeaders.AUTHORIZATION, value, true)})
+            .orElse(new Header[0]);
+    TlsStrategy tls = endpoint.tlsStrategy();
     this.transport =
         ApacheHttpClient5TransportBuilder.builder(
                 new HttpHost(url.getScheme(), url.getHost(), url.getPort()))
             .setMapper(new JacksonJsonpMapper())
+            .setDefaultHeaders(login)
             .setHttpClientConfigCallback(
                 http ->
                     http.setConnectionManager(
                         PoolingAsyncClientConnectionManagerBuilder.create()
                             .setMaxConnPerRoute(builder.maxConnections)
                             .setMaxConnTotal(builder.maxConnections)
+                            .setTlsStrategy(tls)
                             .build()))
             .setRequestConfigCallback(
                 config ->
@@ -73,7 +94,7 @@ public final class KnnRetriever implements AutoCloseable {
 
   /** Builds a retriever; {@link #build()} checks every setting. */
   public static final class Builder {
-    private URI url;
+    private OpenSearchEndpoint endpoint;
     private String index;
     private int candidates = 50;
     private Duration timeout = Duration.ofSeconds(2);
@@ -85,8 +106,18 @@ public final class KnnRetriever implements AutoCloseable {
       return this;
     }
 
+    /** A cluster without logins, trusted by the JVM's default trust (a plain URL). */
     public Builder url(URI url) {
-      this.url = url;
+      this.endpoint = url == null ? null : OpenSearchEndpoint.of(url);
+      return this;
+    }
+
+    /**
+     * Where OpenSearch is and how to log in and trust it; its password is read when {@link
+     * #build()} opens the client.
+     */
+    public Builder endpoint(OpenSearchEndpoint endpoint) {
+      this.endpoint = endpoint;
       return this;
     }
 
@@ -108,7 +139,7 @@ public final class KnnRetriever implements AutoCloseable {
     }
 
     public KnnRetriever build() {
-      Objects.requireNonNull(url, "OpenSearch url is required but not provided.");
+      Objects.requireNonNull(endpoint, "OpenSearch url is required but not provided.");
       Objects.requireNonNull(index, "index is required but not provided.");
       Objects.requireNonNull(timeout, "timeout is required but not provided.");
       if (maxConnections < 1) {
@@ -173,7 +204,34 @@ public final class KnnRetriever implements AutoCloseable {
     }
     return search
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
-        .thenApply(KnnRetriever::chunks);
+        .handle(
+            (response, error) -> {
+              if (error != null) {
+                throw new CompletionException(explain(error, "search index " + target));
+              }
+              return chunks(response);
+            });
+  }
+
+  /**
+   * A refused login or permission, or an untrusted certificate, as an {@link
+   * OpenSearchAccessException} that names the settings to check; any other failure as it is (so a
+   * timeout stays a timeout).
+   */
+  private Throwable explain(Throwable error, String action) {
+    Throwable failure =
+        error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof ResponseException response
+          && (response.status() == 401 || response.status() == 403)) {
+        return OpenSearchAccessException.refused(
+            endpoint, response.status(), action, response.getMessage());
+      }
+      if (t instanceof SSLException tls) {
+        return OpenSearchAccessException.untrusted(endpoint, tls);
+      }
+    }
+    return failure;
   }
 
   /**
