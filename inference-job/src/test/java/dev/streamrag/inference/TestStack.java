@@ -67,7 +67,17 @@ final class TestStack {
   }
 
   static void createTopics(String kafka, String... topics) throws Exception {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka))) {
+    createTopics(plain(kafka), topics);
+  }
+
+  /** The client config of a plaintext, unauthenticated broker. */
+  static Map<String, Object> plain(String kafka) {
+    return Map.of("bootstrap.servers", kafka);
+  }
+
+  /** As {@link #createTopics(String, String...)} with a client config (a secured broker's). */
+  static void createTopics(Map<String, Object> client, String... topics) throws Exception {
+    try (Admin admin = Admin.create(client)) {
       List<NewTopic> newTopics = new ArrayList<>();
       for (String topic : topics) {
         newTopics.add(new NewTopic(topic, 2, (short) 1));
@@ -114,11 +124,15 @@ final class TestStack {
 
   /** Produces raw values (JSON text or anything else) keyed by nothing. */
   static void produce(String kafka, String topic, List<String> values) {
+    produce(plain(kafka), topic, values);
+  }
+
+  /** As {@link #produce(String, String, List)} with a client config (a secured broker's). */
+  static void produce(Map<String, Object> client, String topic, List<String> values) {
+    Map<String, Object> config = new java.util.HashMap<>(client);
+    config.put("linger.ms", 0);
     try (KafkaProducer<byte[], byte[]> producer =
-        new KafkaProducer<>(
-            Map.of("bootstrap.servers", kafka, "linger.ms", 0),
-            new ByteArraySerializer(),
-            new ByteArraySerializer())) {
+        new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer())) {
       for (String value : values) {
         producer.send(new ProducerRecord<>(topic, value.getBytes(StandardCharsets.UTF_8)));
       }
@@ -128,19 +142,18 @@ final class TestStack {
 
   /** A consumer of {@code topic} from its beginning, in a group of its own. */
   static KafkaConsumer<byte[], byte[]> fromEarliest(String kafka, String topic, String isolation) {
+    return fromEarliest(plain(kafka), topic, isolation);
+  }
+
+  /** As {@link #fromEarliest(String, String, String)} with a client config; groups "it-...". */
+  static KafkaConsumer<byte[], byte[]> fromEarliest(
+      Map<String, Object> client, String topic, String isolation) {
+    Map<String, Object> config = new java.util.HashMap<>(client);
+    config.put(ConsumerConfig.GROUP_ID_CONFIG, "it-" + UUID.randomUUID());
+    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
     KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                kafka,
-                ConsumerConfig.GROUP_ID_CONFIG,
-                "it-" + UUID.randomUUID(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                "earliest",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                isolation),
-            new ByteArrayDeserializer(),
-            new ByteArrayDeserializer());
+        new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     consumer.subscribe(List.of(topic));
     return consumer;
   }
@@ -153,8 +166,12 @@ final class TestStack {
     private final List<T> seen = new ArrayList<>();
 
     Reader(String kafka, String topic, Class<T> type) {
+      this(plain(kafka), topic, type);
+    }
+
+    Reader(Map<String, Object> client, String topic, Class<T> type) {
       this.codec = RecordCodec.of(type);
-      this.consumer = fromEarliest(kafka, topic, "read_committed");
+      this.consumer = fromEarliest(client, topic, "read_committed");
     }
 
     /** Polls until {@code done} holds for what was seen, or fails after {@code timeout}. */
@@ -196,7 +213,11 @@ final class TestStack {
     private final Map<String, java.util.Set<Integer>> partitions = new LinkedHashMap<>();
 
     PieceReader(String kafka, String topic) {
-      consumer = fromEarliest(kafka, topic, "read_uncommitted");
+      this(plain(kafka), topic);
+    }
+
+    PieceReader(Map<String, Object> client, String topic) {
+      consumer = fromEarliest(client, topic, "read_uncommitted");
     }
 
     /** Polls until every one of {@code ids} has its END, or fails after {@code timeout}. */
