@@ -16,10 +16,10 @@ import dev.streamrag.jobs.kafka.AvroRecordSerializer;
 import dev.streamrag.jobs.kafka.DecodingDeserializer;
 import dev.streamrag.jobs.kafka.SchemaRegistrySettings;
 import dev.streamrag.jobs.kafka.SplitDeadLetters;
+import dev.streamrag.jobs.retrieve.OpenSearchEndpoint;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.Document;
 import dev.streamrag.schemas.ids.Identifiers;
-import java.net.URI;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -162,12 +162,13 @@ public final class IngestJob {
   }
 
   /**
-   * Chunk writes to the configured OpenSearch index. At least once: chunk ids are deterministic, so
-   * a replayed write overwrites itself and the index ends up as with exactly once.
+   * Chunk writes to the configured OpenSearch index, with the configured login and trust (the
+   * password is read on the TaskManager). At least once: chunk ids are deterministic, so a replayed
+   * write overwrites itself and the index ends up as with exactly once.
    */
   public static BulkTransport.Factory index(Configuration config) {
     return OpenSearchBulkTransport.factory(
-        URI.create(config.get(IngestOptions.OPENSEARCH_URL)), config.get(IngestOptions.INDEX));
+        OpenSearchEndpoint.from(config), config.get(IngestOptions.INDEX));
   }
 
   /** Dead letters to their topic, at least once. */

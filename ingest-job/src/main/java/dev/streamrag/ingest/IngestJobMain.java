@@ -3,9 +3,9 @@ package dev.streamrag.ingest;
 import dev.streamrag.ingest.index.KnnIndex;
 import dev.streamrag.jobs.config.JobConfig;
 import dev.streamrag.jobs.embed.EmbeddingModelSpec;
+import dev.streamrag.jobs.retrieve.OpenSearchEndpoint;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.Document;
-import java.net.URI;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -39,10 +39,13 @@ public final class IngestJobMain {
     env.execute(IngestJob.NAME);
   }
 
-  /** Creates the configured chunk index for the configured model, unless it exists. */
+  /**
+   * Creates the configured chunk index for the configured model, unless it exists, logging in as
+   * configured (here, where the job starts, the password is read too).
+   */
   public static void createIndex(Configuration config) {
     KnnIndex.createIfMissing(
-        URI.create(config.get(IngestOptions.OPENSEARCH_URL)),
+        OpenSearchEndpoint.from(config),
         config.get(IngestOptions.INDEX),
         EmbeddingModelSpec.bundled(config.get(IngestOptions.MODEL)).dimension(),
         config.get(IngestOptions.INDEX_SHARDS),

@@ -57,6 +57,12 @@ public final class IngestOptions {
 
   public static final ConfigOption<String> OPENSEARCH_URL = CommonOptions.OPENSEARCH_URL;
 
+  public static final ConfigOption<String> OPENSEARCH_USERNAME = CommonOptions.OPENSEARCH_USERNAME;
+
+  public static final ConfigOption<String> OPENSEARCH_PASSWORD = CommonOptions.OPENSEARCH_PASSWORD;
+
+  public static final ConfigOption<String> OPENSEARCH_CA_FILE = CommonOptions.OPENSEARCH_CA_FILE;
+
   public static final ConfigOption<String> INDEX =
       ConfigOptions.key("ingest.index")
           .stringType()
@@ -166,6 +172,9 @@ public final class IngestOptions {
           FILES,
           FILES_TENANT,
           OPENSEARCH_URL,
+          OPENSEARCH_USERNAME,
+          OPENSEARCH_PASSWORD,
+          OPENSEARCH_CA_FILE,
           INDEX,
           INDEX_SHARDS,
           INDEX_REPLICAS,

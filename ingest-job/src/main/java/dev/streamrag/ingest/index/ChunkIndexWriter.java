@@ -3,6 +3,7 @@ package dev.streamrag.ingest.index;
 import dev.streamrag.ingest.ChunkAction;
 import dev.streamrag.ingest.embed.FailureIsolatingEmbedding;
 import dev.streamrag.jobs.kafka.DeadLetters;
+import dev.streamrag.jobs.retrieve.OpenSearchAccessException;
 import dev.streamrag.schemas.DeadLetter;
 import java.io.IOException;
 import java.time.Duration;
@@ -43,8 +44,9 @@ import org.slf4j.LoggerFactory;
  *       overloaded or broken cluster is lost infrastructure, not a bad record: dead-lettering would
  *       throw away good documents, while a restart replays them (chunk ids are deterministic).
  *   <li>Anything that says the index cannot be written at all (any other refused request, an action
- *       answered 401/403/404, a cluster block, a closed or missing index): the task fails at once.
- *       That is configuration, and would otherwise dead-letter every document.
+ *       answered 401/403/404, a cluster block, a closed or missing index, a certificate the
+ *       endpoint does not trust): the task fails at once. That is configuration, and would
+ *       otherwise dead-letter every document.
  *   <li>A chunk an earlier step failed on ({@code embedding.failed}) is not written.
  * </ul>
  *
@@ -369,7 +371,14 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
           if (result.ok()) {
             outcomes[index] = null;
           } else if (unusableIndex(result)) {
-            unusable = "OpenSearch cannot write chunk " + sent.get(k).chunkId + ", " + why;
+            unusable =
+                "OpenSearch cannot write chunk "
+                    + sent.get(k).chunkId
+                    + ", "
+                    + why
+                    + (result.status() == 401 || result.status() == 403
+                        ? " (check opensearch.username and its role's permissions on the index)"
+                        : "");
           } else if (result.status() == 429 || result.status() >= 500) {
             again.add(index);
             retryWhy = "OpenSearch answered chunk " + sent.get(k).chunkId + " " + why;
@@ -404,6 +413,9 @@ public final class ChunkIndexWriter extends AbstractStreamOperator<DeadLetter>
                   + e.getMessage(),
               e);
         }
+      } catch (OpenSearchAccessException e) {
+        // An untrusted certificate: configuration, like a refused login.
+        throw new IOException("OpenSearch cannot be written: " + e.getMessage(), e);
       } catch (IOException | RuntimeException e) {
         // No connection, a timeout, or an answer that is not OpenSearch's (a proxy's HTML page):
         // the cluster is unavailable, not the record bad.

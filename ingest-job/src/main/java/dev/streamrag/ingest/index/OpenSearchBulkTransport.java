@@ -2,14 +2,15 @@ package dev.streamrag.ingest.index;
 
 import dev.streamrag.ingest.ChunkAction;
 import dev.streamrag.jobs.retrieve.ChunkIndex;
+import dev.streamrag.jobs.retrieve.OpenSearchAccessException;
+import dev.streamrag.jobs.retrieve.OpenSearchEndpoint;
 import java.io.IOException;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.http.HttpHost;
+import java.util.Optional;
 import org.apache.http.client.config.RequestConfig;
 import org.opensearch.OpenSearchStatusException;
 import org.opensearch.action.bulk.BulkItemResponse;
@@ -19,13 +20,14 @@ import org.opensearch.action.delete.DeleteRequest;
 import org.opensearch.action.index.IndexRequest;
 import org.opensearch.client.RequestOptions;
 import org.opensearch.client.ResponseException;
-import org.opensearch.client.RestClient;
 import org.opensearch.client.RestHighLevelClient;
 
 /**
  * Bulk writes to OpenSearch with the REST high-level client (on the classpath with Flink's
  * OpenSearch connector): an UPSERT becomes an index request by chunk id, a DELETE a delete by chunk
- * id. Per-action failures come back as results; a refused request as {@link RequestFailed}.
+ * id. Per-action failures come back as results; a refused request as {@link RequestFailed} (a
+ * refused login or permission saying which settings to check); an untrusted certificate as {@link
+ * OpenSearchAccessException}. Logs in and trusts as its {@link OpenSearchEndpoint} says.
  */
 public final class OpenSearchBulkTransport implements BulkTransport {
   /** A failure message kept in a result: enough for the reason, bounded. */
@@ -40,24 +42,29 @@ public final class OpenSearchBulkTransport implements BulkTransport {
   static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(30);
 
   private final RestHighLevelClient client;
+  private final OpenSearchEndpoint endpoint;
   private final String index;
 
-  private OpenSearchBulkTransport(URI url, String index) {
+  private OpenSearchBulkTransport(OpenSearchEndpoint endpoint, String index) {
     this.client =
         new RestHighLevelClient(
-            RestClient.builder(new HttpHost(url.getHost(), url.getPort(), url.getScheme()))
+            OpenSearchRestClients.builder(endpoint)
                 .setRequestConfigCallback(
                     config ->
                         config
                             .setConnectTimeout((int) CONNECT_TIMEOUT.toMillis())
                             .setConnectionRequestTimeout((int) CONNECT_TIMEOUT.toMillis())
                             .setSocketTimeout((int) SOCKET_TIMEOUT.toMillis())));
+    this.endpoint = endpoint;
     this.index = index;
   }
 
-  /** A factory for {@code index} at {@code url}, to open on the task. */
-  public static Factory factory(URI url, String index) {
-    return () -> new OpenSearchBulkTransport(url, index);
+  /**
+   * A factory for {@code index} at {@code endpoint}, to open on the task: the factory (in the job
+   * graph) holds the password's reference; the password is read when a task opens the transport.
+   */
+  public static Factory factory(OpenSearchEndpoint endpoint, String index) {
+    return () -> new OpenSearchBulkTransport(endpoint, index);
   }
 
   @Override
@@ -72,11 +79,16 @@ public final class OpenSearchBulkTransport implements BulkTransport {
     BulkResponse response;
     try {
       response = client.bulk(bulk, options(timeout));
-    } catch (OpenSearchStatusException e) {
-      throw new RequestFailed(e.status().getStatus(), clip(e.getMessage()));
-    } catch (ResponseException e) {
-      throw new RequestFailed(
-          e.getResponse().getStatusLine().getStatusCode(), clip(e.getMessage()));
+    } catch (OpenSearchStatusException | ResponseException e) {
+      throw requestFailed(OpenSearchRestClients.status(e), e);
+    } catch (IOException e) {
+      // A certificate that is not trusted is configuration, not an unreachable cluster.
+      Optional<OpenSearchAccessException> untrusted =
+          OpenSearchRestClients.explain(endpoint, e, "write index " + index);
+      if (untrusted.isPresent()) {
+        throw untrusted.get();
+      }
+      throw e;
     }
     List<ItemResult> results = new ArrayList<>(actions.size());
     for (BulkItemResponse item : response.getItems()) {
@@ -87,6 +99,15 @@ public final class OpenSearchBulkTransport implements BulkTransport {
               : ItemResult.OK);
     }
     return results;
+  }
+
+  /** A whole request refused: a refused login or permission says which settings to check. */
+  private RequestFailed requestFailed(int status, Exception e) {
+    String message =
+        OpenSearchRestClients.explain(endpoint, e, "write index " + index)
+            .map(Throwable::getMessage)
+            .orElse(e.getMessage());
+    return new RequestFailed(status, clip(message));
   }
 
   /** The client's timeouts, none longer than {@code timeout}, so a flush keeps its deadline. */
