@@ -16,7 +16,7 @@ public final class ReportSummary {
         Locale.ROOT,
         "run %s: sent %d, answered %d, lost %d | %.1f req/s offered, %.1f req/s answered | goodput %s"
             + " (%.1f req/s) | %s e2e p50 %s ms p99 %s ms | TTFT p50 %s ms p99 %s ms | cache hits %s |"
-            + " RAG correct %s%s%nreport: %s",
+            + " RAG correct %s%s%s%nreport: %s",
         r.runId(),
         r.counts().sent(),
         r.counts().answered(),
@@ -33,7 +33,22 @@ public final class ReportSummary {
         ReportWriter.pct(r.cacheHitRatio()),
         ReportWriter.pct(r.quality().answerAccuracy()),
         agents(r),
+        quota(r),
         markdown.toAbsolutePath());
+  }
+
+  /** Requests turned away by their tenant's quota, per tenant; empty if none was. */
+  static String quota(RunReport r) {
+    StringBuilder line = new StringBuilder();
+    long total = 0;
+    for (var tenant : r.byTenant().entrySet()) {
+      long n = tenant.getValue().quotaExceeded();
+      if (n > 0) {
+        total += n;
+        line.append(line.length() == 0 ? "" : ", ").append(tenant.getKey()).append(' ').append(n);
+      }
+    }
+    return total == 0 ? "" : " | over quota " + total + " (" + line + ")";
   }
 
   /** The agents' part of the line, empty without AGENT requests. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.streamrag.schemas.RequestKind;
+import dev.streamrag.schemas.ResponseStatus;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -154,6 +155,9 @@ public final class ReportWriter {
     if (!r.errorsByCode().isEmpty()) {
       md.append("\n| error code | count |\n|---|---|\n");
       r.errorsByCode().forEach((code, n) -> row(md, code, n));
+    }
+    if (!r.byTenant().isEmpty()) {
+      byTenant(md, r);
     }
     for (Map.Entry<String, Map<String, LatencyStats.Summary>> kind : r.latency().entrySet()) {
       md.append("\n## Latency of OK responses, ").append(kind.getKey()).append(" (ms)\n\n");
@@ -315,6 +319,31 @@ public final class ReportWriter {
             fmt(p.p95()),
             fmt(p.p99()),
             fmt(p.max())));
+  }
+
+  private static void byTenant(StringBuilder md, RunReport r) {
+    md.append("\n## By tenant\n\nEvery request sent, by the tenant it was sent as:\n\n");
+    md.append(
+        "| tenant | sent | answered | OK | REJECTED | over quota (`quota.exceeded`) | not OK, by"
+            + " code |\n|---|---|---|---|---|---|---|\n");
+    r.byTenant()
+        .forEach(
+            (tenant, t) ->
+                md.append(
+                    String.format(
+                        Locale.ROOT,
+                        "| %s | %d | %d | %d | %d | %d | %s |%n",
+                        tenant,
+                        t.sent(),
+                        t.answered(),
+                        t.count(ResponseStatus.OK),
+                        t.count(ResponseStatus.REJECTED),
+                        t.quotaExceeded(),
+                        t.errorsByCode().isEmpty() ? "–" : counts(t.errorsByCode()))));
+    md.append(
+        "\n`quota.exceeded`: the inference job turned the request away at once because its tenant"
+            + " was over its rate or concurrency quota (`quota.*` settings); the client may retry"
+            + " later.\n");
   }
 
   private static void byPool(StringBuilder md, RunReport r) {

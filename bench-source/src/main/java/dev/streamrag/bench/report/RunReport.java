@@ -22,11 +22,12 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * Everything the report says about one run, computed from its records: counts, latency percentiles
- * per stage and request kind, throughput, goodput under the SLO (over all and by kind), cache hits,
- * answer quality against the demo corpus's ground truth, agent loops (steps, tool calls, where a
- * step's time goes, multi-hop correctness), cost (per instance type, and per LLM pool as
- * provisioned), and a per-second timeline.
+ * Everything the report says about one run, computed from its records: counts (over all and per
+ * tenant, with the requests each tenant's quota turned away), latency percentiles per stage and
+ * request kind, throughput, goodput under the SLO (over all and by kind), cache hits, answer
+ * quality against the demo corpus's ground truth, agent loops (steps, tool calls, where a step's
+ * time goes, multi-hop correctness), cost (per instance type, and per LLM pool as provisioned), and
+ * a per-second timeline.
  */
 public record RunReport(
     String runId,
@@ -37,6 +38,7 @@ public record RunReport(
     Streams streams,
     Map<String, Long> byStatus,
     Map<String, Long> errorsByCode,
+    Map<String, TenantUse> byTenant,
     double offeredPerSecond,
     double throughputPerSecond,
     double outputTokensPerSecond,
@@ -175,6 +177,26 @@ public record RunReport(
       double usdPerRequest,
       double usdPer1kGood) {}
 
+  /**
+   * One tenant's requests over the whole run: sent, answered, answered by status, and the codes of
+   * those not OK ({@link #QUOTA_EXCEEDED}: turned away by the tenant's quota in the job).
+   */
+  public record TenantUse(
+      long sent, long answered, Map<String, Long> byStatus, Map<String, Long> errorsByCode) {
+    public long count(ResponseStatus status) {
+      return byStatus.getOrDefault(status.name(), 0L);
+    }
+
+    public long quotaExceeded() {
+      return errorsByCode.getOrDefault(QUOTA_EXCEEDED, 0L);
+    }
+  }
+
+  /**
+   * The code of a request the inference job rejected for its tenant's rate or concurrency quota.
+   */
+  public static final String QUOTA_EXCEEDED = "quota.exceeded";
+
   /** Where the headline latencies come from. */
   public static final String CLIENT = "client";
 
@@ -209,6 +231,9 @@ public record RunReport(
     long lastCompleted = firstIntended;
     Map<String, Long> byStatus = new TreeMap<>();
     Map<String, Long> errors = new TreeMap<>();
+    Map<String, long[]> tenantCounts = new TreeMap<>(); // sent, answered
+    Map<String, Map<String, Long>> tenantStatus = new TreeMap<>();
+    Map<String, Map<String, Long>> tenantErrors = new TreeMap<>();
     Map<String, Map<String, LatencyStats>> latency = new LinkedHashMap<>();
     Map<Long, List<Observed>> perSecond = new TreeMap<>();
     Map<Long, Long> sentPerSecond = new TreeMap<>();
@@ -225,6 +250,7 @@ public record RunReport(
     long[] stream = new long[8];
     PoolTally pools = new PoolTally(prices.pools());
     for (InferenceRequest request : records.sent().values()) {
+      tenantCounts.computeIfAbsent(tenantOf(request), t -> new long[2])[0]++;
       sentPerSecond.merge(second(request, firstIntended), 1L, Long::sum);
       if (request.getCreatedAt().toEpochMilli() >= measuredFrom) {
         measuredSent++;
@@ -240,6 +266,17 @@ public record RunReport(
       byStatus.merge(response.getStatus().name(), 1L, Long::sum);
       if (response.getError() != null) {
         errors.merge(response.getError().getCode(), 1L, Long::sum);
+      }
+      // By the tenant the request was sent as (a rejected response may echo it clipped).
+      String tenant = tenantOf(request);
+      tenantCounts.computeIfAbsent(tenant, t -> new long[2])[1]++;
+      tenantStatus
+          .computeIfAbsent(tenant, t -> new TreeMap<>())
+          .merge(response.getStatus().name(), 1L, Long::sum);
+      if (response.getError() != null) {
+        tenantErrors
+            .computeIfAbsent(tenant, t -> new TreeMap<>())
+            .merge(response.getError().getCode(), 1L, Long::sum);
       }
       Receipt receipt = receipts.get(response.getRequestId());
       ClientLatency observed = ClientLatency.of(request, response, receipt);
@@ -363,6 +400,16 @@ public record RunReport(
       }
     }
     long sent = records.sent().size() + refused;
+    Map<String, TenantUse> byTenant = new LinkedHashMap<>();
+    tenantCounts.forEach(
+        (tenant, n) ->
+            byTenant.put(
+                tenant,
+                new TenantUse(
+                    n[0],
+                    n[1],
+                    tenantStatus.getOrDefault(tenant, Map.of()),
+                    tenantErrors.getOrDefault(tenant, Map.of()))));
     Map<String, PoolUse> byPool = pools.uses(runSeconds);
     // By the kind each request was sent as; requests the gateway refused never had one here.
     Map<String, KindGoodput> goodputByKind = new LinkedHashMap<>();
@@ -395,6 +442,7 @@ public record RunReport(
             stream[0] == 0 ? Double.NaN : (double) stream[7] / stream[0]),
         byStatus,
         errors,
+        byTenant,
         measuredSent / sendSeconds,
         measuredAnswered / runSeconds,
         outputTokens / runSeconds,
@@ -468,6 +516,10 @@ public record RunReport(
     if (value != null) {
       stats.computeIfAbsent(stage, s -> new LatencyStats()).record(value);
     }
+  }
+
+  private static String tenantOf(InferenceRequest request) {
+    return request.getTenantId() == null ? "(none)" : request.getTenantId();
   }
 
   private static long second(InferenceRequest request, long firstIntended) {

@@ -120,6 +120,48 @@ class RunReportTest {
   }
 
   @Test
+  void quotaRejectionsAreCountedPerTenant() {
+    add("q-1", 0, ResponseStatus.OK, CacheHitKind.NONE, "x", 10.0, 1);
+    for (int i = 0; i < 3; i++) {
+      add("n-" + i, 0, ResponseStatus.REJECTED, CacheHitKind.NONE, null, null, 0);
+      sent.get("n-" + i).setTenantId("noisy");
+      answered.get("n-" + i).setTenantId("noisy");
+      answered
+          .get("n-" + i)
+          .setError(
+              ErrorDetail.newBuilder()
+                  .setCode("quota.exceeded")
+                  .setMessage(
+                      "over this tenant's rate quota of 4 requests/s (burst 4): retry later")
+                  .setStage("quota")
+                  .setRetryable(true)
+                  .build());
+    }
+    add("n-3", 0, ResponseStatus.OK, CacheHitKind.NONE, "x", 10.0, 1);
+    sent.get("n-3").setTenantId("noisy");
+    add("n-lost", 0, ResponseStatus.OK, CacheHitKind.NONE, "x", 10.0, 1);
+    sent.get("n-lost").setTenantId("noisy");
+    answered.remove("n-lost");
+
+    RunReport report = report(Receipts.none());
+
+    assertThat(report.byTenant()).containsOnlyKeys("acme", "noisy");
+    RunReport.TenantUse noisy = report.byTenant().get("noisy");
+    assertThat(noisy.sent()).isEqualTo(5);
+    assertThat(noisy.answered()).isEqualTo(4);
+    assertThat(noisy.count(ResponseStatus.OK)).isEqualTo(1);
+    assertThat(noisy.count(ResponseStatus.REJECTED)).isEqualTo(3);
+    assertThat(noisy.quotaExceeded()).isEqualTo(3);
+    assertThat(report.byTenant().get("acme").quotaExceeded()).isZero();
+    assertThat(report.errorsByCode()).containsEntry("quota.exceeded", 3L);
+    assertThat(ReportWriter.markdown(report))
+        .contains("## By tenant")
+        .contains("| acme | 1 | 1 | 1 | 0 | 0 | – |")
+        .contains("| noisy | 5 | 4 | 1 | 3 | 3 | quota.exceeded 3 |");
+    assertThat(ReportSummary.quota(report)).isEqualTo(" | over quota 3 (noisy 3)");
+  }
+
+  @Test
   void theIntendedTimeInMicrosecondsBeatsTheMillisecondCreatedAt() {
     add("r-1", 0, ResponseStatus.OK, CacheHitKind.RESPONSE, "x", null, 0);
     sent.get("r-1")
