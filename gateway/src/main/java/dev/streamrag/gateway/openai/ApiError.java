@@ -21,6 +21,7 @@ public record ApiError(
     int status, String type, String code, String param, String message, Retry retry) {
   public static final String INVALID_REQUEST = "invalid_request_error";
   public static final String SERVER_ERROR = "server_error";
+  public static final String RATE_LIMIT = "rate_limit_error";
 
   /** What an error tells the SDKs about retrying (the {@code x-should-retry} header). */
   public enum Retry {
@@ -115,7 +116,7 @@ public record ApiError(
   public static ApiError tooManyStreams(int maxStreams) {
     return new ApiError(
         429,
-        "rate_limit_error",
+        RATE_LIMIT,
         "rate_limit_exceeded",
         null,
         "This gateway is serving its maximum of " + maxStreams + " open requests; retry later.",

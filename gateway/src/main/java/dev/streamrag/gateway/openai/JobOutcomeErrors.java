@@ -9,8 +9,9 @@ import java.util.regex.Pattern;
 
 /**
  * How the inference job's outcome (the END piece's status and error) reaches an OpenAI client:
- * REJECTED is the client's fault (400, or 404 for an unknown model), TIMEOUT is 504, ERROR is the
- * upstream's fault (502, or 503 when the job says a retry may succeed).
+ * REJECTED is the client's fault (400, or 404 for an unknown model, or 429 over the tenant's
+ * quota), TIMEOUT is 504, ERROR is the upstream's fault (502, or 503 when the job says a retry may
+ * succeed).
  *
  * <p>The job's stable code travels as the error's {@code code}, except where OpenAI has a name
  * clients already test for ({@code context_length_exceeded}, {@code model_not_found}). The job's
@@ -24,6 +25,9 @@ import java.util.regex.Pattern;
  */
 public final class JobOutcomeErrors {
   public static final int MAX_REJECTED_MESSAGE_CHARS = 300;
+
+  /** The job's code for a request over its tenant's rate or concurrency quota. */
+  static final String QUOTA_EXCEEDED = "quota.exceeded";
 
   /** What a code must look like to be passed on; anything else is replaced. */
   private static final Pattern STABLE_CODE = Pattern.compile("[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*");
@@ -93,6 +97,10 @@ public final class JobOutcomeErrors {
   }
 
   private static ApiError rejected(String code, String message) {
+    if (QUOTA_EXCEEDED.equals(code)) {
+      // Over the tenant's rate or concurrency quota in the job: OpenAI clients back off on a 429.
+      return new ApiError(429, ApiError.RATE_LIMIT, code, null, message, Retry.SOON);
+    }
     if ("validation.prompt_too_long".equals(code)) {
       return new ApiError(
           400, ApiError.INVALID_REQUEST, "context_length_exceeded", "messages", message);

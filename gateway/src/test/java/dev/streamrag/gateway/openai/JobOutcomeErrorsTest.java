@@ -59,6 +59,22 @@ class JobOutcomeErrorsTest {
     }
   }
 
+  @Test
+  void overTheTenantsQuotaIsA429TheSdksRetryWithTheJobsMessage() {
+    AnswerPiece end = pieces.endFailed(1, 1, ResponseStatus.REJECTED, "quota.exceeded", true);
+    end.setError(
+        ErrorDetail.newBuilder(end.getError())
+            .setMessage("over this tenant's rate quota of 4 requests/s (burst 4): retry later")
+            .build());
+    ApiError error = JobOutcomeErrors.of(end);
+    assertThat(error.status()).isEqualTo(429);
+    assertThat(error.type()).isEqualTo("rate_limit_error");
+    assertThat(error.code()).isEqualTo("quota.exceeded");
+    assertThat(error.retry()).isEqualTo(Retry.SOON);
+    assertThat(error.message())
+        .isEqualTo("over this tenant's rate quota of 4 requests/s (burst 4): retry later");
+  }
+
   @ParameterizedTest(name = "{0} {1} -> {3}")
   @CsvSource(
       delimiter = '|',
