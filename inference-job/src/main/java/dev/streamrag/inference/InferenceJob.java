@@ -15,6 +15,7 @@ import dev.streamrag.inference.retrieve.QueryEmbedding;
 import dev.streamrag.inference.retrieve.RetrievePassages;
 import dev.streamrag.inference.validate.RequestRules;
 import dev.streamrag.inference.validate.RequestValidator;
+import dev.streamrag.inference.validate.TenantBinding;
 import dev.streamrag.jobs.batch.BatchSettings;
 import dev.streamrag.jobs.batch.MicroBatching;
 import dev.streamrag.jobs.cache.RedisEndpoint;
@@ -25,6 +26,7 @@ import dev.streamrag.jobs.embed.EmbeddingPurpose;
 import dev.streamrag.jobs.kafka.AvroRecordSerializer;
 import dev.streamrag.jobs.kafka.CommittedOrRecentOffsets;
 import dev.streamrag.jobs.kafka.DecodingDeserializer;
+import dev.streamrag.jobs.kafka.IsolatedTenants;
 import dev.streamrag.jobs.kafka.RecordFormat;
 import dev.streamrag.jobs.kafka.SchemaRegistrySettings;
 import dev.streamrag.jobs.kafka.SplitDeadLetters;
@@ -350,7 +352,8 @@ public final class InferenceJob {
         config.get(InferenceOptions.PIECES_FORMAT),
         config.get(InferenceOptions.PIECES_COALESCE_TOKENS),
         config.get(InferenceOptions.PIECES_COALESCE_WAIT),
-        config.get(InferenceOptions.PIECES_LINGER));
+        config.get(InferenceOptions.PIECES_LINGER),
+        isolatedTenants(config));
   }
 
   /** The indexes a request may search: the deployment's and the configured others. */
@@ -426,20 +429,31 @@ public final class InferenceJob {
    * Requests from the configured topic, from the committed offsets; a new consumer group starts at
    * the requests of the last {@code inference.new-group-lookback}, not at the topic's beginning.
    */
+  /** The tenants with topics of their own ({@code tenancy.isolated-tenants}). */
+  static IsolatedTenants isolatedTenants(Configuration config) {
+    return new IsolatedTenants(
+        new java.util.HashSet<>(config.get(InferenceOptions.ISOLATED_TENANTS)));
+  }
+
   public static KafkaSource<Either<DeadLetter, InferenceRequest>> kafkaSource(
       Configuration config) {
     return KafkaSource.<Either<DeadLetter, InferenceRequest>>builder()
         .setProperties(KafkaClients.from(config).toProperties())
-        .setTopics(config.get(InferenceOptions.REQUESTS_TOPIC))
+        .setTopics(
+            isolatedTenants(config).requestTopics(config.get(InferenceOptions.REQUESTS_TOPIC)))
         .setGroupId(config.get(InferenceOptions.CONSUMER_GROUP))
         .setStartingOffsets(
             new CommittedOrRecentOffsets(config.get(InferenceOptions.NEW_GROUP_LOOKBACK)))
         .setDeserializer(
-            new DecodingDeserializer<>(
-                InferenceRequest.class,
-                config.get(InferenceOptions.MAX_MESSAGE_BYTES),
-                NAME,
-                SchemaRegistrySettings.from(config).orElse(null)))
+            new TenantBinding(
+                new DecodingDeserializer<>(
+                    InferenceRequest.class,
+                    config.get(InferenceOptions.MAX_MESSAGE_BYTES),
+                    NAME,
+                    SchemaRegistrySettings.from(config).orElse(null)),
+                config.get(InferenceOptions.REQUESTS_TOPIC),
+                isolatedTenants(config),
+                NAME))
         .build();
   }
 
@@ -450,15 +464,22 @@ public final class InferenceJob {
 
   /** Responses, keyed by requestId, in Kafka transactions committed on checkpoints. */
   public static Sink<InferenceResponse> responseSink(Configuration config) {
+    IsolatedTenants isolated = isolatedTenants(config);
+    String responses = config.get(InferenceOptions.RESPONSES_TOPIC);
+    AvroRecordSerializer<InferenceResponse> serializer =
+        new AvroRecordSerializer<>(
+            InferenceResponse.class,
+            responses,
+            InferenceResponse::getRequestId,
+            config.get(InferenceOptions.RESPONSES_FORMAT),
+            SchemaRegistrySettings.from(config).orElse(null));
+    if (!isolated.isEmpty()) {
+      // Each isolated tenant's answers go to its own topic, which only it may read.
+      serializer.routedBy(response -> isolated.topic(responses, response.getTenantId()));
+    }
     return KafkaSink.<InferenceResponse>builder()
         .setKafkaProducerConfig(KafkaClients.from(config).toProperties())
-        .setRecordSerializer(
-            new AvroRecordSerializer<>(
-                InferenceResponse.class,
-                config.get(InferenceOptions.RESPONSES_TOPIC),
-                InferenceResponse::getRequestId,
-                config.get(InferenceOptions.RESPONSES_FORMAT),
-                SchemaRegistrySettings.from(config).orElse(null)))
+        .setRecordSerializer(serializer)
         .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
         .setTransactionalIdPrefix(
             config.get(InferenceOptions.TRANSACTIONAL_ID_PREFIX) + "-responses")

@@ -131,6 +131,20 @@ public final class InferenceOptions {
                   + " fleet's own), separated by ';'. Any other is REJECTED: clients must not"
                   + " make the job write to arbitrary topics.");
 
+  public static final ConfigOption<List<String>> ISOLATED_TENANTS =
+      ConfigOptions.key("tenancy.isolated-tenants")
+          .stringType()
+          .asList()
+          .defaultValues()
+          .withDescription(
+              "Tenants that use Kafka directly, each through its own topics, separated by ';'."
+                  + " Tenant acme writes requests to <inference.requests-topic>.acme and reads"
+                  + " <inference.responses-topic>.acme and <pieces.topic>.acme; a request's tenant"
+                  + " is its topic's (another named: dead letter tenant.mismatch), and the shared"
+                  + " requests topic refuses acme (tenant.isolated). Kafka ACLs on those topics then"
+                  + " decide who acts as whom and who reads what. The topics must exist. Others"
+                  + " use the shared topics, written by trusted producers such as the gateway.");
+
   public static final ConfigOption<Integer> PIECES_COALESCE_TOKENS =
       ConfigOptions.key("pieces.coalesce-tokens")
           .intType()
@@ -714,6 +728,7 @@ public final class InferenceOptions {
           PIECES_ENABLED,
           PIECES_FORMAT,
           PIECES_REPLY_TOPICS,
+          ISOLATED_TENANTS,
           PIECES_COALESCE_TOKENS,
           PIECES_COALESCE_WAIT,
           PIECES_LINGER,

@@ -96,7 +96,8 @@ class SecuredInferenceJobIT {
   @BeforeAll
   static void start() throws Exception {
     captureLogs();
-    kafka = KafkaServer.startSecure(dir, List.of("inference", "client", "nobody"));
+    kafka =
+        KafkaServer.startSecure(dir, List.of("inference", "client", "nobody", "acme", "globex"));
     redis = RedisServer.startSecure(dir, "inference-cache");
     llmKey = "sk-" + UUID.randomUUID();
     llm = LlmSimServer.start(dir, MODEL, MODEL, null, List.of(), llmKey);
@@ -119,9 +120,27 @@ class SecuredInferenceJobIT {
     try (Admin admin = Admin.create(kafka.clientConfig(KafkaServer.ADMIN))) {
       TestStack.createTopics(
           kafka.clientConfig(KafkaServer.ADMIN), REQUESTS, RESPONSES, LATENCY, DLQ, PIECES);
+      List<String> tenantTopics = new ArrayList<>();
+      for (String tenant : List.of("acme", "globex")) {
+        for (String base : List.of(REQUESTS, RESPONSES, PIECES)) {
+          tenantTopics.add(base + "." + tenant);
+        }
+      }
+      TestStack.createTopics(
+          kafka.clientConfig(KafkaServer.ADMIN), tenantTopics.toArray(String[]::new));
       List<AclBinding> acls = new ArrayList<>();
       // The job: read requests in its group, write its outputs, transactions under its prefix.
       acls.add(allow("inference", topic(REQUESTS), AclOperation.READ));
+      // Isolated tenants: each writes its own requests topic and reads its own answers only.
+      for (String tenant : List.of("acme", "globex")) {
+        acls.add(allow("inference", topic(REQUESTS + "." + tenant), AclOperation.READ));
+        acls.add(allow("inference", topic(RESPONSES + "." + tenant), AclOperation.WRITE));
+        acls.add(allow("inference", topic(PIECES + "." + tenant), AclOperation.WRITE));
+        acls.add(allow(tenant, topic(REQUESTS + "." + tenant), AclOperation.WRITE));
+        acls.add(allow(tenant, topic(RESPONSES + "." + tenant), AclOperation.READ));
+        acls.add(allow(tenant, topic(PIECES + "." + tenant), AclOperation.READ));
+        acls.add(allow(tenant, group("it-", PatternType.PREFIXED), AclOperation.READ));
+      }
       acls.add(allow("inference", group(GROUP, PatternType.LITERAL), AclOperation.READ));
       for (String output : List.of(RESPONSES, LATENCY, DLQ, PIECES)) {
         acls.add(allow("inference", topic(output), AclOperation.WRITE));
@@ -230,7 +249,9 @@ class SecuredInferenceJobIT {
           "--redis.ca-file",
           redis.secured().tls().certificate().toString(),
           "--cache.enabled",
-          "true"
+          "true",
+          "--tenancy.isolated-tenants",
+          "acme;globex"
         },
         Map.of(),
         InferenceOptions.ALL);
@@ -272,7 +293,7 @@ class SecuredInferenceJobIT {
       ids.add(id);
       // Two rounds of the same three questions: the second round is answered from Redis.
       values.add(
-          TestStack.request(id, "acme", "CHAT", "Secure question " + (i % 3), 32).toString());
+          TestStack.request(id, "shared-co", "CHAT", "Secure question " + (i % 3), 32).toString());
     }
     try (TestStack.Reader<InferenceResponse> answers =
         new TestStack.Reader<>(client, RESPONSES, InferenceResponse.class)) {
@@ -291,6 +312,7 @@ class SecuredInferenceJobIT {
           .extracting(InferenceResponse::getLlmEndpoint)
           .as("a response names no internal endpoint")
           .noneMatch(e -> e != null && e.contains("127.0.0.1"));
+      tenantsStayApart();
       assertThat(job.getJobStatus().get()).as("no task failed").isEqualTo(JobStatus.RUNNING);
     } finally {
       job.cancel().get();
@@ -320,6 +342,91 @@ class SecuredInferenceJobIT {
       assertThat(logs).as("the run's logs").doesNotContain(secret);
       assertThat(outputs.toString()).as("the output topics").doesNotContain(secret);
     }
+  }
+
+  /**
+   * Isolated tenants acme and globex, each with its own Kafka user and topics: neither can act as
+   * the other, read the other's answers or pieces, or get the other's cached answer, through any
+   * field it controls.
+   */
+  private static void tenantsStayApart() throws Exception {
+    Map<String, Object> acme = kafka.clientConfig("acme");
+    Map<String, Object> globex = kafka.clientConfig("globex");
+    String question = "What is globex's plan for the quarter?";
+    try (TestStack.Reader<InferenceResponse> globexAnswers =
+            new TestStack.Reader<>(globex, RESPONSES + ".globex", InferenceResponse.class);
+        TestStack.Reader<InferenceResponse> acmeAnswers =
+            new TestStack.Reader<>(acme, RESPONSES + ".acme", InferenceResponse.class);
+        TestStack.PieceReader acmePieces = new TestStack.PieceReader(acme, PIECES + ".acme")) {
+      TestStack.produce(
+          globex,
+          REQUESTS + ".globex",
+          List.of(TestStack.request("g-1", "globex", "CHAT", question, 32).toString()));
+      globexAnswers.until(TestStack.answered(List.of("g-1")), Duration.ofSeconds(120));
+
+      // acme: the same question (no tenant named), one naming globex on acme's own topic; and a
+      // producer of the shared topic naming acme.
+      TestStack.produce(
+          acme,
+          REQUESTS + ".acme",
+          List.of(
+              TestStack.request("a-1", "", "CHAT", question, 32).toString(),
+              TestStack.request("a-2", "globex", "CHAT", question, 32).toString()));
+      TestStack.produce(
+          kafka.clientConfig("client"),
+          REQUESTS,
+          List.of(TestStack.request("a-3", "acme", "CHAT", question, 32).toString()));
+      Map<String, InferenceResponse> byId =
+          TestStack.byId(
+              acmeAnswers.until(
+                  TestStack.answered(List.of("a-1", "a-2", "a-3")), Duration.ofSeconds(120)));
+      assertThat(byId.get("a-1").getStatus()).isEqualTo(ResponseStatus.OK);
+      assertThat(byId.get("a-1").getTenantId()).as("bound to its topic").isEqualTo("acme");
+      assertThat(byId.get("a-1").getCacheHit())
+          .as("globex's cached answer to the same question is not acme's")
+          .isEqualTo(CacheHitKind.NONE);
+      assertThat(byId.get("a-2").getStatus()).isEqualTo(ResponseStatus.REJECTED);
+      assertThat(byId.get("a-2").getError().getCode()).isEqualTo("tenant.mismatch");
+      assertThat(byId.get("a-2").getTenantId()).isEqualTo("acme");
+      assertThat(byId.get("a-3").getError().getCode()).isEqualTo("tenant.isolated");
+      assertThat(globexAnswers.seen())
+          .extracting(InferenceResponse::getRequestId)
+          .as("nothing of acme's reached globex's topic")
+          .containsExactly("g-1");
+      assertThat(acmePieces.finished(List.of("a-1"), Duration.ofSeconds(30)).get("a-1").text())
+          .as("acme's answer streamed on acme's own pieces topic")
+          .isEqualTo(byId.get("a-1").getText());
+    }
+
+    // And the broker refuses acme everything of globex's.
+    try (var producer =
+        new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(
+            withMaxBlock(acme),
+            new org.apache.kafka.common.serialization.ByteArraySerializer(),
+            new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      assertThatThrownBy(
+              () ->
+                  producer
+                      .send(
+                          new org.apache.kafka.clients.producer.ProducerRecord<>(
+                              REQUESTS + ".globex", new byte[] {1}))
+                      .get())
+          .hasStackTraceContaining("TopicAuthorizationException");
+    }
+    for (String topic : List.of(RESPONSES + ".globex", PIECES + ".globex", RESPONSES)) {
+      try (KafkaConsumer<byte[], byte[]> consumer =
+          TestStack.fromEarliest(acme, topic, "read_committed")) {
+        assertThatThrownBy(() -> consumer.poll(Duration.ofSeconds(10)))
+            .as("acme reading " + topic)
+            .hasStackTraceContaining("Not authorized");
+      }
+    }
+  }
+
+  private static Map<String, Object> withMaxBlock(Map<String, Object> client) {
+    Map<String, Object> config = new java.util.HashMap<>(client);
+    config.put("max.block.ms", 10_000);
+    return config;
   }
 
   @Test

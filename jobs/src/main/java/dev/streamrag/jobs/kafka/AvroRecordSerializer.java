@@ -20,6 +20,7 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase>
 
   private final Class<T> type;
   private final String topic;
+  private SerializableFunction<T, String> topicOf;
   private final SerializableFunction<T, String> key;
   private final RecordFormat format;
   private final SchemaRegistrySettings registry;
@@ -64,6 +65,21 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase>
     this.format = Objects.requireNonNull(format, "format is required but not provided");
   }
 
+  /**
+   * Writes each record to the topic {@code topicOf} names (an isolated tenant's own topic) instead
+   * of the one topic. Not with REGISTRY framing, whose subject is registered per topic at start.
+   */
+  public AvroRecordSerializer<T> routedBy(SerializableFunction<T, String> topicOf) {
+    if (format == RecordFormat.REGISTRY) {
+      throw new IllegalArgumentException(
+          "records routed to per-tenant topics cannot be REGISTRY-framed (one subject per topic,"
+              + " registered at start): use AVRO or JSON for "
+              + topic);
+    }
+    this.topicOf = topicOf;
+    return this;
+  }
+
   @Override
   public void open(
       SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {
@@ -95,7 +111,7 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase>
     RecordCodec<T> codec = codec();
     String keyValue = key == null ? null : key.apply(element);
     return new ProducerRecord<>(
-        topic,
+        topicOf == null ? topic : topicOf.apply(element),
         null,
         timestamp,
         keyValue == null ? null : keyValue.getBytes(StandardCharsets.UTF_8),

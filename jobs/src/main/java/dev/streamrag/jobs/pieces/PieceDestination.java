@@ -22,6 +22,13 @@ public record PieceDestination(String topic, Integer partition, String key) {
    * requestId, so a client can never make the job write elsewhere.
    */
   public static PieceDestination of(InferenceRequest request, PieceSettings settings) {
+    if (settings.isolated().isolated(request.getTenantId())) {
+      // An isolated tenant reads its own topic only; no replyTo can send its answer elsewhere.
+      return new PieceDestination(
+          settings.isolated().topic(settings.topic(), request.getTenantId()),
+          null,
+          request.getRequestId());
+    }
     ReplyTo reply = request.getReplyTo();
     if (reply == null || !settings.allows(reply.getTopic())) {
       return new PieceDestination(settings.topic(), null, request.getRequestId());

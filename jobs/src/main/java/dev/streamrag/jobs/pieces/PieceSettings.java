@@ -1,5 +1,6 @@
 package dev.streamrag.jobs.pieces;
 
+import dev.streamrag.jobs.kafka.IsolatedTenants;
 import dev.streamrag.jobs.kafka.RecordFormat;
 import dev.streamrag.security.KafkaClientSettings;
 import java.io.Serializable;
@@ -18,6 +19,8 @@ import java.util.Objects;
  *     answer always goes alone, at once)
  * @param coalesceWait or once its oldest token has waited this long
  * @param linger the producer's linger.ms: how long Kafka may hold a piece to batch it with others
+ * @param isolated tenants whose pieces go to their own topic, {@code <topic>.<tenant>}, whatever
+ *     their requests' replyTo says
  */
 public record PieceSettings(
     KafkaClientSettings kafka,
@@ -26,7 +29,8 @@ public record PieceSettings(
     RecordFormat format,
     int coalesceTokens,
     Duration coalesceWait,
-    Duration linger)
+    Duration linger,
+    IsolatedTenants isolated)
     implements Serializable {
 
   public PieceSettings {
@@ -44,6 +48,7 @@ public record PieceSettings(
     if (linger == null || linger.isNegative()) {
       throw new IllegalArgumentException("linger must be zero or positive");
     }
+    isolated = isolated == null ? IsolatedTenants.none() : isolated;
   }
 
   /** Whether a request may name {@code replyTopic} (null: the default topic). */

@@ -33,7 +33,8 @@ class AnswerStreamTest {
             RecordFormat.AVRO,
             coalesceTokens,
             wait,
-            Duration.ZERO);
+            Duration.ZERO,
+            null);
     PieceSink sink =
         new PieceSink() {
           @Override

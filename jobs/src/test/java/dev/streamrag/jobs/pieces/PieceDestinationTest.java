@@ -19,7 +19,8 @@ class PieceDestinationTest {
           RecordFormat.AVRO,
           8,
           Duration.ofMillis(20),
-          Duration.ZERO);
+          Duration.ZERO,
+          null);
 
   @Test
   void withoutReplyToPiecesGoToTheDefaultTopicByRequestId() {
@@ -48,5 +49,32 @@ class PieceDestinationTest {
         .setPrompt("hi")
         .setReplyTo(replyTo)
         .build();
+  }
+
+  @Test
+  void anIsolatedTenantsPiecesGoToItsOwnTopicWhateverItsReplyToSays() {
+    PieceSettings settings =
+        new PieceSettings(
+            KafkaClientSettings.plaintext("127.0.0.1:9092"),
+            "rag.pieces",
+            List.of("gateway.replies"),
+            RecordFormat.AVRO,
+            8,
+            Duration.ofMillis(20),
+            Duration.ZERO,
+            new dev.streamrag.jobs.kafka.IsolatedTenants(java.util.Set.of("acme")));
+    dev.streamrag.schemas.InferenceRequest request =
+        dev.streamrag.schemas.InferenceRequest.newBuilder()
+            .setRequestId("r1")
+            .setTenantId("acme")
+            .setKind(dev.streamrag.schemas.RequestKind.CHAT)
+            .setMessages(List.of())
+            .setCreatedAt(java.time.Instant.EPOCH)
+            .setReplyTo(new dev.streamrag.schemas.ReplyTo("gateway.replies", 3))
+            .build();
+    assertThat(PieceDestination.of(request, settings))
+        .isEqualTo(new PieceDestination("rag.pieces.acme", null, "r1"));
+    request.setTenantId("globex");
+    assertThat(PieceDestination.of(request, settings).topic()).isEqualTo("gateway.replies");
   }
 }

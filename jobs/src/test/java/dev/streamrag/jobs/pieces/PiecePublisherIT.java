@@ -56,7 +56,8 @@ class PiecePublisherIT {
         RecordFormat.AVRO,
         4,
         Duration.ofMillis(5),
-        Duration.ZERO);
+        Duration.ZERO,
+        null);
   }
 
   @Test
@@ -153,7 +154,8 @@ class PiecePublisherIT {
                 RecordFormat.AVRO,
                 4,
                 Duration.ofMillis(5),
-                Duration.ZERO));
+                Duration.ZERO,
+                null));
     Counting metrics = new Counting();
     AnswerStream stream =
         publisher.open(new PieceDestination(TOPIC, null, "r-down"), "r-down", "acme", 1, metrics);
