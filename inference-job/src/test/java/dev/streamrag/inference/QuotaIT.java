@@ -14,6 +14,7 @@ import dev.streamrag.testsupport.LlmSimServer;
 import dev.streamrag.testsupport.junit.KafkaExtension;
 import dev.streamrag.testsupport.junit.OpenSearchExtension;
 import dev.streamrag.testsupport.junit.RedisExtension;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,6 +34,7 @@ import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -120,18 +122,20 @@ class QuotaIT {
         for (int i = 0; i < FLOOD; i++) {
           String id = run + "-noisy-" + i;
           noisy.add(id);
-          TestStack.send(
+          // Not waiting for each send, so the flood's pace does not depend on the broker's.
+          sendAsync(
               producer,
               requests,
               TestStack.request(id, NOISY, "CHAT", "Say hello number " + i + ".", 32));
           if (i % 10 == 0) {
             String quietId = run + "-quiet-" + i;
             quiet.add(quietId);
-            TestStack.send(
+            sendAsync(
                 producer, requests, rag(quietId, questions.get((4 + i / 10) % questions.size())));
           }
           Thread.sleep(20);
         }
+        producer.flush();
         double floodSeconds = (System.nanoTime() - floodStart) / 1e9;
         List<String> all = new ArrayList<>(warmup);
         all.addAll(noisy);
@@ -166,7 +170,7 @@ class QuotaIT {
             rejected.stream()
                 .filter(r -> r.getError().getMessage().contains("concurrency"))
                 .count());
-        assertThat(rejected).hasSizeGreaterThanOrEqualTo(100);
+        assertThat(rejected).hasSizeGreaterThanOrEqualTo(FLOOD / 2);
         for (InferenceResponse r : rejected) {
           assertThat(r.getError().getCode()).isEqualTo(EnforceQuotas.CODE);
           assertThat(r.getError().getRetryable()).isTrue();
@@ -234,6 +238,15 @@ class QuotaIT {
         flink.cancelJob(job).get();
       }
     }
+  }
+
+  private static void sendAsync(
+      KafkaProducer<String, byte[]> producer, String topic, ObjectNode request) {
+    producer.send(
+        new ProducerRecord<>(
+            topic,
+            request.get("requestId").asText(),
+            request.toString().getBytes(StandardCharsets.UTF_8)));
   }
 
   private static ObjectNode rag(String id, QaPair question) {
