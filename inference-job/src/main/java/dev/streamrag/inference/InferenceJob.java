@@ -33,6 +33,7 @@ import dev.streamrag.jobs.kafka.SplitDeadLetters;
 import dev.streamrag.jobs.llm.LlmResilienceSettings;
 import dev.streamrag.jobs.llm.RetryPolicy;
 import dev.streamrag.jobs.pieces.PieceSettings;
+import dev.streamrag.jobs.retrieve.OpenSearchEndpoint;
 import dev.streamrag.schemas.DeadLetter;
 import dev.streamrag.schemas.InferenceRequest;
 import dev.streamrag.schemas.InferenceResponse;
@@ -153,7 +154,7 @@ public final class InferenceJob {
         AsyncDataStream.unorderedWait(
                 ready,
                 new RetrievePassages(
-                    config.get(InferenceOptions.OPENSEARCH_URL),
+                    OpenSearchEndpoint.from(config),
                     config.get(InferenceOptions.INDEX),
                     config.get(InferenceOptions.TOP_K),
                     config.get(InferenceOptions.CANDIDATES),
@@ -263,7 +264,7 @@ public final class InferenceJob {
         config.get(InferenceOptions.LLM_DEFAULT_MAX_TOKENS),
         config.get(InferenceOptions.LLM_CHARS_PER_TOKEN),
         config.get(InferenceOptions.MODEL),
-        config.get(InferenceOptions.OPENSEARCH_URL),
+        OpenSearchEndpoint.from(config),
         config.get(InferenceOptions.INDEX),
         config.get(InferenceOptions.RETRIEVAL_TIMEOUT));
   }

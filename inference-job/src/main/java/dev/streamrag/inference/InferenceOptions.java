@@ -498,6 +498,9 @@ public final class InferenceOptions {
                   + " ~2 ms at 10 req/s and cost more than that at 40 req/s on a shared CPU.");
 
   public static final ConfigOption<String> OPENSEARCH_URL = CommonOptions.OPENSEARCH_URL;
+  public static final ConfigOption<String> OPENSEARCH_USERNAME = CommonOptions.OPENSEARCH_USERNAME;
+  public static final ConfigOption<String> OPENSEARCH_PASSWORD = CommonOptions.OPENSEARCH_PASSWORD;
+  public static final ConfigOption<String> OPENSEARCH_CA_FILE = CommonOptions.OPENSEARCH_CA_FILE;
 
   public static final ConfigOption<String> INDEX =
       ConfigOptions.key("retrieval.index")
@@ -779,6 +782,9 @@ public final class InferenceOptions {
           BATCH_WAIT,
           BATCH_IDLE_GAP,
           OPENSEARCH_URL,
+          OPENSEARCH_USERNAME,
+          OPENSEARCH_PASSWORD,
+          OPENSEARCH_CA_FILE,
           INDEX,
           RETRIEVAL_INDEXES,
           INDEX_VERSION,

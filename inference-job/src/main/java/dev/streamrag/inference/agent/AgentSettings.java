@@ -1,6 +1,7 @@
 package dev.streamrag.inference.agent;
 
 import dev.streamrag.jobs.cache.RedisEndpoint;
+import dev.streamrag.jobs.retrieve.OpenSearchEndpoint;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.List;
@@ -11,7 +12,7 @@ import java.util.List;
  *
  * @param mcpServers {@code name=url} of each MCP server
  * @param redis where steps are journaled; null journals nothing
- * @param opensearchUrl where {@code search_documents} searches; null offers no such tool
+ * @param opensearch where {@code search_documents} searches; null offers no such tool
  */
 public record AgentSettings(
     List<String> mcpServers,
@@ -28,7 +29,7 @@ public record AgentSettings(
     int defaultMaxTokens,
     double charsPerToken,
     String embeddingModel,
-    String opensearchUrl,
+    OpenSearchEndpoint opensearch,
     String index,
     Duration searchTimeout)
     implements Serializable {

@@ -114,11 +114,11 @@ public final class RunAgent extends RichAsyncFunction<InFlightRequest, InFlightR
   public void open(Configuration parameters) {
     caller = LlmCallers.open(llm, getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks());
     List<AgentTool> builtIn = new ArrayList<>();
-    if (settings.opensearchUrl() != null) {
+    if (settings.opensearch() != null) {
       builtIn.add(
           new SearchDocumentsTool(
               EmbeddingModelSpec.bundled(settings.embeddingModel()),
-              settings.opensearchUrl(),
+              settings.opensearch(),
               settings.index(),
               settings.searchTimeout()));
     }

@@ -6,8 +6,8 @@ import dev.streamrag.jobs.embed.EmbeddingPurpose;
 import dev.streamrag.jobs.embed.SentenceEmbedder;
 import dev.streamrag.jobs.llm.ToolDefinition;
 import dev.streamrag.jobs.retrieve.KnnRetriever;
+import dev.streamrag.jobs.retrieve.OpenSearchEndpoint;
 import dev.streamrag.jobs.retrieve.RetrievedChunk;
-import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -45,11 +45,11 @@ final class SearchDocumentsTool implements AgentTool, AutoCloseable {
   private SentenceEmbedder embedder; // only on the embedding thread
 
   SearchDocumentsTool(
-      EmbeddingModelSpec model, String opensearchUrl, String index, Duration timeout) {
+      EmbeddingModelSpec model, OpenSearchEndpoint opensearch, String index, Duration timeout) {
     this.model = model;
     this.retriever =
         KnnRetriever.builder()
-            .url(URI.create(opensearchUrl))
+            .endpoint(opensearch)
             .index(index)
             .timeout(timeout)
             .maxConnections(8)

@@ -3,13 +3,13 @@ package dev.streamrag.inference.retrieve;
 import dev.streamrag.inference.Stages;
 import dev.streamrag.jobs.resilience.ServiceBreaker;
 import dev.streamrag.jobs.retrieve.KnnRetriever;
+import dev.streamrag.jobs.retrieve.OpenSearchEndpoint;
 import dev.streamrag.jobs.retrieve.RetrievedChunk;
 import dev.streamrag.schemas.ResponseStatus;
 import dev.streamrag.schemas.RetrievalOptions;
 import dev.streamrag.schemas.internal.InFlightRequest;
 import dev.streamrag.schemas.internal.Passage;
 import java.net.SocketTimeoutException;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -38,7 +38,7 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, InFlightRequest> {
   private static final long serialVersionUID = 1L;
 
-  private final String url;
+  private final OpenSearchEndpoint endpoint;
   private final String index;
   private final int defaultTopK;
   private final int candidates;
@@ -54,7 +54,7 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
   private transient Map<InFlightRequest, Boolean> pending;
 
   public RetrievePassages(
-      String url,
+      OpenSearchEndpoint endpoint,
       String index,
       int defaultTopK,
       int candidates,
@@ -62,7 +62,7 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
       int maxConnections,
       boolean degrade) {
     this.degrade = degrade;
-    this.url = url;
+    this.endpoint = endpoint;
     this.index = index;
     this.defaultTopK = defaultTopK;
     this.candidates = candidates;
@@ -74,7 +74,7 @@ public final class RetrievePassages extends RichAsyncFunction<InFlightRequest, I
   public void open(Configuration parameters) {
     retriever =
         KnnRetriever.builder()
-            .url(URI.create(url))
+            .endpoint(endpoint)
             .index(index)
             .candidates(candidates)
             .timeout(timeout)
