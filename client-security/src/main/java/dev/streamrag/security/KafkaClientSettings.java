@@ -52,10 +52,14 @@ public final class KafkaClientSettings implements Serializable {
           "sasl.oauthbearer.client.credentials.client.secret",
           "basic.auth.user.info");
 
-  /** A JAAS option that holds a secret: {@code password="..."}, {@code clientSecret="..."}. */
+  /**
+   * A JAAS option that holds a secret: {@code password="..."}, {@code clientSecret='...'} or
+   * unquoted, as Kafka's JAAS parser (a StreamTokenizer) accepts all three.
+   */
   private static final Pattern JAAS_SECRET_OPTION =
       Pattern.compile(
-          "(\\w*(?:password|secret|token)\\w*)\\s*=\\s*\"([^\"]*)\"", Pattern.CASE_INSENSITIVE);
+          "(\\w*(?:password|secret|token)\\w*)\\s*=\\s*(\"[^\"]*\"|'[^']*'|[^\\s;]+)",
+          Pattern.CASE_INSENSITIVE);
 
   private final String bootstrapServers;
   private final TreeMap<String, String> properties;
@@ -136,7 +140,11 @@ public final class KafkaClientSettings implements Serializable {
     }
     Matcher matcher = JAAS_SECRET_OPTION.matcher(jaas);
     while (matcher.find()) {
-      if (SecretReference.parse(matcher.group(2)).isEmpty()) {
+      String value = matcher.group(2);
+      if (value.startsWith("\"") || value.startsWith("'")) {
+        value = value.substring(1, value.length() - 1);
+      }
+      if (SecretReference.parse(value).isEmpty()) {
         return false;
       }
     }

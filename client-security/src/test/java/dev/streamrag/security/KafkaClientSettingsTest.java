@@ -75,6 +75,15 @@ class KafkaClientSettingsTest {
                     Map.of("sasl.jaas.config", JAAS_PREFIX + " password=\"hunter2\";")))
         .hasMessageContaining("sasl.jaas.config has a password")
         .hasMessageNotContaining("hunter2");
+    for (String unquoted : new String[] {" password=hunter2;", " password='hunter2';"}) {
+      assertThatThrownBy(
+              () ->
+                  KafkaClientSettings.of(
+                      "b:9093", null, Map.of("sasl.jaas.config", JAAS_PREFIX + unquoted)))
+          .as("Kafka's JAAS parser takes unquoted and single-quoted values too")
+          .hasMessageContaining("sasl.jaas.config has a password")
+          .hasMessageNotContaining("hunter2");
+    }
     // A JAAS line whose secret option is a reference is fine.
     KafkaClientSettings.of(
         "b:9093", null, Map.of("sasl.jaas.config", JAAS_PREFIX + " password=\"${env:PW}\";"));

@@ -187,9 +187,6 @@ class FlinkDeploymentsTest {
     JOB_OPTIONS
         .values()
         .forEach(list -> list.forEach(o -> knownEnv.add(JobConfig.envName(o.key()))));
-    // The security settings the jobs are being given in parallel (JobSettings: until one declares
-    // each key).
-    knownEnv.addAll(JobSettings.pendingEnv());
     assertThat(new TreeSet<>(env.keySet()))
         .as("streamrag-settings entries no job reads")
         .allSatisfy(k -> assertThat(knownEnv).contains(k));

@@ -2,6 +2,7 @@ package dev.streamrag.inference.agent;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.streamrag.inference.output.ClientErrors;
 import dev.streamrag.jobs.llm.ToolDefinition;
 import dev.streamrag.schemas.ToolCall;
 import io.modelcontextprotocol.json.McpJsonDefaults;
@@ -190,11 +191,14 @@ final class ToolBox implements AutoCloseable {
                     call.getName() + " (" + tool.origin() + ") did not answer within " + timeout)
                 : ToolResult.failed(
                     ToolResult.UNAVAILABLE,
-                    call.getName()
-                        + " ("
-                        + tool.origin()
-                        + ") failed: "
-                        + McpServerTools.describe(cause));
+                    // The model may repeat this to the tenant: no internal endpoints in it.
+                    ClientErrors.message(
+                        ToolResult.UNAVAILABLE,
+                        call.getName()
+                            + " ("
+                            + tool.origin()
+                            + ") failed: "
+                            + McpServerTools.describe(cause)));
           }
           return bounded(result);
         });

@@ -20,6 +20,11 @@ public final class ClientErrors {
       Pattern.compile("\\b[a-zA-Z][a-zA-Z0-9-]*(?:\\.[a-zA-Z0-9-]+)*:\\d{2,5}\\b");
   private static final Pattern UPSTREAM_HTTP = Pattern.compile("^[a-z]+\\.http_(\\d{3})$");
 
+  /** An upstream failure quoted inside another ({@code last failure llm.http_500: <body>}). */
+  private static final Pattern QUOTED_HTTP = Pattern.compile("\\bhttp_\\d{3}");
+
+  private static final Pattern REFERENCE = Pattern.compile("\\$\\{[^}]*}");
+
   /** The message a tenant sees for a failure with {@code code}. */
   public static String message(String code, String message) {
     var http = code == null ? null : UPSTREAM_HTTP.matcher(code);
@@ -27,10 +32,19 @@ public final class ClientErrors {
       // The status says what went wrong; the body is the upstream server's, not ours to pass on.
       return "the " + upstream(code) + " answered HTTP " + http.group(1);
     }
+    if (code != null && code.startsWith("retrieval.")) {
+      // Search failures name the index, the service's user and its answer: none of it the tenant's.
+      return "the search service failed (" + code + ")";
+    }
     if (message == null) {
       return null;
     }
-    String scrubbed = URL.matcher(message).replaceAll("<internal endpoint>");
+    var quoted = QUOTED_HTTP.matcher(message);
+    if (quoted.find()) {
+      message = message.substring(0, quoted.end()); // the status stays, the body goes
+    }
+    String scrubbed = REFERENCE.matcher(message).replaceAll("<secret reference>");
+    scrubbed = URL.matcher(scrubbed).replaceAll("<internal endpoint>");
     scrubbed = IP_ADDRESS.matcher(scrubbed).replaceAll("<internal address>");
     scrubbed = HOST_PORT.matcher(scrubbed).replaceAll("<internal address>");
     return scrubbed.length() <= MAX_CHARS ? scrubbed : scrubbed.substring(0, MAX_CHARS) + "…";

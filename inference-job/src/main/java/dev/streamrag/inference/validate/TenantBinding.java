@@ -19,8 +19,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * tenant is the topic's: a request that names no tenant gets it, one that names another becomes a
  * dead letter {@code tenant.mismatch}. On the shared topic a request naming an isolated tenant
  * becomes a dead letter {@code tenant.isolated}: only the tenant's own topic, which Kafka ACLs
- * guard, speaks for it. Both dead letters carry the request id and the sending tenant, so the
- * sender gets a REJECTED response on its own topic.
+ * guard, speaks for it. A mismatch carries the request id and the owning tenant, so the sender gets
+ * a REJECTED response on its own topic; {@code tenant.isolated} carries no tenant and gets no
+ * response (it would land in the named tenant's topics): it stays a dead letter for operators.
  */
 public final class TenantBinding
     implements KafkaRecordDeserializationSchema<Either<DeadLetter, InferenceRequest>> {
@@ -65,10 +66,18 @@ public final class TenantBinding
         });
   }
 
-  /** An undecodable record on a tenant's topic is that tenant's, whatever the bytes claimed. */
-  private static Either<DeadLetter, InferenceRequest> owned(
+  /**
+   * An undecodable record on a tenant's topic is that tenant's, whatever the bytes claimed. One on
+   * the shared topic that claims an isolated tenant is nobody's: a dead letter only, answered to no
+   * one, or its producer could write into that tenant's answers.
+   */
+  private Either<DeadLetter, InferenceRequest> owned(
       Either<DeadLetter, InferenceRequest> dead, Optional<String> owner) {
-    owner.ifPresent(tenant -> dead.left().setTenantId(tenant));
+    if (owner.isPresent()) {
+      dead.left().setTenantId(owner.get());
+    } else if (isolated.isolated(dead.left().getTenantId())) {
+      dead.left().setTenantId(null);
+    }
     return dead;
   }
 
@@ -89,17 +98,19 @@ public final class TenantBinding
               tenant));
     }
     if (isolated.isolated(claimed)) {
+      // No tenant on the dead letter: it gets no response, which would go to the claimed tenant's
+      // own topics, where this producer must not be able to write anything.
       return Either.Left(
           refused(
               "tenant.isolated",
-              "tenant "
+              "a request on the shared topic named isolated tenant "
                   + claimed
-                  + " sends requests through its own topic only, "
+                  + ", which sends requests through its own topic only, "
                   + requestsTopic
                   + "."
                   + claimed,
               request,
-              claimed));
+              null));
     }
     return Either.Right(request);
   }

@@ -17,10 +17,29 @@ class ClientErrorsTest {
   }
 
   @Test
-  void internalEndpointsAndAddressesAreTakenOut() {
+  void anUpstreamBodyQuotedInsideAnotherFailureIsCutAndSearchFailuresSayOnlyTheirCode() {
+    assertThat(
+            ClientErrors.message(
+                "llm.circuit_open",
+                "every endpoint's breaker is open; last failure llm.http_500: Traceback at"
+                    + " /srv/engine.py"))
+        .isEqualTo("every endpoint's breaker is open; last failure llm.http_500")
+        .doesNotContain("Traceback");
     assertThat(
             ClientErrors.message(
                 "retrieval.unavailable",
+                "OpenSearch refused user streamrag-inference on rag-docs (check"
+                    + " ${dir:/etc/streamrag/secrets/opensearch:password})"))
+        .isEqualTo("the search service failed (retrieval.unavailable)");
+    assertThat(ClientErrors.message("tool.unavailable", "x failed: bad ${env:TOKEN}"))
+        .isEqualTo("x failed: bad <secret reference>");
+  }
+
+  @Test
+  void internalEndpointsAndAddressesAreTakenOut() {
+    assertThat(
+            ClientErrors.message(
+                "embedding.failed",
                 "Connection refused: https://opensearch.internal:9200/rag-docs/_search from"
                     + " /10.0.3.7:9200 and vllm-0.vllm:8000"))
         .doesNotContain("opensearch.internal")

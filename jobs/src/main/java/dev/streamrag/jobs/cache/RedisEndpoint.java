@@ -24,12 +24,19 @@ public record RedisEndpoint(String url, String username, SecretReference passwor
 
   public RedisEndpoint {
     Objects.requireNonNull(url, "Redis url is required but not provided.");
-    URI parsed = URI.create(url);
+    // Never echoed in these messages: a URL may carry a password.
+    URI parsed;
+    try {
+      parsed = new URI(url);
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalArgumentException("the Redis url is not a URL (redis://host:port)");
+    }
     if (parsed.getScheme() == null
         || !(parsed.getScheme().equals("redis") || parsed.getScheme().equals("rediss"))) {
-      throw new IllegalArgumentException("Redis url must be redis:// or rediss://, got " + url);
+      throw new IllegalArgumentException(
+          "the Redis url must be redis://host:port or rediss://host:port");
     }
-    if (parsed.getUserInfo() != null) {
+    if (parsed.getRawUserInfo() != null || url.contains("@")) {
       // Not echoed: the user info may hold the password.
       throw new IllegalArgumentException(
           "the Redis url must not carry a user or password: set redis.username, and"

@@ -97,5 +97,7 @@ class RedisSecurityIT {
         .hasMessageNotContaining(password);
     assertThatThrownBy(() -> RedisEndpoint.of("http://127.0.0.1:6379"))
         .hasMessageContaining("redis://");
+    assertThatThrownBy(() -> RedisEndpoint.of("redis-sentinel://:" + password + "@h:26379"))
+        .hasMessageNotContaining(password);
   }
 }

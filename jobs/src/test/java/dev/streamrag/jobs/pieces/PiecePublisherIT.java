@@ -187,7 +187,7 @@ class PiecePublisherIT {
         new KafkaConsumer<>(
             Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                KafkaClientSettings.plaintext(KAFKA.bootstrapServers()),
+                KAFKA.bootstrapServers(),
                 ConsumerConfig.GROUP_ID_CONFIG,
                 "it-" + UUID.randomUUID(),
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
