@@ -77,6 +77,32 @@ public final class InferenceJob {
     this.config = config;
     this.pools = LlmPools.of(config);
     this.quotas = TenantQuotas.of(config); // checked here: a bad entry stops the job at start
+    checkReplyTopicsAreNoTenantsOwn(config);
+  }
+
+  /**
+   * A reply topic any request may name must not be an isolated tenant's own topic: a request of the
+   * shared topic could then write into that tenant's answers.
+   */
+  static void checkReplyTopicsAreNoTenantsOwn(Configuration config) {
+    IsolatedTenants isolated = isolatedTenants(config);
+    for (String topic : config.get(InferenceOptions.PIECES_REPLY_TOPICS)) {
+      for (String base :
+          List.of(
+              config.get(InferenceOptions.PIECES_TOPIC),
+              config.get(InferenceOptions.RESPONSES_TOPIC),
+              config.get(InferenceOptions.REQUESTS_TOPIC))) {
+        if (isolated.tenantOf(base, topic).isPresent()) {
+          throw new IllegalArgumentException(
+              InferenceOptions.PIECES_REPLY_TOPICS.key()
+                  + " names "
+                  + topic
+                  + ", an isolated tenant's own topic ("
+                  + InferenceOptions.ISOLATED_TENANTS.key()
+                  + "): any request could then write into that tenant's answers");
+        }
+      }
+    }
   }
 
   /** Adds the pipeline to {@code requests}' environment. */
