@@ -1,9 +1,7 @@
 package dev.streamrag.security;
 
 import java.io.IOException;
-import java.io.Reader;
 import java.io.Serializable;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -152,17 +150,11 @@ public final class KafkaClientSettings implements Serializable {
   }
 
   private static Map<String, String> read(Path file) {
-    Properties loaded = new Properties();
-    try (Reader reader = Files.newBufferedReader(file)) {
-      loaded.load(reader);
+    try {
+      return PropertiesFiles.read(file);
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read the Kafka client properties " + file, e);
     }
-    Map<String, String> values = new TreeMap<>();
-    for (String key : loaded.stringPropertyNames()) {
-      values.put(key, loaded.getProperty(key).strip());
-    }
-    return values;
   }
 
   /**

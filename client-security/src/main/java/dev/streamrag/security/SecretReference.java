@@ -1,14 +1,12 @@
 package dev.streamrag.security;
 
 import java.io.IOException;
-import java.io.Reader;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -121,15 +119,12 @@ public final class SecretReference implements Serializable {
   }
 
   private String readProperty(Path file, String name) {
-    Properties properties = new Properties();
-    try (Reader reader = Files.newBufferedReader(file)) {
-      properties.load(reader);
+    try {
+      return PropertiesFiles.read(file).get(name);
     } catch (IOException e) {
       // The exception names the file only; its message cannot carry the content.
       throw new IllegalStateException("cannot read the secret " + this + ": " + e, e);
     }
-    String value = properties.getProperty(name);
-    return value == null ? null : value.strip();
   }
 
   private String readWhole(Path file) {

@@ -61,7 +61,7 @@ public final class RedisServer extends ManagedServer {
   }
 
   public static RedisServer start(Path baseDir) {
-    return start(baseDir, false);
+    return start(baseDir, false, null);
   }
 
   /**
@@ -71,10 +71,6 @@ public final class RedisServer extends ManagedServer {
    */
   public static RedisServer startSecure(Path baseDir, String user) {
     return start(baseDir, true, user);
-  }
-
-  private static RedisServer start(Path baseDir, boolean secure) {
-    return start(baseDir, secure, null);
   }
 
   private static RedisServer start(Path baseDir, boolean secure, String user) {
